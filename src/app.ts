@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import addFormats from 'ajv-formats';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import yaml from 'js-yaml';
+import { OpenAPIBackend, type Context, type Document } from 'openapi-backend';
+import { pinoHttp } from 'pino-http';
+import type { Config } from './config.js';
+import type { DatabasePool } from './db/index.js';
+import { toProblem } from './http/errors.js';
+import type { Handlers, HandlerContext, OperationId } from './http/handler.js';
+import { ProblemError } from './http/problem.js';
+import { sendProblem, sendReply } from './http/reply.js';
+import { toFieldErrors } from './http/validation.js';
+import type { Identity } from './auth/index.js';
+import type { PrincipalResolver } from './identity/resolve.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { CONTRACT_PATH } from './paths.js';
+import { docsPage } from './http/docs.js';
+import { requestId } from './http/request-id.js';
+
+export interface AppDeps {
+  config: Config;
+  pool: DatabasePool;
+  authenticate: (authorization: string | undefined) => Promise<Identity>;
+  resolvePrincipal: PrincipalResolver;
+  handlers: Handlers;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+const contractText = readFileSync(CONTRACT_PATH, 'utf8');
+export const contract = yaml.load(contractText) as Document;
+const contractJson = JSON.stringify(contract);
+
+const BODY_LIMIT = '1mb';
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** Builds the express app: no listen, no globals, so tests run many side by side. */
+export async function buildApp(deps: AppDeps): Promise<express.Express> {
+  const { config, logger, metrics } = deps;
+  const api = new OpenAPIBackend({
+    definition: structuredClone(contract),
+    strict: true,
+    quick: false,
+    coerceTypes: true,
+    ajvOpts: { allErrors: true, strict: false },
+    customizeAjv: (ajv) => {
+      addFormats.default(ajv);
+      return ajv;
+    },
+    handlers: {
+      validationFail: (c: Context) => {
+        throw new ProblemError('validation-failed', {
+          detail: 'Some fields are not valid; see errors',
+          errors: toFieldErrors(c.validation.errors),
+        });
+      },
+      unauthorizedHandler: (c: Context) => {
+        const failure = (c.security?.bearerAuth as { error?: unknown } | undefined)?.error;
+        throw failure ?? new ProblemError('unauthorized', { headers: { 'WWW-Authenticate': 'Bearer realm="taskflow"' } });
+      },
+      notFound: () => {
+        throw new ProblemError('not-found', { detail: 'No operation of the API matches this path' });
+      },
+      methodNotAllowed: () => {
+        throw new ProblemError('method-not-allowed', { detail: 'This path does not support this method' });
+      },
+      notImplemented: () => {
+        throw new ProblemError('internal', { detail: 'Operation not implemented' });
+      },
+      postRoutingHandler: (c: Context, _req: Request, res: Response) => {
+        res.locals.operationId = c.operation?.operationId;
+      },
+    },
+    securityHandlers: {
+      bearerAuth: async (c: Context, _req: Request, res: Response) => {
+        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined);
+        const principal = await deps.resolvePrincipal(identity);
+        res.locals.userId = principal.userId;
+        return principal;
+      },
+    },
+  });
+  // openapi-backend only knows the OpenAPI 3.0 meta-schema; the 3.1 contract is linted by redocly instead.
+  api.validateDefinition = () => api.document;
+  for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
+    api.register(operationId, async (c: Context, _req: Request, res: Response) => {
+      const context = {
+        params: c.request.params,
+        query: c.request.query,
+        headers: c.request.headers,
+        body: c.request.requestBody,
+        principal: c.security?.bearerAuth,
+        raw: c,
+      } as HandlerContext<OperationId>;
+      sendReply(res, await (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context));
+    });
+  }
+  await api.init();
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false); // ETags are the rows' versions, set by handlers; not body hashes
+  if (config.trustProxy) app.set('trust proxy', config.trustProxy);
+
+  app.use(requestId());
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => (req as unknown as Request).res!.locals.requestId as string,
+      customProps: (_req, res) => ({ operationId: res.locals?.operationId, userId: res.locals?.userId }),
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/health' || req.url === '/metrics' },
+    }),
+  );
+  app.use((req, res, next) => {
+    const stop = metrics.duration.startTimer();
+    res.on('finish', () => {
+      const labels = { operation: (res.locals.operationId as string | undefined) ?? 'unmatched', status: String(res.statusCode) };
+      stop(labels);
+      metrics.requests.inc(labels);
+    });
+    next();
+  });
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.use(
+    cors({
+      origin: (origin, callback) => callback(null, origin !== undefined && config.corsOrigins.includes(origin)),
+      credentials: true,
+      exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'WWW-Authenticate'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/openapi.json', (_req, res) => void res.type('application/json').send(contractJson));
+  app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(contractText));
+  app.use('/docs', docsPage());
+
+  app.use(rejectUnsupportedMediaType);
+  app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES, strict: false }));
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    api
+      .handleRequest(
+        { method: req.method, path: req.path, query: req.query as Record<string, string>, headers: req.headers as Record<string, string>, body: req.body },
+        req,
+        res,
+      )
+      .catch(next);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { problem: body, headers, unexpected } = toProblem(bodyParserProblem(err) ?? err);
+    if (unexpected) req.log?.error({ err }, 'request failed');
+    sendProblem(req, res, body, headers);
+  });
+  return app;
+}
+
+/** A body that is not JSON is refused before anything reads it. */
+function rejectUnsupportedMediaType(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is(JSON_TYPES)) {
+    next(new ProblemError('unsupported-media-type', { detail: `Send JSON with Content-Type: application/json (got ${req.headers['content-type'] ?? 'none'})` }));
+    return;
+  }
+  next();
+}
+
+/** body-parser's errors carry a `type`; they become the problems the contract documents. */
+function bodyParserProblem(err: unknown): ProblemError | undefined {
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.parse.failed') return new ProblemError('malformed-json', { detail: 'The request body is not valid JSON' });
+  if (type === 'entity.too.large') return new ProblemError('payload-too-large', { detail: `Request bodies are limited to ${BODY_LIMIT}` });
+  if (type === 'charset.unsupported' || type === 'encoding.unsupported')
+    return new ProblemError('unsupported-media-type', { detail: 'Unsupported body charset or encoding' });
+  return undefined;
+}
+

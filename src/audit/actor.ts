@@ -1,0 +1,9 @@
+import type { Principal } from '../identity/principal.js';
+import type { Actor } from './audit.sql.js';
+
+export const actorOf = (who: Principal): Actor => ({
+  tenantId: who.tenantId,
+  workerId: who.workerId,
+  handle: who.handle,
+  type: 'human',
+});

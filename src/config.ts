@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/** The only reader of process.env: everything configurable, checked once at startup. */
+const flag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const ms = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_URL_DIRECT: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  DB_IDLE_TIMEOUT_MS: ms(60_000),
+  DB_MAX_CONNECTION_AGE_MS: ms(30 * 60_000),
+  DB_CONNECT_TIMEOUT_MS: ms(5_000),
+  DB_STATEMENT_TIMEOUT_MS: ms(10_000),
+  DB_POOLED: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+
+  AUTH_JWKS_URL: z.url().optional(),
+  SSO_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  AUTH_ALGORITHMS: csv.pipe(z.array(z.enum(['EdDSA', 'RS256', 'ES256', 'PS256']))),
+  AUTH_JWKS_CACHE_MAX_AGE_MS: ms(60 * 60_000),
+  AUTH_JWKS_STALE_MAX_AGE_MS: ms(24 * 60 * 60_000),
+  AUTH_JWKS_COOLDOWN_MS: ms(30_000),
+  AUTH_JWKS_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_000).default(3_000),
+  AUTH_DEV_MODE: flag,
+  DEV_USER_ID: z.string().min(1).max(255).default('dev-user'),
+
+  CORS_ORIGINS: csv,
+  METRICS_TOKEN: z.string().min(16).optional(),
+  TRUST_PROXY: z.string().optional(),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  SHUTDOWN_TIMEOUT_MS: ms(10_000),
+});
+
+export type Config = Readonly<ReturnType<typeof toConfig>>;
+
+function toConfig(env: z.infer<typeof EnvSchema>) {
+  const jwksUrl = env.AUTH_JWKS_URL ?? (env.SSO_URL ? new URL('/api/auth/jwks', env.SSO_URL).href : undefined);
+  return {
+    nodeEnv: env.NODE_ENV,
+    production: env.NODE_ENV === 'production',
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    database: {
+      url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL,
+      poolSize: env.DB_POOL_SIZE,
+      idleTimeoutMs: env.DB_IDLE_TIMEOUT_MS,
+      maxConnectionAgeMs: env.DB_MAX_CONNECTION_AGE_MS,
+      connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+      /** Behind PgBouncer (Neon `-pooler`)? Detected from the host name unless DB_POOLED says. */
+      pooled: env.DB_POOLED,
+    },
+    auth: {
+      jwksUrl: jwksUrl ? new URL(jwksUrl) : undefined,
+      issuer: env.AUTH_ISSUER,
+      audience: env.AUTH_AUDIENCE,
+      algorithms: env.AUTH_ALGORITHMS.length ? env.AUTH_ALGORITHMS : ['EdDSA', 'RS256'],
+      cacheMaxAgeMs: env.AUTH_JWKS_CACHE_MAX_AGE_MS,
+      staleMaxAgeMs: env.AUTH_JWKS_STALE_MAX_AGE_MS,
+      cooldownMs: env.AUTH_JWKS_COOLDOWN_MS,
+      timeoutMs: env.AUTH_JWKS_TIMEOUT_MS,
+      clockToleranceSec: 30,
+      devMode: env.AUTH_DEV_MODE,
+      devUserId: env.DEV_USER_ID,
+    },
+    corsOrigins: env.CORS_ORIGINS,
+    metricsToken: env.METRICS_TOKEN,
+    trustProxy: env.TRUST_PROXY,
+    rateLimit: { perUserPerMinute: env.RATE_LIMIT_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable, so startup fails fast and clearly. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const config = toConfig(parsed.data);
+  if (!config.auth.jwksUrl && !config.auth.devMode) {
+    throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL (or SSO_URL) is required unless AUTH_DEV_MODE=true');
+  }
+  return Object.freeze(config);
+}

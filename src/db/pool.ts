@@ -1,0 +1,63 @@
+import {
+  createPool,
+  createTypeParserPreset,
+  SchemaValidationError,
+  type DatabasePool,
+  type DatabaseTransactionConnection,
+  type Interceptor,
+  type QueryResultRow,
+} from 'slonik';
+import type { Config } from '../config.js';
+
+/** A pool or a transaction: SQL functions take whichever the handler holds. */
+export type Db = DatabasePool | DatabaseTransactionConnection;
+export type { DatabasePool };
+
+/** Slonik only runs sql.type(...) row schemas through this interceptor; without it they are decoration. */
+const resultParser: Interceptor = {
+  name: 'result-parser',
+  transformRowAsync: async (ctx, query, row) => {
+    if (!ctx.resultParser) return row;
+    const result = await ctx.resultParser['~standard'].validate(row);
+    if (result.issues) throw new SchemaValidationError(query, row, result.issues);
+    return result.value as QueryResultRow;
+  },
+};
+
+const toSafeInteger = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 ${value} does not fit a JSON number`);
+  return n;
+};
+
+/** The wire types: int8 as numbers, timestamptz as RFC 3339 UTC strings. */
+const typeParsers = [
+  ...createTypeParserPreset().filter((p) => !['int8', 'timestamptz', 'timestamp'].includes(p.name)),
+  { name: 'int8', parse: toSafeInteger },
+  { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() },
+];
+
+/**
+ * PgBouncer (Neon's `-pooler` endpoints) refuses unknown startup parameters, which is how slonik sends its
+ * timeouts; through a pooler the statement timeout must come from the role (see README, Deploying on Neon).
+ */
+export const isPooledUrl = (url: string, forced?: boolean): boolean =>
+  forced ?? new URL(url).hostname.includes('-pooler');
+
+export async function createDatabasePool(url: string, db: Config['database']): Promise<DatabasePool> {
+  const pooled = isPooledUrl(url, db.pooled);
+  return createPool(url, {
+    maxPoolSize: db.poolSize,
+    idleTimeout: db.idleTimeoutMs,
+    maximumConnectionAge: db.maxConnectionAgeMs,
+    connectionTimeout: db.connectTimeoutMs,
+    connectionRetryLimit: 1,
+    statementTimeout: pooled || db.statementTimeoutMs === 0 ? 'DISABLE_TIMEOUT' : db.statementTimeoutMs,
+    idleInTransactionSessionTimeout: pooled ? 'DISABLE_TIMEOUT' : 60_000,
+    // We keep no session state (no SET, no temp tables), so the default DISCARD ALL per release is a wasted round trip.
+    resetConnection: async () => {},
+    captureStackTrace: false,
+    interceptors: [resultParser],
+    typeParsers,
+  });
+}

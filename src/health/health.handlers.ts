@@ -1,0 +1,64 @@
+import { sql } from 'slonik';
+import type { Config } from '../config.js';
+import type { DatabasePool } from '../db/index.js';
+import type { HandlersFor } from '../http/handler.js';
+import { ProblemError } from '../http/problem.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { JwksState } from '../auth/index.js';
+import { VERSION } from '../version.js';
+
+export interface HealthDeps {
+  pool: DatabasePool;
+  config: Config;
+  metrics: Metrics;
+  authState: () => JwksState;
+}
+
+const READINESS_TIMEOUT_MS = 2_000;
+
+/** `select 1`, but never waits longer than a load balancer would. */
+async function databaseReachable(pool: DatabasePool): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS)));
+  const probe = pool.oneFirst(sql.unsafe`select 1`).then(() => true, () => false);
+  try {
+    return await Promise.race([probe, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function refreshGauges({ pool, metrics, authState }: HealthDeps): void {
+  const state = pool.state();
+  metrics.poolConnections.set({ state: 'active' }, state.acquiredConnections);
+  metrics.poolConnections.set({ state: 'idle' }, state.idleConnections);
+  metrics.poolConnections.set({ state: 'waiting' }, state.waitingClients);
+  const jwks = authState();
+  metrics.jwksAge.set(jwks.lastSuccessAt ? (Date.now() - jwks.lastSuccessAt) / 1000 : -1);
+  metrics.jwksStale.set(jwks.stale ? 1 : 0);
+}
+
+export const healthHandlers = (deps: HealthDeps) =>
+  ({
+    getHealth: async () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
+
+    getReadiness: async () => {
+      if (!(await databaseReachable(deps.pool))) {
+        throw new ProblemError('unavailable', { detail: 'The database does not answer', headers: { 'Retry-After': '5' } });
+      }
+      return { status: 200, body: { status: 'ready', database: 'ok' } };
+    },
+
+    getMetrics: async (c) => {
+      const token = deps.config.metricsToken;
+      if (token && c.headers.authorization !== `Bearer ${token}`) {
+        throw new ProblemError('unauthorized', { detail: 'A valid metrics token is required', headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' } });
+      }
+      refreshGauges(deps);
+      return {
+        status: 200,
+        body: (await deps.metrics.registry.metrics()) as never,
+        headers: { 'Content-Type': deps.metrics.registry.contentType },
+      };
+    },
+  }) satisfies HandlersFor<'getHealth' | 'getReadiness' | 'getMetrics'>;

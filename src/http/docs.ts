@@ -1,0 +1,30 @@
+import { createRequire } from 'node:module';
+import express, { Router } from 'express';
+
+const require = createRequire(import.meta.url);
+const swaggerUiDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>TaskFlow API reference</title>
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="reference"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>`;
+
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#reference', deepLinking: true, persistAuthorization: true });`;
+
+/** The API reference at /docs, served from the swagger-ui-dist package: no CDN, works offline. */
+export function docsPage(): Router {
+  const router = Router();
+  router.get('/', (_req, res) => void res.type('html').set('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'").send(PAGE));
+  router.get('/init.js', (_req, res) => void res.type('application/javascript').send(INIT));
+  router.use('/assets', express.static(swaggerUiDir, { index: false, maxAge: '1h' }));
+  return router;
+}

@@ -1,0 +1,40 @@
+import type { Context } from 'openapi-backend';
+import type { operations } from '../../generated/api.js';
+import type { Principal } from '../identity/principal.js';
+
+/** Typed handlers, derived from the generated contract types: a wrong status or body does not compile. */
+export type OperationId = keyof operations;
+type Op<K extends OperationId> = operations[K];
+type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : never;
+
+export type RequestBody<K extends OperationId> = Op<K> extends { requestBody?: infer R }
+  ? JsonOf<NonNullable<R>>
+  : never;
+export type PathParams<K extends OperationId> = Op<K>['parameters'] extends { path: infer P } ? P : never;
+export type QueryParams<K extends OperationId> = NonNullable<Op<K>['parameters']['query']>;
+export type HeaderParams<K extends OperationId> = NonNullable<Op<K>['parameters']['header']>;
+type Responses<K extends OperationId> = Op<K>['responses'];
+type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202 | 204>;
+type BodyOf<R> = R extends { content: infer C } ? C[keyof C] : undefined;
+
+/** What a handler returns: a documented success. Failures are thrown as ProblemError. */
+export type Reply<K extends OperationId> = {
+  [S in SuccessStatus<K>]: { status: S; body: BodyOf<Responses<K>[S]>; headers?: Record<string, string> };
+}[SuccessStatus<K>];
+
+export interface HandlerContext<K extends OperationId> {
+  params: PathParams<K>;
+  query: QueryParams<K>;
+  headers: Record<string, string | string[] | undefined>;
+  body: RequestBody<K>;
+  /** The verified caller; present on every operation that requires bearerAuth. */
+  principal: Principal;
+  /** The raw openapi-backend context, for the rare handler that needs more. */
+  raw: Context;
+}
+
+export type OpHandler<K extends OperationId> = (c: HandlerContext<K>) => Promise<Reply<K>>;
+
+/** A map with exactly one handler per operationId of the contract: a missing one fails tsc. */
+export type Handlers = { [K in OperationId]: OpHandler<K> };
+export type HandlersFor<K extends OperationId> = { [P in K]: OpHandler<P> };

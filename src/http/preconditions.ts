@@ -1,0 +1,18 @@
+import { ProblemError } from './problem.js';
+
+/** A row's version as a strong ETag: `"7"`. */
+export const etagOf = (version: number): string => `"${version}"`;
+
+/**
+ * Checks an If-Match header against the current version (RFC 9110 §13.1.1: strong comparison, `*` matches
+ * any current representation). No header means the client opted out of the check.
+ */
+export function assertIfMatch(ifMatch: string | string[] | undefined, currentVersion: number): void {
+  if (ifMatch === undefined) return;
+  const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
+  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tags.includes('*') || tags.includes(etagOf(currentVersion))) return;
+  throw new ProblemError('precondition-failed', {
+    detail: `If-Match ${value} does not match the current ETag ${etagOf(currentVersion)}; read the resource again and retry`,
+  });
+}

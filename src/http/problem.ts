@@ -1,0 +1,83 @@
+/**
+ * The catalog of every RFC 9457 problem type the API can send. Each slug is documented in the contract
+ * (components.schemas.Problem / ProblemType); test/contract checks the two lists stay equal.
+ */
+export const PROBLEM_BASE = 'https://taskflow.dev/problems/';
+
+export const PROBLEMS = {
+  'malformed-json': { status: 400, title: 'Malformed JSON body' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Only the project owner may do this' },
+  'not-found': { status: 404, title: 'No such route' },
+  'project-not-found': { status: 404, title: 'Project not found' },
+  'task-not-found': { status: 404, title: 'Task not found' },
+  'agent-not-found': { status: 404, title: 'Agent not found' },
+  'member-not-found': { status: 404, title: 'Member not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'slug-taken': { status: 409, title: 'Slug already used in this tenant' },
+  'handle-taken': { status: 409, title: 'Handle already used in this tenant' },
+  'already-member': { status: 409, title: 'Already a member of this project' },
+  'default-project': { status: 409, title: 'The default project cannot be deleted' },
+  'project-has-tasks': { status: 409, title: 'Project still has tasks' },
+  'owner-membership': { status: 409, title: 'The owner cannot be removed from the project' },
+  'agent-in-use': { status: 409, title: 'Agent is still a member of a project' },
+  'invalid-transition': { status: 409, title: 'Status change not allowed' },
+  'open-subtasks': { status: 409, title: 'Task has open subtasks' },
+  'not-in-progress': { status: 409, title: 'Task is not in progress' },
+  'not-in-review': { status: 409, title: 'Task is not in review' },
+  'idempotency-in-flight': { status: 409, title: 'A request with this Idempotency-Key is still being processed' },
+  'precondition-failed': { status: 412, title: 'Resource changed since it was read' },
+  'payload-too-large': { status: 413, title: 'Request body too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'validation-failed': { status: 422, title: 'Request is not valid' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused with a different request' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal server error' },
+  unavailable: { status: 503, title: 'Database unavailable' },
+  'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemType = keyof typeof PROBLEMS;
+
+export interface FieldError {
+  /** JSON Pointer (RFC 6901) into the request: `/body/title`, `/query/limit`, `/path/taskId`, `/header/if-match`. */
+  pointer: string;
+  message: string;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+export interface ProblemOptions {
+  detail?: string;
+  errors?: FieldError[];
+  /** Extra response headers, e.g. WWW-Authenticate for 401 or Retry-After for 429. */
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+export function problem(type: ProblemType, detail?: string, errors?: FieldError[]): Problem {
+  const { status, title } = PROBLEMS[type];
+  return { type: PROBLEM_BASE + type, title, status, detail: detail ?? title, ...(errors?.length ? { errors } : {}) };
+}
+
+/** Thrown anywhere below a handler; http/errors.ts turns it into the response. */
+export class ProblemError extends Error {
+  readonly problem: Problem;
+  readonly headers: Record<string, string>;
+  constructor(type: ProblemType, options: ProblemOptions = {}) {
+    super(options.detail ?? PROBLEMS[type].title, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProblemError';
+    this.problem = problem(type, options.detail, options.errors);
+    this.headers = options.headers ?? {};
+  }
+  get status(): number {
+    return this.problem.status;
+  }
+}

@@ -1,0 +1,36 @@
+import type { DatabasePool } from '../db/index.js';
+import type { Principal } from './principal.js';
+import { findUserWorker, provisionUser, type NewUser } from './identity.sql.js';
+
+const TTL_MS = 5 * 60_000;
+const MAX_ENTRIES = 50_000;
+
+/**
+ * Maps a verified identity to its Principal, provisioning the user on first sight. Worker ids never change,
+ * so a short-lived in-process cache saves one query per request without making instances stateful.
+ */
+export function createPrincipalResolver(pool: DatabasePool) {
+  const cache = new Map<string, { principal: Principal; until: number }>();
+  return async function resolvePrincipal(identity: NewUser): Promise<Principal> {
+    const key = `${identity.tenantId}\u0000${identity.userId}`;
+    const hit = cache.get(key);
+    const now = Date.now();
+    if (hit && hit.until > now && hit.principal.email === identity.email && hit.principal.name === identity.name) {
+      return hit.principal;
+    }
+    const row =
+      (await findUserWorker(pool, identity.tenantId, identity.userId).then((r) => (r?.defaultProjectId ? r : null))) ??
+      (await provisionUser(pool, identity));
+    const principal: Principal = {
+      ...identity,
+      workerId: row.workerId,
+      handle: row.handle,
+      workerName: row.workerName,
+      defaultProjectId: row.defaultProjectId!,
+    };
+    if (cache.size >= MAX_ENTRIES) cache.clear();
+    cache.set(key, { principal, until: now + TTL_MS });
+    return principal;
+  };
+}
+export type PrincipalResolver = ReturnType<typeof createPrincipalResolver>;

@@ -1,0 +1,1 @@
+export { requireProjectRole, type ProjectAccess } from './access.js';

@@ -1,0 +1,24 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Everything /metrics exposes, in one registry per app so tests and cluster workers don't share state. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ['operation', 'status'] as const;
+  return {
+    registry,
+    requests: new Counter({ name: 'taskflow_http_requests_total', help: 'HTTP requests by operationId and status', labelNames, registers: [registry] }),
+    duration: new Histogram({
+      name: 'taskflow_http_request_duration_seconds',
+      help: 'HTTP request duration by operationId and status',
+      labelNames,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    poolConnections: new Gauge({ name: 'taskflow_db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'], registers: [registry] }),
+    jwksAge: new Gauge({ name: 'taskflow_jwks_cache_age_seconds', help: 'Age of the cached JWKS (seconds since the last successful fetch)', registers: [registry] }),
+    jwksStale: new Gauge({ name: 'taskflow_jwks_cache_stale', help: '1 while verifying tokens with keys kept past their max age because the SSO is unreachable', registers: [registry] }),
+    jwksRefreshFailures: new Counter({ name: 'taskflow_jwks_refresh_failures_total', help: 'Failed JWKS fetches', registers: [registry] }),
+  };
+}
+export type Metrics = ReturnType<typeof createMetrics>;

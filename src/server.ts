@@ -1,0 +1,115 @@
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { buildApp } from './app.js';
+import { assertDevModeAllowed, createAuthenticator, DEV_MODE_WARNING } from './auth/index.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createDatabasePool, type DatabasePool } from './db/index.js';
+import { migrate } from './db/migrate.js';
+import { buildHandlers } from './handlers.js';
+import { createPrincipalResolver } from './identity/resolve.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { DATA_DIR } from './paths.js';
+
+export interface RunningServer {
+  server: Server;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes the pool and the embedded database. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Without DATABASE_URL, a PostgreSQL kept under .data/ is started for local work. */
+async function localDatabase(logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { startEmbeddedPostgres } = await import('./db/embedded.js');
+  const pg = await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'pg'), persistent: true });
+  const admin = await createDatabasePool(pg.url, { poolSize: 1, idleTimeoutMs: 1000, maxConnectionAgeMs: 60_000, connectTimeoutMs: 5000, statementTimeoutMs: 0, pooled: false });
+  const { sql } = await import('slonik');
+  if (!(await admin.exists(sql.unsafe`select 1 from pg_database where datname = 'taskflow'`))) {
+    await admin.query(sql.unsafe`create database taskflow`);
+  }
+  await admin.end();
+  logger.info({ port: pg.port, dataDir: join(DATA_DIR, 'pg') }, 'embedded PostgreSQL started (set DATABASE_URL to use another database)');
+  return { url: pg.urlFor('taskflow'), stop: pg.stop };
+}
+
+export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  assertDevModeAllowed(config.nodeEnv, config.auth.devMode);
+  if (config.auth.devMode) logger.warn(DEV_MODE_WARNING);
+  if (config.production && !config.database.url) throw new ConfigError('Invalid configuration:\n  DATABASE_URL is required in production');
+
+  const embedded = config.database.url ? undefined : await localDatabase(logger);
+  const databaseUrl = config.database.url ?? embedded!.url;
+  const applied = await migrate(config.database.migrationUrl ?? databaseUrl);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+
+  const metrics = createMetrics();
+  const pool: DatabasePool = await createDatabasePool(databaseUrl, config.database);
+  const authenticator = createAuthenticator(config.auth, {
+    onRefreshFailure: (err) => {
+      metrics.jwksRefreshFailures.inc();
+      logger.warn({ err: String(err) }, 'JWKS refresh failed');
+    },
+    onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
+  });
+  const app = await buildApp({
+    config,
+    pool,
+    authenticate: authenticator.authenticate,
+    resolvePrincipal: createPrincipalResolver(pool),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    logger,
+    metrics,
+  });
+
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ url, docs: `${url}/docs` }, 'TaskFlow API listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown') =>
+    (closing ??= (async () => {
+      logger.info({ reason }, 'shutting down: no new connections, finishing in-flight requests');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await pool.end();
+      await embedded?.stop();
+      logger.info('stopped');
+    })());
+  return { server, url, shutdown };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(78); // EX_CONFIG
+  }
+  const logger = createLogger(config.logLevel);
+  const running = await startServer(config, logger).catch((err) => {
+    logger.fatal({ err: err instanceof ConfigError ? err.message : err }, 'failed to start');
+    process.exit(1);
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      running.shutdown(signal).then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'unclean shutdown');
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) await main();
