@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { ProblemError } from './problem.js';
 
 /**
@@ -8,7 +9,8 @@ export function encodeCursor(sort: string, key: readonly unknown[]): string {
   return Buffer.from(JSON.stringify([sort, ...key])).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, sort: string, arity: number): unknown[] | undefined {
+/** The key of the last row seen, checked against `key` (a zod tuple) so a forged cursor is a 422, not a 500. */
+export function decodeCursor<K extends z.ZodTuple>(cursor: string | undefined, sort: string, key: K): z.infer<K> | undefined {
   if (cursor === undefined) return undefined;
   let parsed: unknown;
   try {
@@ -16,13 +18,14 @@ export function decodeCursor(cursor: string | undefined, sort: string, arity: nu
   } catch {
     parsed = undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== arity + 1 || parsed[0] !== sort) {
+  const decoded = Array.isArray(parsed) && parsed[0] === sort ? key.safeParse(parsed.slice(1)) : undefined;
+  if (!decoded?.success) {
     throw new ProblemError('validation-failed', {
       detail: 'The cursor is not one this list handed out (or belongs to another sort order)',
       errors: [{ pointer: '/query/cursor', message: 'is not a valid cursor for this list and sort' }],
     });
   }
-  return parsed.slice(1);
+  return decoded.data;
 }
 
 export interface Page<T> {

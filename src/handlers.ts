@@ -1,0 +1,30 @@
+import { agentHandlers } from './agents/agents.handlers.js';
+import { auditHandlers } from './audit/audit.handlers.js';
+import type { Config } from './config.js';
+import type { DatabasePool } from './db/index.js';
+import { healthHandlers } from './health/health.handlers.js';
+import type { Handlers } from './http/handler.js';
+import { identityHandlers } from './identity/identity.handlers.js';
+import { memberHandlers } from './members/members.handlers.js';
+import type { Metrics } from './observability/metrics.js';
+import type { JwksState } from './auth/index.js';
+import { projectHandlers } from './projects/projects.handlers.js';
+import { taskHandlers } from './tasks/tasks.handlers.js';
+
+export interface HandlerDeps {
+  pool: DatabasePool;
+  config: Config;
+  metrics: Metrics;
+  authState: () => JwksState;
+}
+
+/** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
+export const buildHandlers = (deps: HandlerDeps): Handlers => ({
+  ...healthHandlers(deps),
+  ...identityHandlers(),
+  ...projectHandlers(deps),
+  ...memberHandlers(deps),
+  ...agentHandlers(deps),
+  ...taskHandlers(deps),
+  ...auditHandlers(deps),
+});

@@ -1,0 +1,16 @@
+import type { HandlersFor } from '../http/handler.js';
+
+export const identityHandlers = () =>
+  ({
+    getMe: async ({ principal: who }) => ({
+      status: 200,
+      body: {
+        user_id: who.userId,
+        email: who.email,
+        name: who.name,
+        tenant_id: who.tenantId,
+        worker: { id: who.workerId, handle: who.handle, name: who.workerName, type: 'human' },
+        default_project_id: who.defaultProjectId,
+      },
+    }),
+  }) satisfies HandlersFor<'getMe'>;

@@ -1,0 +1,154 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import createClient, { type Client } from 'openapi-fetch';
+import { createPool, type DatabasePool } from 'slonik';
+import type { paths } from '../../generated/api.js';
+import { buildApp } from '../../src/app.js';
+import { createAuthenticator } from '../../src/auth/index.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDatabasePool } from '../../src/db/index.js';
+import { buildHandlers } from '../../src/handlers.js';
+import { createPrincipalResolver } from '../../src/identity/resolve.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { assertMatchesContract } from './contract.js';
+import { createTestDatabase, type TestDatabase } from './pg.js';
+import { startFakeSso, type FakeSso } from './sso.js';
+
+export interface UserClaims {
+  email?: string | null;
+  name?: string | null;
+  tenant?: string;
+}
+
+export interface RawResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as-is (for malformed JSON and wrong content types). */
+  rawBody?: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string | number | boolean | readonly (string | number)[]>;
+}
+
+export interface ApiUser {
+  sub: string;
+  token: string;
+  /** Typed client from generated/; every response is checked against the contract. */
+  api: Client<paths>;
+  /** Untyped request, also checked against the contract. */
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<RawResponse<T>>;
+}
+
+export interface TestApp {
+  url: string;
+  db: TestDatabase;
+  /** A pool on this file's own database, to assert what the API left behind. */
+  pool: DatabasePool;
+  sso: FakeSso;
+  config: Config;
+  user(sub: string, claims?: UserClaims): Promise<ApiUser>;
+  /** A request with whatever headers are given (none: anonymous), checked against the contract. */
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<RawResponse<T>>;
+  close(): Promise<void>;
+}
+
+/** Reads the body once and checks the response against the contract before a test sees it. */
+async function observe(method: string, url: URL, response: Response): Promise<RawResponse> {
+  const text = await response.text();
+  const contentType = response.headers.get('content-type');
+  let body: unknown = text === '' ? undefined : text;
+  if (text && contentType?.includes('json')) body = JSON.parse(text);
+  await assertMatchesContract({ method, path: url.pathname, status: response.status, contentType, headers: response.headers, body });
+  return { status: response.status, headers: response.headers, body };
+}
+
+async function send(base: string, method: string, path: string, options: RequestOptions, auth?: string): Promise<RawResponse> {
+  const url = new URL(path, base);
+  for (const [key, value] of Object.entries(options.query ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
+  }
+  const headers: Record<string, string> = { ...(auth ? { authorization: `Bearer ${auth}` } : {}), ...options.headers };
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  return observe(method, url, await fetch(url, { method, headers, body }));
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+}
+
+/** A real server on port 0 over this test file's own database, with a fake SSO minting real tokens. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = await createTestDatabase();
+  const sso = await startFakeSso();
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: db.url,
+    AUTH_JWKS_URL: sso.jwksUrl.href,
+    AUTH_ISSUER: sso.issuer,
+    AUTH_AUDIENCE: sso.audience,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
+    ...options.env,
+  });
+  const pool = await createDatabasePool(db.url, config.database);
+  const metrics = createMetrics();
+  const authenticator = createAuthenticator(config.auth);
+  const app = await buildApp({
+    config,
+    pool,
+    authenticate: authenticator.authenticate,
+    resolvePrincipal: createPrincipalResolver(pool),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    logger: createLogger(config.logLevel),
+    metrics,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const checkPool = await createPool(db.url);
+
+  const validatingFetch = async (input: Request): Promise<Response> => {
+    const response = await fetch(input);
+    const observed = await observe(input.method, new URL(input.url), response.clone());
+    void observed;
+    return response;
+  };
+
+  return {
+    url,
+    db,
+    pool: checkPool,
+    sso,
+    config,
+    async user(sub, claims = {}) {
+      const token = await sso.mint({
+        sub,
+        email: claims.email === undefined ? `${sub}@example.test` : claims.email,
+        name: claims.name === undefined ? sub : claims.name,
+        ...(claims.tenant ? { tenant_id: claims.tenant } : {}),
+      });
+      const api = createClient<paths>({ baseUrl: url, fetch: validatingFetch, headers: { authorization: `Bearer ${token}` } });
+      return { sub, token, api, request: (method, path, opts = {}) => send(url, method, path, opts, token) };
+    },
+    request: (method, path, opts = {}) => send(url, method, path, opts),
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await pool.end();
+      await checkPool.end();
+      await sso.close();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import addFormats from 'ajv-formats';
+import yaml from 'js-yaml';
+import { OpenAPIBackend, type Document } from 'openapi-backend';
+import { CONTRACT_PATH } from '../../src/paths.js';
+
+export const contractDocument = yaml.load(readFileSync(CONTRACT_PATH, 'utf8')) as Document;
+
+let checker: Promise<OpenAPIBackend> | undefined;
+function contractChecker(): Promise<OpenAPIBackend> {
+  checker ??= (async () => {
+    const api = new OpenAPIBackend({
+      definition: structuredClone(contractDocument),
+      quick: true,
+      ajvOpts: { allErrors: true, strict: false },
+      customizeAjv: (ajv) => {
+        addFormats.default(ajv);
+        return ajv;
+      },
+    });
+    api.validateDefinition = () => api.document;
+    await api.init();
+    return api;
+  })();
+  return checker;
+}
+
+export interface ObservedResponse {
+  method: string;
+  path: string;
+  status: number;
+  contentType: string | null;
+  headers: Headers;
+  body: unknown;
+}
+
+/**
+ * Fails when a response is not what the contract documents for that operation and status: an undocumented
+ * status, another media type, a body that does not match the schema, or a missing documented header.
+ */
+export async function assertMatchesContract(r: ObservedResponse): Promise<void> {
+  const api = await contractChecker();
+  const operation = api.matchOperation({ method: r.method, path: r.path, headers: {} });
+  const where = `${r.method} ${r.path} → ${r.status}`;
+  if (!operation) {
+    if (r.status === 404 || r.status === 405) return; // unknown route/method: answered by the router, not an operation
+    throw new Error(`${where}: no operation in the contract`);
+  }
+  const responses = (operation.responses ?? {}) as Record<string, { content?: Record<string, unknown>; headers?: Record<string, { required?: boolean }> }>;
+  const documented = responses[String(r.status)] ?? responses.default;
+  if (!documented) throw new Error(`${where}: status ${r.status} is not documented for ${operation.operationId}`);
+  const mediaTypes = Object.keys(documented.content ?? {});
+  if (mediaTypes.length === 0) {
+    if (r.body !== undefined && r.body !== '') throw new Error(`${where}: documented without a body but got one`);
+    return;
+  }
+  const type = (r.contentType ?? '').split(';')[0]!.trim();
+  if (!mediaTypes.includes(type)) throw new Error(`${where}: content-type ${type || 'none'} not in ${mediaTypes.join(', ')}`);
+  if (type.includes('json')) {
+    const result = api.validateResponse(r.body, operation, r.status);
+    if (result.errors?.length) {
+      throw new Error(`${where}: body violates the contract: ${JSON.stringify(result.errors)}\nbody: ${JSON.stringify(r.body).slice(0, 2000)}`);
+    }
+  }
+  for (const [name, header] of Object.entries(documented.headers ?? {})) {
+    if (header.required && !r.headers.has(name)) throw new Error(`${where}: required header ${name} missing`);
+  }
+}
