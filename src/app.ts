@@ -20,6 +20,8 @@ import type { Metrics } from './observability/metrics.js';
 import { CONTRACT_PATH } from './paths.js';
 import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
+import { createRateLimit } from './http/rate-limit.js';
+import { requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
   config: Config;
@@ -41,6 +43,8 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 /** Builds the express app: no listen, no globals, so tests run many side by side. */
 export async function buildApp(deps: AppDeps): Promise<express.Express> {
   const { config, logger, metrics } = deps;
+  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
+  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
   const api = new OpenAPIBackend({
     definition: structuredClone(contract),
     strict: true,
@@ -76,16 +80,24 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
       },
     },
     securityHandlers: {
-      bearerAuth: async (c: Context, _req: Request, res: Response) => {
-        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined);
+      bearerAuth: async (c: Context, req: Request, res: Response) => {
+        // Callers without a valid token are limited per IP, so guessing tokens is slow; everyone else per user.
+        const ip = req.ip ?? 'unknown';
+        if (await anonymousLimit.exhausted(ip)) await anonymousLimit.consume(ip, res);
+        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined).catch(async (err) => {
+          await anonymousLimit.consume(ip, res);
+          throw err;
+        });
         const principal = await deps.resolvePrincipal(identity);
         res.locals.userId = principal.userId;
+        await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
         return principal;
       },
     },
   });
   // openapi-backend only knows the OpenAPI 3.0 meta-schema; the 3.1 contract is linted by redocly instead.
   api.validateDefinition = () => api.document;
+  const idempotentOperations = operationsWithHeader(contract, 'idempotency-key');
   for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
     api.register(operationId, async (c: Context, _req: Request, res: Response) => {
       const context = {
@@ -96,7 +108,14 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         principal: c.security?.bearerAuth,
         raw: c,
       } as HandlerContext<OperationId>;
-      sendReply(res, await (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context));
+      const run = () => (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context);
+      const key = c.request.headers['idempotency-key'];
+      if (typeof key === 'string' && idempotentOperations.has(operationId)) {
+        const scope = { tenantId: context.principal.tenantId, userId: context.principal.userId, key };
+        sendReply(res, await runIdempotent(deps.pool, scope, requestHash(operationId, c.request.path, context.body), run));
+      } else {
+        sendReply(res, await run());
+      }
     });
   }
   await api.init();
@@ -182,3 +201,20 @@ function bodyParserProblem(err: unknown): ProblemError | undefined {
   return undefined;
 }
 
+
+/** operationIds whose contract declares a given request header (resolving $ref'd parameters). */
+function operationsWithHeader(doc: Document, header: string): Set<string> {
+  const resolve = (p: unknown): { in?: string; name?: string } => {
+    const ref = (p as { $ref?: string }).$ref;
+    if (!ref) return p as { in?: string; name?: string };
+    return ref.split('/').slice(1).reduce<any>((node, key) => node?.[key], doc) ?? {};
+  };
+  const ids = new Set<string>();
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item ?? {}) as { operationId?: string; parameters?: unknown[] }[]) {
+      if (!op?.operationId) continue;
+      if ((op.parameters ?? []).map(resolve).some((p) => p.in === 'header' && p.name?.toLowerCase() === header)) ids.add(op.operationId);
+    }
+  }
+  return ids;
+}
