@@ -1,0 +1,4 @@
+export { createAuthenticator, DEFAULT_ALGORITHMS, type AuthOptions, type Authenticator } from './verify.js';
+export type { Identity } from './identity.js';
+export type { JwksHooks, JwksState } from './jwks-cache.js';
+export { assertDevModeAllowed, DEV_MODE_WARNING, DEFAULT_DEV_USER_ID } from './dev.js';
