@@ -3,6 +3,16 @@ import { z } from 'zod';
 import { Id, Timestamp, type Db } from '../db/index.js';
 
 export type EntityType = 'task' | 'project' | 'member' | 'agent';
+
+/** Every action the trail records; the contract's AuditEntry.action enum lists the same words. */
+export const AuditAction = z.enum([
+  'project_created', 'project_updated', 'project_deleted',
+  'member_added', 'member_removed',
+  'agent_created', 'agent_updated', 'agent_deleted',
+  'task_created', 'task_updated', 'task_deleted',
+  'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned',
+]);
+export type AuditAction = z.infer<typeof AuditAction>;
 export type ActorType = 'human' | 'agent' | 'system';
 
 export interface Actor {
@@ -16,24 +26,27 @@ export interface AuditRecord {
   projectId: number | null;
   entityType: EntityType;
   entityId: number;
-  action: string;
+  action: AuditAction;
   /** Changed fields as { field: { before, after } }, or facts about the event. */
   details?: Record<string, unknown>;
+  /** When it happened, if not now: imported history (src/import) keeps its original timestamps. */
+  createdAt?: string;
 }
 
 /** The only INSERT into audit_log. Call it inside the transaction of the change it records. */
 export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Promise<void> {
   await db.query(sql.unsafe`
-    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details)
+    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details, created_at)
     values (${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${sql.jsonb((record.details ?? {}) as never)})`);
+            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${sql.jsonb((record.details ?? {}) as never)},
+            coalesce(${record.createdAt ?? null}::timestamptz, now()))`);
 }
 
 export const AuditRow = z.object({
   id: Id,
   entity_type: z.enum(['task', 'project', 'member', 'agent']),
   entity_id: Id,
-  action: z.string(),
+  action: AuditAction,
   actor_id: Id.nullable(),
   actor_handle: z.string(),
   actor_type: z.enum(['human', 'agent', 'system']),
@@ -46,7 +59,7 @@ const AUDIT_COLUMNS = sql.fragment`a.id, a.entity_type, a.entity_id, a.action, a
 
 export interface AuditFilter {
   actorId?: number;
-  action?: string;
+  action?: AuditAction;
   entityType?: EntityType;
 }
 

@@ -44,7 +44,9 @@ const typeParsers = [
 export const isPooledUrl = (url: string, forced?: boolean): boolean =>
   forced ?? new URL(url).hostname.includes('-pooler');
 
-export async function createDatabasePool(url: string, db: Config['database']): Promise<DatabasePool> {
+export type PoolSettings = Omit<Config['database'], 'url' | 'migrationUrl'>;
+
+export async function createDatabasePool(url: string, db: PoolSettings): Promise<DatabasePool> {
   const pooled = isPooledUrl(url, db.pooled);
   return createPool(url, {
     maxPoolSize: db.poolSize,

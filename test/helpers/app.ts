@@ -93,7 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     DATABASE_URL: db.url,
-    AUTH_JWKS_URL: sso.jwksUrl.href,
+    AUTH_JWKS_URL: sso.url.href,
     AUTH_ISSUER: sso.issuer,
     AUTH_AUDIENCE: sso.audience,
     RATE_LIMIT_PER_MINUTE: '0',
