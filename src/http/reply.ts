@@ -9,7 +9,8 @@ export function sendReply(res: Response, reply: { status: number | string; body?
     res.end();
     return;
   }
-  res.type('application/json').send(JSON.stringify(reply.body));
+  if (typeof reply.body === 'string' && res.get('Content-Type')) res.send(reply.body); // e.g. Prometheus text
+  else res.type('application/json').send(JSON.stringify(reply.body));
 }
 
 /** Writes an RFC 9457 problem; `instance` is the request's own path. */

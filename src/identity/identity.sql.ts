@@ -58,7 +58,7 @@ export async function provisionUser(pool: DatabasePool, user: NewUser): Promise<
   for (let attempt = 0; ; attempt++) {
     try {
       return await pool.transaction(async (tx) => {
-        await tx.query(sql.unsafe`select pg_advisory_xact_lock(hashtextextended(${user.tenantId + '\u0000' + user.userId}, 7))`);
+        await tx.query(sql.unsafe`select pg_advisory_xact_lock(hashtextextended(${JSON.stringify([user.tenantId, user.userId])}, 7))`);
         const existing = await findUserWorker(tx, user.tenantId, user.userId);
         if (existing?.defaultProjectId) return existing;
         const base = handleBase(user);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import createClient, { type Client } from 'openapi-fetch';
-import { createPool, type DatabasePool } from 'slonik';
+import type { DatabasePool } from 'slonik';
 import type { paths } from '../../generated/api.js';
 import { buildApp } from '../../src/app.js';
 import { createAuthenticator } from '../../src/auth/index.js';
@@ -91,7 +91,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const sso = await startFakeSso();
   const config = loadConfig({
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 was
     DATABASE_URL: db.url,
     AUTH_JWKS_URL: sso.url.href,
     AUTH_ISSUER: sso.issuer,
@@ -116,7 +116,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const checkPool = await createPool(db.url);
+  const checkPool = await createDatabasePool(db.url, config.database);
 
   const validatingFetch = async (input: Request): Promise<Response> => {
     const response = await fetch(input);

@@ -1,0 +1,71 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+
+describe('getMe', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('provisions a human worker and a personal default project on the first request', async () => {
+    const alice = await t.user('alice-sub', { email: 'Alice.Smith@example.test', name: 'Alice Smith' });
+    const res = await alice.api.GET('/api/me');
+    expect(res.response.status).toBe(200);
+    expect(res.data).toMatchObject({
+      user_id: 'alice-sub',
+      email: 'Alice.Smith@example.test',
+      name: 'Alice Smith',
+      tenant_id: 'default',
+      worker: { handle: '@alice-smith', name: 'Alice Smith', type: 'human' },
+    });
+    const project = await t.pool.one(sql.type(z.object({ owner_id: z.number(), is_default: z.boolean() }))`
+      select owner_id, is_default from project where id = ${res.data!.default_project_id}`);
+    expect(project).toEqual({ owner_id: res.data!.worker.id, is_default: true });
+    const audit = await t.pool.anyFirst(sql.type(z.object({ action: z.string() }))`
+      select action from audit_log where project_id = ${res.data!.default_project_id}`);
+    expect(audit).toEqual(['project_created']);
+  });
+
+  it('de-duplicates handles with -1, -2 within a tenant, but not across tenants', async () => {
+    const handles: string[] = [];
+    for (const [sub, tenant] of [['bob-1', 'default'], ['bob-2', 'default'], ['bob-3', 'default'], ['bob-4', 'acme']] as const) {
+      const bob = await t.user(sub, { email: 'bob@example.test', tenant });
+      handles.push((await bob.api.GET('/api/me')).data!.worker.handle);
+    }
+    expect(handles).toEqual(['@bob', '@bob-1', '@bob-2', '@bob']);
+  });
+
+  it('provisions exactly one worker and one default project under 20 parallel first requests', async () => {
+    const carol = await t.user('carol-sub', { email: 'carol@example.test' });
+    const results = await Promise.all(Array.from({ length: 20 }, () => carol.api.GET('/api/me')));
+    expect(results.map((r) => r.response.status)).toEqual(Array(20).fill(200));
+    expect(new Set(results.map((r) => r.data!.default_project_id)).size).toBe(1);
+    const counts = await t.pool.one(sql.type(z.object({ workers: z.number(), projects: z.number() }))`
+      select (select count(*)::int from worker where user_id = 'carol-sub') as workers,
+             (select count(*)::int from project p join worker w on w.id = p.owner_id where w.user_id = 'carol-sub') as projects`);
+    expect(counts).toEqual({ workers: 1, projects: 1 });
+  });
+
+  it('takes the tenant from tenant_id, organization_id or organization_ids', async () => {
+    for (const [claims, tenant] of [
+      [{ tenant_id: 't-1' }, 't-1'],
+      [{ organization_id: 'org-2' }, 'org-2'],
+      [{ organization_ids: ['org-3', 'org-4'] }, 'org-3'],
+      [{}, 'default'],
+    ] as const) {
+      const token = await t.sso.mint({ sub: `multi-${tenant}`, email: 'x@example.test', ...claims });
+      const res = await t.request('GET', '/api/me', { headers: { authorization: `Bearer ${token}` } });
+      expect(res.body.tenant_id).toBe(tenant);
+    }
+  });
+
+  it('answers 401 problem+json with WWW-Authenticate without a token', async () => {
+    const res = await t.request('GET', '/api/me');
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body).toMatchObject({ type: 'https://taskflow.dev/problems/unauthorized', status: 401 });
+  });
+});
