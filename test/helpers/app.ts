@@ -83,6 +83,8 @@ async function send(base: string, method: string, path: string, options: Request
 
 export interface TestAppOptions {
   env?: Record<string, string>;
+  /** Where the server's JSON log lines go (default: the level from TEST_LOG_LEVEL, to stdout). */
+  logDestination?: { write(line: string): void };
 }
 
 /** A real server on port 0 over this test file's own database, with a fake SSO minting real tokens. */
@@ -109,7 +111,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
     handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
-    logger: createLogger(config.logLevel),
+    logger: createLogger(options.logDestination ? 'info' : config.logLevel, options.logDestination),
     metrics,
   });
   const server: Server = await new Promise((resolve) => {
