@@ -35,6 +35,8 @@ export async function startEmbeddedPostgres(opts: {
   port?: number;
   /** Trades durability for speed: right for throw-away test databases, wrong for anything you keep. */
   fast?: boolean;
+  /** Extra `-c name=value` server settings, e.g. to turn SSL on in a test. */
+  settings?: Record<string, string>;
   log?: (line: string) => void;
 }): Promise<EmbeddedDatabase> {
   const port = opts.port ?? (await freePort());
@@ -51,7 +53,10 @@ export async function startEmbeddedPostgres(opts: {
     createPostgresUser: true,
     authMethod: 'scram-sha-256',
     initdbFlags: opts.fast ? ['--no-sync'] : [],
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', ...fastFlags],
+    postgresFlags: [
+      '-c', 'max_connections=200', '-c', 'listen_addresses=127.0.0.1', ...fastFlags,
+      ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     onLog: (message: unknown) => opts.log?.(String(message).trimEnd()),
     onError: (message: unknown) => opts.log?.(String(message).trimEnd()),
   });

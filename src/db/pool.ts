@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   createPool,
   createTypeParserPreset,
@@ -46,9 +47,32 @@ export const isPooledUrl = (url: string, forced?: boolean): boolean =>
 
 export type PoolSettings = Omit<Config['database'], 'url' | 'migrationUrl'>;
 
+/**
+ * libpq-style TLS settings of a connection URL as Node TLS options. slonik parses `sslrootcert` but its pg
+ * driver drops it for `sslmode=require`, and it refuses `verify-full`, the mode Neon's docs suggest; both end
+ * up here as "verify the certificate, against this CA if given". `no-verify` keeps encryption without checks.
+ */
+export function tlsFromUrl(url: string): { url: string; ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean } } {
+  const parsed = new URL(url);
+  const params = parsed.searchParams;
+  const mode = params.get('sslmode');
+  if (mode === null || mode === 'disable') return { url };
+  const read = (name: string) => {
+    const file = params.get(name);
+    params.delete(name);
+    return file ? readFileSync(file, 'utf8') : undefined;
+  };
+  const ssl = { ca: read('sslrootcert'), cert: read('sslcert'), key: read('sslkey'), rejectUnauthorized: mode !== 'no-verify' };
+  params.set('sslmode', mode === 'no-verify' ? 'no-verify' : 'require');
+  params.delete('channel_binding');
+  return { url: parsed.href, ssl };
+}
+
 export async function createDatabasePool(url: string, db: PoolSettings): Promise<DatabasePool> {
   const pooled = isPooledUrl(url, db.pooled);
-  return createPool(url, {
+  const tls = tlsFromUrl(url);
+  return createPool(tls.url, {
+    ...(tls.ssl ? { ssl: tls.ssl } : {}),
     maxPoolSize: db.poolSize,
     idleTimeout: db.idleTimeoutMs,
     maximumConnectionAge: db.maxConnectionAgeMs,
