@@ -45,7 +45,7 @@ typecheck: install ## tsc --noEmit over src, test and generated
 build: install ## Production build into dist/
 	rm -rf dist && tsc -p tsconfig.build.json
 
-unit: install ## jest: unit, integration, auth, mock and reliability suites (starts its own PostgreSQL)
+unit: build ## jest: unit, integration, auth, mock and reliability suites (starts its own PostgreSQL)
 	NODE_OPTIONS="--experimental-vm-modules --import ./test/helpers/ts-resolve.mjs" jest
 
 contract: build ## Dredd drives the built server through the whole contract, with schema checks

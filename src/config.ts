@@ -100,6 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const config = toConfig(parsed.data);
+  if (config.auth.devMode && config.production) {
+    throw new ConfigError('Invalid configuration:\n  AUTH_DEV_MODE=true is not allowed with NODE_ENV=production: it would accept unauthenticated requests');
+  }
   if (!config.auth.jwksUrl && !config.auth.devMode) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL (or SSO_URL) is required unless AUTH_DEV_MODE=true');
   }

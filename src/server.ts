@@ -96,7 +96,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger).catch((err) => {
-    logger.fatal({ err: err instanceof ConfigError ? err.message : err }, 'failed to start');
+    // Configuration mistakes are the operator's to fix: the message is the whole story, no stack trace.
+    logger.fatal(err instanceof ConfigError ? { reason: err.message } : { err }, 'failed to start');
     process.exit(1);
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
