@@ -50,6 +50,16 @@ const pickSlug = async (db: Db, tenantId: string, base: string): Promise<string>
   return taken ? `${slug}-${Date.now().toString(36)}` : slug;
 };
 
+async function insertHumanWorker(db: Db, user: NewUser, base: string): Promise<Omit<WorkerRow, 'defaultProjectId'>> {
+  const handle = await pickHandle(db, user.tenantId, base);
+  const name = (user.name ?? handle.slice(1)).slice(0, 200) || handle.slice(1);
+  const workerId = await db.oneFirst(sql.type(z.object({ id: Id }))`
+    insert into worker (tenant_id, type, user_id, handle, name, email)
+    values (${user.tenantId}, 'human', ${user.userId}, ${handle}, ${name}, ${user.email})
+    returning id`);
+  return { workerId, handle, workerName: name };
+}
+
 /**
  * Creates the user's human worker, personal default project and owner membership — once. Concurrent first
  * requests of one user serialize on an advisory lock; two users racing for the same handle retry.
@@ -62,12 +72,8 @@ export async function provisionUser(pool: DatabasePool, user: NewUser): Promise<
         const existing = await findUserWorker(tx, user.tenantId, user.userId);
         if (existing?.defaultProjectId) return existing;
         const base = handleBase(user);
-        const handle = await pickHandle(tx, user.tenantId, base);
-        const name = (user.name ?? handle.slice(1)).slice(0, 200) || handle.slice(1);
-        const workerId = await tx.oneFirst(sql.type(z.object({ id: Id }))`
-          insert into worker (tenant_id, type, user_id, handle, name, email)
-          values (${user.tenantId}, 'human', ${user.userId}, ${handle}, ${name}, ${user.email})
-          returning id`);
+        // A worker may exist without a default project, e.g. a Phase I human linked to this login later.
+        const { workerId, handle, workerName: name } = existing ?? (await insertHumanWorker(tx, user, base));
         const slug = await pickSlug(tx, user.tenantId, base);
         const projectId = await tx.oneFirst(sql.type(z.object({ id: Id }))`
           insert into project (tenant_id, slug, name, description, owner_id, is_default)

@@ -61,6 +61,16 @@ describe('getMe', () => {
     }
   });
 
+  it('adopts an existing worker without a default project (a Phase I human linked to a login)', async () => {
+    const workerId = await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
+      insert into worker (tenant_id, type, user_id, handle, name) values ('default', 'human', 'linked-sub', '@legacy-dan', 'Dan')
+      returning id`);
+    const dan = await t.user('linked-sub', { email: 'dan@example.test' });
+    const res = await dan.api.GET('/api/me');
+    expect(res.data).toMatchObject({ worker: { id: workerId, handle: '@legacy-dan' } });
+    expect(res.data!.default_project_id).toEqual(expect.any(Number));
+  });
+
   it('answers 401 problem+json with WWW-Authenticate without a token', async () => {
     const res = await t.request('GET', '/api/me');
     expect(res.status).toBe(401);
