@@ -1,0 +1,72 @@
+import { actorOf, recordAudit, type AuditAction } from '../audit/index.js';
+import type { Db, TaskStatus } from '../db/index.js';
+import { ProblemError } from '../http/problem.js';
+import type { Principal } from '../identity/principal.js';
+import { maySpawn, nextDueDate } from './recurrence.js';
+import {
+  countOpenDescendants,
+  incrementSpawnCount,
+  insertNextOccurrence,
+  lockSeriesRoot,
+  setTaskStatus,
+  type TaskRow,
+} from './tasks.sql.js';
+import { effectsOf } from './workflow.js';
+
+export interface StatusAudit {
+  action: Extract<AuditAction, 'status_changed' | 'approved' | 'rejected'>;
+  /** Facts recorded next to the status change, such as a rejection's reason. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Moves a task the transaction has locked to `to` (the caller checked that the workflow allows it): refuses to
+ * complete a task with an open subtask at any depth, applies the workflow's side effects, records the change,
+ * and completing a recurring task spawns the series' next occurrence.
+ */
+export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: TaskStatus, audit: StatusAudit): Promise<void> {
+  if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
+  const { completedAt } = await setTaskStatus(tx, task.id, effectsOf(task.status, to, task.startedAt !== null));
+  await recordAudit(tx, actorOf(who), {
+    projectId: task.projectId,
+    entityType: 'task',
+    entityId: task.id,
+    action: audit.action,
+    details: { status: { before: task.status, after: to }, ...audit.details },
+  });
+  if (to === 'completed' && completedAt !== null) await spawnNextOccurrence(tx, who, task, completedAt);
+}
+
+async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {
+  const open = await countOpenDescendants(tx, taskId);
+  if (open > 0) {
+    throw new ProblemError('open-subtasks', {
+      detail: `Task ${taskId} has ${open} subtask${open === 1 ? '' : 's'} not yet completed; complete ${open === 1 ? 'it' : 'them'} first`,
+    });
+  }
+}
+
+/**
+ * The next occurrence of a recurring series, at most once per completed task: the series' root is locked so
+ * concurrent completions of its occurrences count one after the other, and task_spawned_from_key turns a
+ * second spawn from the same task (completed, reopened, completed again) into nothing.
+ */
+async function spawnNextOccurrence(tx: Db, who: Principal, task: TaskRow, completedAt: string): Promise<void> {
+  if (task.recurrencePattern === null) return;
+  // A series whose first task was deleted lost its root (on delete set null): the task then counts for itself.
+  const root = await lockSeriesRoot(tx, task.recurringRootId ?? task.id);
+  if (!root) return;
+  const recurrence = { pattern: task.recurrencePattern, max_occurrences: task.recurrenceMax };
+  if (!maySpawn(recurrence, root.spawnCount)) return;
+  const dueDate = nextDueDate(task.recurrencePattern, task.dueDate, completedAt);
+  const spawnedId = await insertNextOccurrence(tx, task.id, root.id, dueDate);
+  if (spawnedId === null) return;
+  await incrementSpawnCount(tx, root.id, task.id);
+  await recordAudit(tx, actorOf(who), {
+    projectId: task.projectId,
+    entityType: 'task',
+    entityId: spawnedId,
+    action: 'recurrence_spawned',
+    details: { spawned_from_id: task.id, recurring_root_id: root.id, due_date: dueDate, occurrence: root.spawnCount + 2 },
+  });
+}

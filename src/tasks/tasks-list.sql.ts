@@ -1,0 +1,178 @@
+import { sql, type FragmentSqlToken } from 'slonik';
+import { z } from 'zod';
+import { Id, type Db, type TaskStatus } from '../db/index.js';
+import { decodeCursor } from '../http/paging.js';
+import type { Principal } from '../identity/principal.js';
+import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
+
+/**
+ * Keyset pagination. Every order ends in the task id, so it is total, and a cursor holds the sort key of the
+ * last row plus its id. Timestamps go into cursors as integer microseconds since the epoch: PostgreSQL keeps
+ * microseconds, and a key rounded to the milliseconds of a JSON timestamp would repeat or skip rows.
+ *
+ * `due_date` puts tasks without a due date last in both directions, so its key is (has no due date, due date,
+ * id); both directions are a single row comparison over an expression index from
+ * sql/*_task-list-indexes.sql, so a page is an index range scan, never a sort of the whole project.
+ */
+export const TASK_SORTS = ['created_at', '-created_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'] as const;
+export type TaskSort = (typeof TASK_SORTS)[number];
+
+export const TaskListRow = TaskSummaryRow.extend({
+  createdAtUs: z.number().int(),
+  dueDateUs: z.number().int().nullable(),
+  priorityRank: z.number().int(),
+});
+export type TaskListRow = z.infer<typeof TaskListRow>;
+
+const Micros = z.number().int();
+const at = (us: number) => sql.fragment`(timestamptz 'epoch' + ${us}::int8 * interval '1 microsecond')`;
+
+interface SortSpec<K extends z.ZodTuple> {
+  key: K;
+  keyOf: (row: TaskListRow) => z.infer<K>;
+  order: FragmentSqlToken;
+  /** Rows strictly after the cursor's row in this order. */
+  after: (key: z.infer<K>) => FragmentSqlToken;
+}
+const spec = <K extends z.ZodTuple>(s: SortSpec<K>) => s;
+
+const SORTS = {
+  created_at: spec({
+    key: z.tuple([Micros, Id]),
+    keyOf: (r) => [r.createdAtUs, r.id],
+    order: sql.fragment`t.created_at, t.id`,
+    after: ([us, id]) => sql.fragment`(t.created_at, t.id) > (${at(us)}, ${id})`,
+  }),
+  '-created_at': spec({
+    key: z.tuple([Micros, Id]),
+    keyOf: (r) => [r.createdAtUs, r.id],
+    order: sql.fragment`t.created_at desc, t.id desc`,
+    after: ([us, id]) => sql.fragment`(t.created_at, t.id) < (${at(us)}, ${id})`,
+  }),
+  due_date: spec({
+    key: z.tuple([Micros.nullable(), Id]),
+    keyOf: (r) => [r.dueDateUs, r.id],
+    order: sql.fragment`t.due_date is null, t.due_date, t.id`,
+    after: ([us, id]) =>
+      us === null
+        ? sql.fragment`t.due_date is null and t.id > ${id}`
+        : sql.fragment`(t.due_date is null, t.due_date, t.id) > (false, ${at(us)}, ${id})`,
+  }),
+  '-due_date': spec({
+    key: z.tuple([Micros.nullable(), Id]),
+    keyOf: (r) => [r.dueDateUs, r.id],
+    order: sql.fragment`t.due_date is not null desc, t.due_date desc, t.id desc`,
+    after: ([us, id]) =>
+      us === null
+        ? sql.fragment`t.due_date is null and t.id < ${id}`
+        : sql.fragment`(t.due_date is not null, t.due_date, t.id) < (true, ${at(us)}, ${id})`,
+  }),
+  priority: spec({
+    key: z.tuple([z.number().int().min(1).max(4), Id]),
+    keyOf: (r) => [r.priorityRank, r.id],
+    order: sql.fragment`t.priority_rank, t.id`,
+    after: ([rank, id]) => sql.fragment`(t.priority_rank, t.id) > (${rank}, ${id})`,
+  }),
+  '-priority': spec({
+    key: z.tuple([z.number().int().min(1).max(4), Id]),
+    keyOf: (r) => [r.priorityRank, r.id],
+    order: sql.fragment`t.priority_rank desc, t.id desc`,
+    after: ([rank, id]) => sql.fragment`(t.priority_rank, t.id) < (${rank}, ${id})`,
+  }),
+  title: spec({
+    key: z.tuple([z.string(), Id]),
+    keyOf: (r) => [r.title, r.id],
+    order: sql.fragment`t.title, t.id`,
+    after: ([title, id]) => sql.fragment`(t.title, t.id) > (${title}, ${id})`,
+  }),
+  '-title': spec({
+    key: z.tuple([z.string(), Id]),
+    keyOf: (r) => [r.title, r.id],
+    order: sql.fragment`t.title desc, t.id desc`,
+    after: ([title, id]) => sql.fragment`(t.title, t.id) < (${title}, ${id})`,
+  }),
+} satisfies Record<TaskSort, SortSpec<z.ZodTuple>>;
+
+/** The cursor key of a row under a sort, for toPage. */
+export const cursorKeyOf = (sort: TaskSort, row: TaskListRow): unknown[] => SORTS[sort].keyOf(row);
+
+/** The "after the cursor" condition, or none on the first page; a cursor of another sort or forged is a 422. */
+function afterCursor(sort: TaskSort, cursor: string | undefined): FragmentSqlToken[] {
+  const s = SORTS[sort] as SortSpec<z.ZodTuple>;
+  const key = decodeCursor(cursor, sort, s.key);
+  return key === undefined ? [] : [s.after(key)];
+}
+
+export interface TaskFilter {
+  statuses?: readonly TaskStatus[];
+  priorities?: readonly string[];
+  assigneeId?: number;
+  /** Every one must be present. */
+  tags?: readonly string[];
+  q?: string;
+  dueBefore?: string;
+  dueAfter?: string;
+  hasDueDate?: boolean;
+  /** null: top-level tasks only. */
+  parentId?: number | null;
+}
+
+/** `50%_off\` as a LIKE pattern matching itself anywhere: the wildcards and the escape are escaped. */
+const containsPattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** Ids that no row can have (beyond JavaScript's exact integers) match nothing rather than failing in SQL. */
+const idOrNothing = (column: FragmentSqlToken, id: number) =>
+  Number.isSafeInteger(id) ? sql.fragment`${column} = ${id}` : sql.fragment`false`;
+
+function filterConditions(f: TaskFilter): FragmentSqlToken[] {
+  const where: FragmentSqlToken[] = [];
+  if (f.statuses?.length) where.push(sql.fragment`t.status = any(${sql.array([...f.statuses], 'text')})`);
+  if (f.priorities?.length) where.push(sql.fragment`t.priority = any(${sql.array([...f.priorities], 'text')})`);
+  if (f.assigneeId !== undefined) where.push(idOrNothing(sql.fragment`t.assignee_id`, f.assigneeId));
+  if (f.tags?.length) where.push(sql.fragment`t.tags @> ${sql.array([...f.tags], 'text')}`);
+  if (f.q !== undefined) {
+    const pattern = containsPattern(f.q);
+    where.push(sql.fragment`(t.title ilike ${pattern} or t.description ilike ${pattern})`);
+  }
+  if (f.dueBefore !== undefined) where.push(sql.fragment`t.due_date < ${f.dueBefore}::timestamptz`);
+  if (f.dueAfter !== undefined) where.push(sql.fragment`t.due_date >= ${f.dueAfter}::timestamptz`);
+  if (f.hasDueDate !== undefined) where.push(f.hasDueDate ? sql.fragment`t.due_date is not null` : sql.fragment`t.due_date is null`);
+  if (f.parentId === null) where.push(sql.fragment`t.parent_task_id is null`);
+  else if (f.parentId !== undefined) where.push(idOrNothing(sql.fragment`t.parent_task_id`, f.parentId));
+  return where;
+}
+
+export interface PageRequest {
+  sort: TaskSort;
+  limit: number;
+  cursor?: string;
+}
+
+/** One statement per page: the summaries with their assignee handle and subtask count, limit + 1 rows. */
+const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page: PageRequest) =>
+  db.any(sql.type(TaskListRow)`
+    select ${SUMMARY_COLUMNS},
+           (extract(epoch from t.created_at) * 1000000)::int8 as "createdAtUs",
+           (extract(epoch from t.due_date) * 1000000)::int8 as "dueDateUs",
+           t.priority_rank as "priorityRank"
+    from task t
+    left join worker a on a.id = t.assignee_id
+    where ${sql.join([...scope, ...filterConditions(filter), ...afterCursor(page.sort, page.cursor)], sql.fragment` and `)}
+    order by ${SORTS[page.sort].order}
+    limit ${page.limit + 1}`);
+
+/** A page of one project's tasks; the caller has checked membership. */
+export const listProjectTasksPage = (db: Db, who: Principal, projectId: number, filter: TaskFilter, page: PageRequest) =>
+  selectPage(db, [sql.fragment`t.project_id = ${projectId}`, sql.fragment`t.tenant_id = ${who.tenantId}`], filter, page);
+
+/** A page of the tasks of every project the caller is a member of ("my work"). */
+export const listMemberTasksPage = (db: Db, who: Principal, filter: TaskFilter, page: PageRequest) =>
+  selectPage(
+    db,
+    [
+      sql.fragment`t.tenant_id = ${who.tenantId}`,
+      sql.fragment`t.project_id in (select m.project_id from member m where m.worker_id = ${who.workerId})`,
+    ],
+    filter,
+    page,
+  );

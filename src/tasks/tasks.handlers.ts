@@ -1,0 +1,285 @@
+import type { components } from '../../generated/api.js';
+import { actorOf, changedFields, recordAudit } from '../audit/index.js';
+import type { DatabasePool, Db } from '../db/index.js';
+import type { HandlersFor } from '../http/handler.js';
+import { toPage } from '../http/paging.js';
+import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { ProblemError, type FieldError } from '../http/problem.js';
+import type { Principal } from '../identity/principal.js';
+import { requireProjectRole } from '../members/index.js';
+import { changeStatus } from './status-change.js';
+import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type TaskSort } from './tasks-list.sql.js';
+import {
+  countDescendants,
+  deleteTaskRow,
+  findVisibleTask,
+  getTaskById,
+  insertTask,
+  isProjectMember,
+  isTaskInProject,
+  listSubtasks,
+  lockVisibleTask,
+  setTaskAssignee,
+  setTaskProgress,
+  updateTaskFields,
+  type TaskPatch,
+  type TaskRow,
+} from './tasks.sql.js';
+import { toTask, toTaskSummary } from './to-task.js';
+import { assertTransition } from './workflow.js';
+
+type TaskOps =
+  | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
+  | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask';
+type TaskCreate = components['schemas']['TaskCreate'];
+type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
+
+const DEFAULT_LIMIT = 50;
+const DEFAULT_SORT: TaskSort = '-created_at';
+
+// openapi-backend re-parses path parameters from the URL after validation, so they reach handlers as strings
+// despite the generated types (query values do keep their coerced types). Validation already proved they are
+// integers; Number() gives them the type the SQL functions expect.
+const pathId = (value: number | string): number => Number(value);
+
+const taskNotFound = (taskId: number) =>
+  new ProblemError('task-not-found', { detail: `Task ${taskId} does not exist or you are not a member of its project` });
+
+/** Locks the task for this transaction: missing or not yours is the same 404; a stale If-Match is a 412. */
+async function lockTask(tx: Db, who: Principal, taskId: number, ifMatch: string | string[] | undefined): Promise<TaskRow> {
+  const task = await lockVisibleTask(tx, who, taskId);
+  if (!task) throw taskNotFound(taskId);
+  assertIfMatch(ifMatch, task.version);
+  return task;
+}
+
+/** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
+async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
+  const row = await getTaskById(db, taskId);
+  const subtasks = await listSubtasks(db, taskId);
+  return { status, body: toTask(row, subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
+}
+
+const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
+
+/** A title as stored: trimmed, and never blank (the contract's pattern already refuses all-whitespace). */
+function trimmedTitle(title: string): string {
+  const trimmed = title.trim();
+  if (trimmed === '') {
+    throw new ProblemError('validation-failed', {
+      detail: 'The title is blank',
+      errors: [{ pointer: '/body/title', message: 'must not be blank' }],
+    });
+  }
+  return trimmed;
+}
+
+/** The assignee must be a member of the project; null means unassigned. */
+async function assigneeProblem(db: Db, projectId: number, assigneeId: number | null | undefined): Promise<FieldError[]> {
+  if (assigneeId === null || assigneeId === undefined || (await isProjectMember(db, projectId, assigneeId))) return [];
+  return [{ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` }];
+}
+
+/** Validates and inserts a task in a project the caller may write to; records `task_created`. */
+async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>, checkParent: boolean) {
+  const title = trimmedTitle(body.title);
+  const errors = await assigneeProblem(tx, projectId, body.assignee_id);
+  if (checkParent && parentTaskId !== null && !(await isTaskInProject(tx, parentTaskId, projectId))) {
+    errors.push({ pointer: '/body/parent_task_id', message: `Task ${parentTaskId} is not in project ${projectId}` });
+  }
+  if (errors.length) {
+    throw new ProblemError('validation-failed', { detail: `The request has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}; see errors`, errors });
+  }
+  const task = {
+    tenantId: who.tenantId,
+    projectId,
+    parentTaskId,
+    title,
+    description: body.description ?? null,
+    priority: body.priority ?? 'medium',
+    assigneeId: body.assignee_id ?? null,
+    tags: body.tags ?? [],
+    dueDate: body.due_date ?? null,
+    recurrence: toRecurrence(body.recurrence),
+    createdById: who.workerId,
+  };
+  const id = await insertTask(tx, task);
+  await recordAudit(tx, actorOf(who), {
+    projectId,
+    entityType: 'task',
+    entityId: id,
+    action: 'task_created',
+    details: {
+      title,
+      priority: task.priority,
+      assignee_id: task.assigneeId,
+      parent_task_id: parentTaskId,
+      due_date: task.dueDate,
+      recurrence: body.recurrence ? { pattern: body.recurrence.pattern, max_occurrences: task.recurrence?.maxOccurrences ?? null } : null,
+    },
+  });
+  return taskReply(tx, id, 201, { Location: `/api/tasks/${id}` });
+}
+
+/** What updateTask may change, as the contract names it: the before/after of `task_updated`. */
+const editable = (row: TaskRow) => {
+  const { title, description, priority, tags, due_date, recurrence } = toTask(row, []);
+  return { title, description, priority, tags, due_date, recurrence };
+};
+
+export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
+  ({
+    listProjectTasks: async ({ principal: who, params, query }) => {
+      const projectId = pathId(params.projectId);
+      await requireProjectRole(pool, who, projectId);
+      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
+      const filter = {
+        statuses: query.status,
+        priorities: query.priority,
+        assigneeId: query.assignee_id,
+        tags: query.tag,
+        q: query.q,
+        dueBefore: query.due_before,
+        dueAfter: query.due_after,
+        hasDueDate: query.has_due_date,
+        parentId: query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : Number(query.parent_id),
+      };
+      const rows = await listProjectTasksPage(pool, who, projectId, filter, page);
+      return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
+    },
+
+    listMyTasks: async ({ principal: who, query }) => {
+      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
+      const assigneeId = query.assignee === undefined ? undefined : query.assignee === 'me' ? who.workerId : Number(query.assignee);
+      const filter = { statuses: query.status, dueBefore: query.due_before, assigneeId };
+      const rows = await listMemberTasksPage(pool, who, filter, page);
+      return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
+    },
+
+    createTask: async ({ principal: who, params, body }) =>
+      pool.transaction(async (tx) => {
+        const projectId = pathId(params.projectId);
+        await requireProjectRole(tx, who, projectId);
+        return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
+      }),
+
+    createSubtask: async ({ principal: who, params, body }) =>
+      pool.transaction(async (tx) => {
+        const parentId = pathId(params.taskId);
+        const parent = await findVisibleTask(tx, who, parentId);
+        if (!parent) throw taskNotFound(parentId);
+        return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
+      }),
+
+    getTask: async ({ principal: who, params }) => {
+      const taskId = pathId(params.taskId);
+      const task = await findVisibleTask(pool, who, taskId);
+      if (!task) throw taskNotFound(taskId);
+      const subtasks = await listSubtasks(pool, task.id);
+      return { status: 200, body: toTask(task, subtasks), headers: { ETag: etagOf(task.version) } };
+    },
+
+    updateTask: async ({ principal: who, params, headers, body }) =>
+      pool.transaction(async (tx) => {
+        const before = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const patch: TaskPatch = {
+          title: body.title === undefined ? undefined : trimmedTitle(body.title),
+          description: body.description,
+          priority: body.priority,
+          tags: body.tags,
+          dueDate: body.due_date,
+          recurrence: body.recurrence === undefined ? undefined : toRecurrence(body.recurrence),
+        };
+        if (await updateTaskFields(tx, before.id, patch)) {
+          const after = await getTaskById(tx, before.id);
+          const fields = ['title', 'description', 'priority', 'tags', 'due_date', 'recurrence'] as const;
+          await recordAudit(tx, actorOf(who), {
+            projectId: before.projectId,
+            entityType: 'task',
+            entityId: before.id,
+            action: 'task_updated',
+            details: changedFields(editable(before), editable(after), fields),
+          });
+        }
+        return taskReply(tx, before.id, 200);
+      }),
+
+    deleteTask: async ({ principal: who, params, headers }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const subtasksDeleted = await countDescendants(tx, task.id);
+        await deleteTaskRow(tx, task.id);
+        await recordAudit(tx, actorOf(who), {
+          projectId: task.projectId,
+          entityType: 'task',
+          entityId: task.id,
+          action: 'task_deleted',
+          details: { title: task.title, parent_task_id: task.parentTaskId, subtasks_deleted: subtasksDeleted },
+        });
+        return { status: 204, body: undefined };
+      }),
+
+    updateTaskStatus: async ({ principal: who, params, headers, body }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        assertTransition(task.status, body.status);
+        await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
+        return taskReply(tx, task.id, 200);
+      }),
+
+    updateTaskProgress: async ({ principal: who, params, headers, body }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        if (task.status !== 'in_progress') {
+          throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
+        }
+        await setTaskProgress(tx, task.id, body.percent);
+        await recordAudit(tx, actorOf(who), {
+          projectId: task.projectId,
+          entityType: 'task',
+          entityId: task.id,
+          action: 'progress_updated',
+          details: {
+            progress_percent: { before: task.progressPercent, after: body.percent },
+            ...(body.note === undefined ? {} : { note: body.note }),
+          },
+        });
+        return taskReply(tx, task.id, 200);
+      }),
+
+    assignTask: async ({ principal: who, params, headers, body }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
+        if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
+        await setTaskAssignee(tx, task.id, body.assignee_id);
+        await recordAudit(tx, actorOf(who), {
+          projectId: task.projectId,
+          entityType: 'task',
+          entityId: task.id,
+          action: 'assigned',
+          details: { assignee_id: { before: task.assigneeId, after: body.assignee_id } },
+        });
+        return taskReply(tx, task.id, 200);
+      }),
+
+    approveTask: async ({ principal: who, params, headers }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        if (task.status !== 'review') {
+          throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
+        }
+        await changeStatus(tx, who, task, 'completed', { action: 'approved' });
+        return taskReply(tx, task.id, 200);
+      }),
+
+    rejectTask: async ({ principal: who, params, headers, body }) =>
+      pool.transaction(async (tx) => {
+        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        if (task.status !== 'review') {
+          throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
+        }
+        await changeStatus(tx, who, task, 'in_progress', { action: 'rejected', details: { reason: body.reason } });
+        return taskReply(tx, task.id, 200);
+      }),
+  }) satisfies HandlersFor<TaskOps>;

@@ -1,0 +1,240 @@
+import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
+import { z } from 'zod';
+import { Id, Priority, TaskStatus, Timestamp, type Db } from '../db/index.js';
+import type { Principal } from '../identity/principal.js';
+import type { RecurrencePattern } from './recurrence.js';
+import type { StatusEffects } from './workflow.js';
+
+// Ids arrive as JSON numbers bounded by int8's maximum, which JavaScript cannot hold exactly: such an id names
+// no row, so lookups answer "not found" instead of sending PostgreSQL a value it would refuse.
+const isId = (id: number): boolean => Number.isSafeInteger(id) && id > 0;
+
+const Recurrence = z.enum(['hourly', 'daily', 'weekly', 'monthly']);
+
+/** A task as lists show it (TaskSummary). */
+export const TaskSummaryRow = z.object({
+  id: Id,
+  projectId: Id,
+  title: z.string(),
+  status: TaskStatus,
+  priority: Priority,
+  progressPercent: z.number().int(),
+  tags: z.array(z.string()),
+  assigneeId: Id.nullable(),
+  assigneeHandle: z.string().nullable(),
+  dueDate: Timestamp.nullable(),
+  parentTaskId: Id.nullable(),
+  subtaskCount: z.number().int(),
+  isRecurring: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type TaskSummaryRow = z.infer<typeof TaskSummaryRow>;
+
+/** Everything about a task (Task without its subtasks), plus what the rules need. */
+export const TaskRow = TaskSummaryRow.extend({
+  tenantId: z.string(),
+  description: z.string().nullable(),
+  createdById: Id,
+  startedAt: Timestamp.nullable(),
+  completedAt: Timestamp.nullable(),
+  recurrencePattern: Recurrence.nullable(),
+  recurrenceMax: z.number().int().nullable(),
+  recurringRootId: Id.nullable(),
+  spawnCount: z.number().int(),
+  version: z.number().int(),
+});
+export type TaskRow = z.infer<typeof TaskRow>;
+
+/** The TaskSummary columns of `task t left join worker a` (the assignee); shared with tasks-list.sql.ts. */
+export const SUMMARY_COLUMNS = sql.fragment`
+  t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
+  t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
+  (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
+  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt"`;
+
+const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
+  t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
+  t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
+  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount", t.version`;
+
+/** Visibility: the caller is a member of the task's project, in the caller's tenant. */
+const visibleTask = (who: Principal, taskId: number) => sql.fragment`
+  from task t
+  join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+  left join worker a on a.id = t.assignee_id
+  where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`;
+
+/** A task the caller may see, or null if it doesn't exist or is in another project or tenant. */
+export const findVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
+  isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)}`) : null;
+
+/** Locks a task the caller may see for the rest of the transaction. Null: the same as findVisibleTask. */
+export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
+  isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
+
+/** A task by id, as it is now; for re-reading a row this transaction has just changed. Throws if it is gone. */
+export const getTaskById = (db: Db, taskId: number): Promise<TaskRow> =>
+  db.one(sql.type(TaskRow)`
+    select ${TASK_COLUMNS}
+    from task t left join worker a on a.id = t.assignee_id
+    where t.id = ${taskId}`);
+
+/** The direct subtasks of a task, oldest first. */
+export const listSubtasks = (db: Db, taskId: number) =>
+  db.any(sql.type(TaskSummaryRow)`
+    select ${SUMMARY_COLUMNS}
+    from task t left join worker a on a.id = t.assignee_id
+    where t.parent_task_id = ${taskId}
+    order by t.created_at, t.id`);
+
+/** Whether a worker is a member of the project (and so may be assigned its tasks). */
+export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>
+  isId(workerId) && db.exists(sql.unsafe`select 1 from member where project_id = ${projectId} and worker_id = ${workerId}`);
+
+/** Whether a task exists in the project (and so may be the parent of a new task there). */
+export const isTaskInProject = async (db: Db, taskId: number, projectId: number): Promise<boolean> =>
+  isId(taskId) && db.exists(sql.unsafe`select 1 from task where id = ${taskId} and project_id = ${projectId}`);
+
+export interface NewTask {
+  tenantId: string;
+  projectId: number;
+  parentTaskId: number | null;
+  title: string;
+  description: string | null;
+  priority: z.infer<typeof Priority>;
+  assigneeId: number | null;
+  tags: readonly string[];
+  dueDate: string | null;
+  recurrence: { pattern: RecurrencePattern; maxOccurrences: number | null } | null;
+  createdById: number;
+}
+
+const IdRow = z.object({ id: Id });
+
+/** Inserts a pending task and returns its id. */
+export const insertTask = (db: Db, task: NewTask): Promise<number> =>
+  db.oneFirst(sql.type(IdRow)`
+    insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
+                      recurrence_pattern, recurrence_max, created_by_id)
+    values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
+            ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
+            ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
+    returning id`);
+
+export interface TaskPatch {
+  title?: string;
+  description?: string | null;
+  priority?: z.infer<typeof Priority>;
+  tags?: readonly string[];
+  dueDate?: string | null;
+  recurrence?: { pattern: RecurrencePattern; maxOccurrences: number | null } | null;
+}
+
+/**
+ * Applies the fields present in `patch`. Returns false, and writes nothing, when every given value is already
+ * the current one: an edit that changes nothing is not a change (no new version, no audit entry).
+ */
+export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch): Promise<boolean> {
+  const pairs: [IdentifierSqlToken, FragmentSqlToken][] = [];
+  const set = (column: string, value: FragmentSqlToken) => pairs.push([sql.identifier([column]), value]);
+  if (patch.title !== undefined) set('title', sql.fragment`${patch.title}::text`);
+  if (patch.description !== undefined) set('description', sql.fragment`${patch.description}::text`);
+  if (patch.priority !== undefined) set('priority', sql.fragment`${patch.priority}::text`);
+  if (patch.tags !== undefined) set('tags', sql.fragment`${sql.array([...patch.tags], 'text')}`);
+  if (patch.dueDate !== undefined) set('due_date', sql.fragment`${patch.dueDate}::timestamptz`);
+  if (patch.recurrence !== undefined) {
+    set('recurrence_pattern', sql.fragment`${patch.recurrence?.pattern ?? null}::text`);
+    set('recurrence_max', sql.fragment`${patch.recurrence?.maxOccurrences ?? null}::integer`);
+  }
+  if (pairs.length === 0) return false;
+  const changed = await db.maybeOne(sql.type(IdRow)`
+    update task set ${sql.join(pairs.map(([c, v]) => sql.fragment`${c} = ${v}`), sql.fragment`, `)},
+                    version = version + 1, updated_at = now()
+    where id = ${taskId}
+      and (${sql.join(pairs.map(([c]) => c), sql.fragment`, `)}) is distinct from (${sql.join(pairs.map(([, v]) => v), sql.fragment`, `)})
+    returning id`);
+  return changed !== null;
+}
+
+const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
+
+/** Moves a task to a status with the side effects the workflow decided; returns its completion time, if any. */
+export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
+  db.one(sql.type(CompletedAtRow)`
+    update task set
+      status = ${effects.status},
+      started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
+      completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
+      progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
+      version = version + 1, updated_at = now()
+    where id = ${taskId}
+    returning completed_at as "completedAt"`);
+
+export const setTaskProgress = (db: Db, taskId: number, percent: number) =>
+  db.query(sql.unsafe`
+    update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}`);
+
+export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
+  db.query(sql.unsafe`
+    update task set assignee_id = ${assigneeId}, version = version + 1, updated_at = now() where id = ${taskId}`);
+
+const CountRow = z.object({ count: z.number().int() });
+
+/** Subtasks at any depth below the task that are not completed. */
+export const countOpenDescendants = (db: Db, taskId: number): Promise<number> =>
+  db.oneFirst(sql.type(CountRow)`
+    with recursive descendant(id, status) as (
+      select id, status from task where parent_task_id = ${taskId}
+      union all
+      select t.id, t.status from task t join descendant d on t.parent_task_id = d.id
+    )
+    select count(*) as count from descendant where status <> 'completed'`);
+
+/** Subtasks at any depth below the task: what a delete takes with it. */
+export const countDescendants = (db: Db, taskId: number): Promise<number> =>
+  db.oneFirst(sql.type(CountRow)`
+    with recursive descendant(id) as (
+      select id from task where parent_task_id = ${taskId}
+      union all
+      select t.id from task t join descendant d on t.parent_task_id = d.id
+    )
+    select count(*) as count from descendant`);
+
+/** Deletes a task; its subtasks follow through task_parent_same_project_fkey (on delete cascade). */
+export const deleteTaskRow = (db: Db, taskId: number) => db.query(sql.unsafe`delete from task where id = ${taskId}`);
+
+const SeriesRootRow = z.object({ id: Id, spawnCount: z.number().int() });
+
+/**
+ * Locks the first task of a recurring series: its spawn_count is the series' counter, and the lock orders
+ * concurrent completions of occurrences of the same series. Null when the root was deleted.
+ */
+export const lockSeriesRoot = (db: Db, rootId: number) =>
+  db.maybeOne(sql.type(SeriesRootRow)`
+    select id, spawn_count as "spawnCount" from task where id = ${rootId} for update`);
+
+/**
+ * Inserts the next occurrence of task `fromId`: a pending, top-level copy (same project, title, description,
+ * priority, tags, assignee and recurrence) without subtasks, progress or workflow timestamps. It is not put
+ * under the parent of `fromId`: a series that never ends would otherwise keep that parent from ever completing.
+ * task_spawned_from_key makes this happen once per task whatever the races: null when it already had one.
+ */
+export const insertNextOccurrence = (db: Db, fromId: number, rootId: number, dueDate: string): Promise<number | null> =>
+  db.maybeOneFirst(sql.type(IdRow)`
+    insert into task (tenant_id, project_id, title, description, priority, tags, assignee_id, due_date,
+                      recurrence_pattern, recurrence_max, recurring_root_id, spawned_from_id, created_by_id)
+    select tenant_id, project_id, title, description, priority, tags, assignee_id, ${dueDate}::timestamptz,
+           recurrence_pattern, recurrence_max, ${rootId}, id, created_by_id
+    from task where id = ${fromId}
+    on conflict (spawned_from_id) do nothing
+    returning id`);
+
+/**
+ * Counts one more spawned occurrence on the series root; its version moves too (spawn_count is part of the
+ * representation), unless the root is the task being completed, whose version the status change moves.
+ */
+export const incrementSpawnCount = (db: Db, rootId: number, completingTaskId: number) =>
+  db.query(sql.unsafe`
+    update task set spawn_count = spawn_count + 1, version = version + (id <> ${completingTaskId})::int
+    where id = ${rootId}`);

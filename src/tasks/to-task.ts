@@ -1,0 +1,37 @@
+import type { components } from '../../generated/api.js';
+import type { TaskRow, TaskSummaryRow } from './tasks.sql.js';
+
+type TaskSummary = components['schemas']['TaskSummary'];
+type Task = components['schemas']['Task'];
+
+/** Row → the contract's TaskSummary (snake_case, exactly its fields). */
+export const toTaskSummary = (row: TaskSummaryRow): TaskSummary => ({
+  id: row.id,
+  project_id: row.projectId,
+  title: row.title,
+  status: row.status,
+  priority: row.priority,
+  progress_percent: row.progressPercent,
+  tags: row.tags,
+  assignee_id: row.assigneeId,
+  assignee_handle: row.assigneeHandle,
+  due_date: row.dueDate,
+  parent_task_id: row.parentTaskId,
+  subtask_count: row.subtaskCount,
+  is_recurring: row.isRecurring,
+  created_at: row.createdAt,
+  updated_at: row.updatedAt,
+});
+
+/** Row and its direct subtasks → the contract's Task. */
+export const toTask = (row: TaskRow, subtasks: readonly TaskSummaryRow[]): Task => ({
+  ...toTaskSummary(row),
+  description: row.description,
+  created_by_id: row.createdById,
+  started_at: row.startedAt,
+  completed_at: row.completedAt,
+  recurrence: row.recurrencePattern === null ? null : { pattern: row.recurrencePattern, max_occurrences: row.recurrenceMax },
+  recurring_root_id: row.recurringRootId,
+  spawn_count: row.spawnCount,
+  subtasks: subtasks.map(toTaskSummary),
+});
