@@ -1,0 +1,139 @@
+/**
+ * The list queries as the server sends them, EXPLAINed on a few thousand tasks: a page is an index scan in the
+ * page's order, never a sequential scan of task followed by a sort. The SQL functions of tasks-list.sql.ts run
+ * on a pool whose interceptor prefixes EXPLAIN, so what is checked is exactly the text the handlers execute.
+ */
+import { createPool, sql, type DatabasePool } from 'slonik';
+import { toPage } from '../../src/http/paging.js';
+import type { Principal } from '../../src/identity/principal.js';
+import {
+  cursorKeyOf,
+  listMemberTasksPage,
+  listProjectTasksPage,
+  TASK_SORTS,
+  type TaskFilter,
+  type TaskSort,
+} from '../../src/tasks/tasks-list.sql.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { newProject, signIn, type SignedIn } from './support.js';
+
+interface PlanNode {
+  'Node Type': string;
+  'Relation Name'?: string;
+  'Index Name'?: string;
+  'Scan Direction'?: string;
+  'Index Cond'?: string;
+  Plans?: PlanNode[];
+}
+
+let t: TestApp;
+let explain: DatabasePool;
+let alice: SignedIn;
+let who: Principal;
+let project: number;
+const LIMIT = 50;
+
+/** Every node of a plan, depth first. */
+const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+
+/** Sequential scans of task (worker and member are small enough that a seq scan is the right plan for them). */
+const taskSeqScans = (plan: PlanNode) => nodesOf(plan).filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'task');
+
+/** The plan's spine: the nodes producing the page's rows, not the subtask-count subplan. */
+const spineOf = (node: PlanNode): PlanNode[] => {
+  const [outer] = node.Plans ?? [];
+  return [node, ...(outer ? spineOf(outer) : [])];
+};
+
+async function planOf(run: (db: DatabasePool) => Promise<unknown>): Promise<PlanNode> {
+  const rows = (await run(explain)) as { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
+  return rows[0]!['QUERY PLAN'][0].Plan;
+}
+
+beforeAll(async () => {
+  t = await startTestApp();
+  alice = await signIn(t, 'alice');
+  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId };
+  const projects = [await newProject(t, alice), await newProject(t, alice), await newProject(t, alice), await newProject(t, alice)];
+  project = projects[0]!;
+  // 4 projects × 1,500 tasks: varied due dates (a fifth without), priorities, titles, creation times; a few subtasks.
+  await t.pool.query(sql.unsafe`
+    insert into task (tenant_id, project_id, title, priority, due_date, status, tags, created_by_id, created_at)
+    select ${alice.tenant}, p.id, 'Task ' || md5(g::text), (array['low','medium','high','critical'])[1 + g % 4],
+           case when g % 5 = 0 then null else timestamptz '2026-01-01' + (g % 97) * interval '1 day' end,
+           (array['pending','in_progress','review','completed','blocked'])[1 + g % 5],
+           case when g % 10 = 0 then array['bug'] else '{}' end,
+           ${alice.workerId}, timestamptz '2026-01-01' + g * interval '1 minute'
+    from unnest(${sql.array(projects, 'int8')}) as p(id), generate_series(1, 1500) g`);
+  await t.pool.query(sql.unsafe`
+    insert into task (tenant_id, project_id, parent_task_id, title, created_by_id)
+    select tenant_id, project_id, id, 'Sub of ' || id, created_by_id from task where id % 50 = 0`);
+  await t.pool.query(sql.unsafe`analyze`); // what autovacuum keeps up to date in production
+  explain = await createPool(t.db.url, {
+    interceptors: [{ name: 'explain', transformQuery: (_ctx, query) => ({ ...query, sql: `explain (format json) ${query.sql}` }) }],
+  });
+});
+afterAll(async () => {
+  await explain?.end();
+  await t.close();
+});
+
+/** The cursor the server would hand out after the first page of this sort. */
+async function secondPageCursor(sort: TaskSort, filter: TaskFilter = {}): Promise<string> {
+  const rows = await listProjectTasksPage(t.pool, who, project, filter, { sort, limit: LIMIT });
+  return toPage(rows, LIMIT, sort, (r) => cursorKeyOf(sort, r), (r) => r).next_cursor!;
+}
+
+const INDEX_OF: Record<TaskSort, string> = {
+  created_at: 'task_project_created_idx',
+  '-created_at': 'task_project_created_idx',
+  due_date: 'task_project_due_nulls_last_idx',
+  '-due_date': 'task_project_due_desc_nulls_last_idx',
+  priority: 'task_project_priority_idx',
+  '-priority': 'task_project_priority_idx',
+  title: 'task_project_title_idx',
+  '-title': 'task_project_title_idx',
+};
+
+describe('project task list plans', () => {
+  it.each(TASK_SORTS)('sort=%s: first and next page are index scans in order, no sort, no seq scan', async (sort) => {
+    const cursor = await secondPageCursor(sort);
+    for (const page of [{ sort, limit: LIMIT }, { sort, limit: LIMIT, cursor }]) {
+      const plan = await planOf((db) => listProjectTasksPage(db, who, project, {}, page));
+      const spine = spineOf(plan);
+      expect(spine.map((n) => n['Node Type'])).not.toContain('Sort');
+      expect(taskSeqScans(plan)).toEqual([]);
+      const scan = spine.find((n) => n['Relation Name'] === 'task');
+      expect(scan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': INDEX_OF[sort], 'Scan Direction': sort.startsWith('-') ? 'Backward' : 'Forward' });
+      if (page.cursor) expect(scan?.['Index Cond']).toMatch(/id/); // the cursor bounds the range, not a filter
+    }
+  });
+
+  it.each<[string, TaskFilter]>([
+    ['status', { statuses: ['in_progress'] }],
+    ['tag', { tags: ['bug'] }],
+    ['parent_id=none', { parentId: null }],
+    ['has_due_date', { hasDueDate: true }],
+  ])('filter %s with the default sort: the index order, filtered; no seq scan, no sort', async (name, filter) => {
+    const plan = await planOf((db) => listProjectTasksPage(db, who, project, filter, { sort: '-created_at', limit: LIMIT }));
+    expect(taskSeqScans(plan)).toEqual([]);
+    expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
+  });
+
+  it('filter q: no seq scan (a rare word is found through the project index, and only its matches are sorted)', async () => {
+    const plan = await planOf((db) => listProjectTasksPage(db, who, project, { q: 'abc' }, { sort: '-created_at', limit: LIMIT }));
+    expect(taskSeqScans(plan)).toEqual([]);
+  });
+});
+
+describe('my tasks plans', () => {
+  it.each<[string, TaskFilter, string]>([
+    ['everything', {}, 'task_tenant_created_idx'],
+    ['assignee=me', { assigneeId: 1 }, 'task_assignee_created_idx'],
+  ])('%s, newest first: a backward index scan kept to the caller’s projects, no sort', async (_name, filter, index) => {
+    const plan = await planOf((db) => listMemberTasksPage(db, who, { ...filter, assigneeId: filter.assigneeId && who.workerId }, { sort: '-created_at', limit: LIMIT }));
+    expect(taskSeqScans(plan)).toEqual([]);
+    expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
+    expect(spineOf(plan).find((n) => n['Relation Name'] === 'task')).toMatchObject({ 'Index Name': index, 'Scan Direction': 'Backward' });
+  });
+});
