@@ -13,6 +13,7 @@ import type { Handlers, HandlerContext, OperationId } from './http/handler.js';
 import { ProblemError } from './http/problem.js';
 import { sendProblem, sendReply } from './http/reply.js';
 import { toFieldErrors } from './http/validation.js';
+import { addHardeningKeywords, hardenRequestSchemas } from './http/hardening.js';
 import type { Identity } from './auth/index.js';
 import type { PrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
@@ -46,14 +47,14 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
   const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
   const api = new OpenAPIBackend({
-    definition: structuredClone(contract),
+    definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,
     quick: false,
     coerceTypes: true,
     ajvOpts: { allErrors: true, strict: false },
     customizeAjv: (ajv) => {
       addFormats.default(ajv);
-      return ajv;
+      return addHardeningKeywords(ajv);
     },
     handlers: {
       validationFail: (c: Context) => {

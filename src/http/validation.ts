@@ -22,6 +22,38 @@ function messageOf(error: ErrorObject): string {
   return error.message ?? 'is not valid';
 }
 
+/** Errors that say a value has the wrong shape for a branch as a whole, rather than a bad field inside it. */
+const MISFIT = new Set(['type', 'required', 'additionalProperties', 'minProperties']);
+
+/**
+ * A oneOf/anyOf reports every branch's errors. When one branch fits the value's shape, only its errors are
+ * about the client's mistake (`{"user_id": 5}` is a user with a bad id, not an agent without agent_id); when
+ * none fits, the wrapper alone is reported, naming the properties the branches require.
+ */
+function pruneBranches(errors: readonly ErrorObject[]): ErrorObject[] {
+  let kept = [...errors];
+  for (const wrapper of errors.filter((e) => e.keyword === 'oneOf' || e.keyword === 'anyOf')) {
+    const prefix = `${wrapper.schemaPath}/`;
+    const branchOf = (e: ErrorObject) => (e.schemaPath.startsWith(prefix) ? e.schemaPath.slice(prefix.length).split('/')[0] : undefined);
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of kept) {
+      const branch = branchOf(e);
+      if (branch !== undefined) branches.set(branch, [...(branches.get(branch) ?? []), e]);
+    }
+    if (branches.size === 0) continue;
+    const fits = [...branches].filter(([, errs]) => !errs.some((e) => e.instancePath === wrapper.instancePath && MISFIT.has(e.keyword)));
+    if (fits.length > 0) {
+      const [best] = fits.sort((a, b) => a[1].length - b[1].length)[0]!;
+      kept = kept.filter((e) => e !== wrapper && (branchOf(e) === undefined || branchOf(e) === best));
+    } else {
+      const required = [...new Set(kept.filter((e) => branchOf(e) !== undefined && e.keyword === 'required').map((e) => String(e.params.missingProperty)))];
+      const message = required.length > 1 ? `must have exactly one of: ${required.join(', ')}` : 'does not match any of the allowed shapes';
+      kept = kept.filter((e) => branchOf(e) === undefined).map((e) => (e === wrapper ? { ...e, message, keyword: 'shape' } : e));
+    }
+  }
+  return kept;
+}
+
 /**
  * Ajv errors → one entry per bad field. oneOf/anyOf/if wrappers only restate their branches' errors, so they
  * are dropped when a more specific error names the same field.
@@ -29,7 +61,7 @@ function messageOf(error: ErrorObject): string {
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
   const byPointer = new Map<string, FieldError>();
   const wrappers = new Set(['oneOf', 'anyOf', 'if', 'not']);
-  const sorted = [...(errors ?? [])].sort((a, b) => Number(wrappers.has(a.keyword)) - Number(wrappers.has(b.keyword)));
+  const sorted = pruneBranches(errors ?? []).sort((a, b) => Number(wrappers.has(a.keyword)) - Number(wrappers.has(b.keyword)));
   for (const error of sorted) {
     const pointer = pointerOf(error);
     if (!byPointer.has(pointer)) byPointer.set(pointer, { pointer, message: messageOf(error) });
