@@ -1,0 +1,72 @@
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { addMember, createProject, insertTasks, problemType, signIn, type Project } from './support.js';
+
+describe('getProject', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('returns a project to its owner and its members, with counts and the ETag of its version', async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const project = await createProject(alice, { slug: 'shared', name: 'Shared', description: 'Both of us' });
+    await addMember(alice, project.id, bob);
+    await insertTasks(t, project.id, 2);
+
+    for (const user of [alice, bob]) {
+      const res = await user.api.GET('/api/projects/{projectId}', { params: { path: { projectId: project.id } } });
+      expect(res.response.status).toBe(200);
+      expect(res.response.headers.get('etag')).toBe('"1"');
+      expect(res.data).toEqual({ ...project, member_count: 2, task_count: 2 });
+    }
+  });
+
+  it('returns the personal default project', async () => {
+    const alice = await signIn(t, 'alice');
+    const res = await alice.request<Project>('GET', `/api/projects/${alice.me.default_project_id}`);
+    expect(res.body).toMatchObject({ is_default: true, owner_id: alice.me.worker.id, member_count: 1 });
+  });
+
+  it('answers the same 404 for a missing project, a non-member and another tenant', async () => {
+    const alice = await signIn(t, 'alice');
+    const carol = await signIn(t, 'carol');
+    const erin = await signIn(t, 'erin', { tenant: 'acme' });
+    const project = await createProject(alice);
+    const missing = project.id + 1000;
+
+    const answers = [
+      await alice.request('GET', `/api/projects/${missing}`),
+      await carol.request('GET', `/api/projects/${project.id}`),
+      await erin.request('GET', `/api/projects/${project.id}`),
+    ];
+    for (const res of answers) {
+      expect(res.status).toBe(404);
+      expect(res.headers.get('etag')).toBeNull();
+      expect(res.body.type).toBe(problemType('project-not-found'));
+    }
+    // Nothing in the answer tells "exists but not yours" from "does not exist".
+    const strip = (body: { detail: string; instance: string }, id: number) => ({
+      ...body,
+      detail: body.detail.replace(String(id), 'N'),
+      instance: body.instance.replace(String(id), 'N'),
+    });
+    expect(strip(answers[1]!.body, project.id)).toEqual(strip(answers[0]!.body, missing));
+    expect(answers[2]!.body).toEqual(answers[1]!.body);
+  });
+
+  it('answers 422 for an id that is not a positive integer', async () => {
+    const alice = await signIn(t, 'alice');
+    for (const id of ['abc', '0']) {
+      const res = await alice.request('GET', `/api/projects/${id}`);
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/projectId' }));
+    }
+  });
+
+  it('answers 401 without a token', async () => {
+    const alice = await signIn(t, 'alice');
+    expect((await t.request('GET', `/api/projects/${alice.me.default_project_id}`)).status).toBe(401);
+  });
+});

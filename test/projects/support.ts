@@ -1,0 +1,111 @@
+/**
+ * Factories and database assertions shared by the projects, members and agents suites (not a test file: jest
+ * only runs *.test.ts). Everything goes through the API except tasks: their module is built separately, so
+ * tasks are inserted as rows, exactly as the schema allows.
+ */
+import { sql } from 'slonik';
+import { z } from 'zod';
+import type { components } from '../../generated/api.js';
+import type { ApiUser, TestApp, UserClaims } from '../helpers/app.js';
+
+export type Project = components['schemas']['Project'];
+export type Member = components['schemas']['Member'];
+export type Agent = components['schemas']['Agent'];
+export type Me = components['schemas']['Me'];
+
+export interface SignedIn extends ApiUser {
+  me: Me;
+}
+
+/** A user who has made their first request, so their worker and default project exist. */
+export async function signIn(t: TestApp, sub: string, claims: UserClaims = {}): Promise<SignedIn> {
+  const user = await t.user(sub, claims);
+  const res = await user.request<Me>('GET', '/api/me');
+  expect(res.status).toBe(200);
+  return { ...user, me: res.body };
+}
+
+let projects = 0;
+export async function createProject(owner: ApiUser, fields: Partial<{ slug: string; name: string; description: string | null }> = {}) {
+  const n = ++projects;
+  const res = await owner.request<Project>('POST', '/api/projects', {
+    body: { slug: `project-${n}-${Date.now().toString(36)}`, name: `Project ${n}`, ...fields },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+let agents = 0;
+export async function createAgent(user: ApiUser, fields: Partial<{ handle: string; name: string; agent_type: string; capabilities: string[] }> = {}) {
+  const n = ++agents;
+  const res = await user.request<Agent>('POST', '/api/agents', {
+    body: { handle: `@agent-${n}-${Date.now().toString(36)}`, name: `Agent ${n}`, agent_type: 'claude', ...fields },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+/** Adds a signed-in human (or an agent, by id) to a project through the API, as its owner. */
+export async function addMember(owner: ApiUser, projectId: number, who: SignedIn | { agentId: number }) {
+  const body = 'agentId' in who ? { agent_id: who.agentId } : { user_id: who.sub };
+  const res = await owner.request<Member>('POST', `/api/projects/${projectId}/members`, { body });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
+/** Inserts tasks as rows (optionally assigned, optionally as subtasks of the first one); returns their ids. */
+export async function insertTasks(
+  t: TestApp,
+  projectId: number,
+  count: number,
+  options: { createdBy?: number; assigneeId?: number | null; withSubtask?: boolean } = {},
+): Promise<number[]> {
+  const project = await t.pool.one(sql.type(z.object({ tenant_id: z.string(), owner_id: z.number() }))`
+    select tenant_id, owner_id from project where id = ${projectId}`);
+  const ids: number[] = [];
+  for (let i = 0; i < count; i++) {
+    ids.push(
+      await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
+        insert into task (tenant_id, project_id, title, created_by_id, assignee_id)
+        values (${project.tenant_id}, ${projectId}, ${`Task ${i + 1}`}, ${options.createdBy ?? project.owner_id}, ${options.assigneeId ?? null})
+        returning id`),
+    );
+  }
+  if (options.withSubtask && ids[0] !== undefined) {
+    ids.push(
+      await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
+        insert into task (tenant_id, project_id, parent_task_id, title, created_by_id)
+        values (${project.tenant_id}, ${projectId}, ${ids[0]}, 'Subtask', ${project.owner_id})
+        returning id`),
+    );
+  }
+  return ids;
+}
+
+const AuditRow = z.object({
+  action: z.string(),
+  entity_type: z.string(),
+  entity_id: z.number(),
+  project_id: z.number().nullable(),
+  actor_id: z.number().nullable(),
+  actor_handle: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+export type AuditRow = z.infer<typeof AuditRow>;
+
+/** Audit entries about one entity, oldest first. */
+export const auditOf = (t: TestApp, entityType: string, entityId: number) =>
+  t.pool.any(sql.type(AuditRow)`
+    select action, entity_type, entity_id, project_id, actor_id, actor_handle, details
+    from audit_log where entity_type = ${entityType} and entity_id = ${entityId} order by id`);
+
+const Counts = z.object({ projects: z.number(), members: z.number(), workers: z.number(), tasks: z.number(), audit: z.number() });
+
+/** Row counts of every table a rejected write could touch: compare before and after to prove it left nothing. */
+export const rowCounts = (t: TestApp) =>
+  t.pool.one(sql.type(Counts)`
+    select (select count(*)::int from project) as projects, (select count(*)::int from member) as members,
+           (select count(*)::int from worker) as workers, (select count(*)::int from task) as tasks,
+           (select count(*)::int from audit_log) as audit`);
+
+export const problemType = (slug: string) => `https://taskflow.dev/problems/${slug}`;
