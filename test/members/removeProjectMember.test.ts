@@ -1,0 +1,116 @@
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { addMember, auditOf, createAgent, createProject, insertTasks, problemType, rowCounts, signIn, type Member } from '../projects/support.js';
+
+interface MemberPage {
+  items: Member[];
+}
+
+describe('removeProjectMember', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  const assigneesOf = (taskIds: number[]) =>
+    t.pool.anyFirst(sql.type(z.object({ assignee_id: z.number().nullable() }))`
+      select assignee_id from task where id = any(${sql.array(taskIds, 'int8')}) order by id`);
+
+  it("removes the membership, unassigns the worker's tasks in that project only, and audits member_removed", async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const project = await createProject(alice);
+    const other = await createProject(alice);
+    const member = await addMember(alice, project.id, bob);
+    await addMember(alice, other.id, bob);
+    const here = await insertTasks(t, project.id, 2, { assigneeId: bob.me.worker.id });
+    const there = await insertTasks(t, other.id, 1, { assigneeId: bob.me.worker.id });
+
+    const res = await alice.request('DELETE', `/api/projects/${project.id}/members/${member.id}`);
+    expect(res.status).toBe(204);
+    expect(res.body).toBeUndefined();
+    const left = await alice.request<MemberPage>('GET', `/api/projects/${project.id}/members`);
+    expect(left.body.items.map((m) => m.worker_id)).toEqual([alice.me.worker.id]);
+    expect(await assigneesOf(here)).toEqual([null, null]);
+    expect(await assigneesOf(there)).toEqual([bob.me.worker.id]);
+    expect(await auditOf(t, 'member', member.id)).toEqual([
+      expect.objectContaining({ action: 'member_added' }),
+      expect.objectContaining({
+        action: 'member_removed', project_id: project.id, actor_id: alice.me.worker.id,
+        details: { worker_id: bob.me.worker.id, handle: bob.me.worker.handle, type: 'human' },
+      }),
+    ]);
+    expect((await bob.request('GET', `/api/projects/${project.id}`)).status).toBe(404);
+  });
+
+  it('removes an agent', async () => {
+    const alice = await signIn(t, 'alice');
+    const agent = await createAgent(alice);
+    const project = await createProject(alice);
+    const member = await addMember(alice, project.id, { agentId: agent.id });
+    expect((await alice.request('DELETE', `/api/projects/${project.id}/members/${member.id}`)).status).toBe(204);
+    expect((await auditOf(t, 'member', member.id)).at(-1)!.details).toMatchObject({ worker_id: agent.id, type: 'agent' });
+  });
+
+  it("answers 409 owner-membership for the owner's own membership and keeps it", async () => {
+    const alice = await signIn(t, 'alice');
+    const project = await createProject(alice);
+    const [owner] = (await alice.request<MemberPage>('GET', `/api/projects/${project.id}/members`)).body.items;
+    const before = await rowCounts(t);
+    const res = await alice.request('DELETE', `/api/projects/${project.id}/members/${owner!.id}`);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ type: problemType('owner-membership'), detail: expect.stringContaining('@alice') });
+    expect(await rowCounts(t)).toEqual(before);
+  });
+
+  it('answers 404 member-not-found for a membership of another project or one that does not exist', async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const project = await createProject(alice);
+    const other = await createProject(alice);
+    const elsewhere = await addMember(alice, other.id, bob);
+    const before = await rowCounts(t);
+    for (const memberId of [elsewhere.id, elsewhere.id + 1000]) {
+      const res = await alice.request('DELETE', `/api/projects/${project.id}/members/${memberId}`);
+      expect(res.status).toBe(404);
+      expect(res.body.type).toBe(problemType('member-not-found'));
+    }
+    expect(await rowCounts(t)).toEqual(before);
+  });
+
+  it('answers 403 to a member who is not the owner, and 404 to a non-member or another tenant, removing nothing', async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const dana = await signIn(t, 'dana');
+    const carol = await signIn(t, 'carol');
+    const erin = await signIn(t, 'erin', { tenant: 'acme' });
+    const project = await createProject(alice);
+    await addMember(alice, project.id, bob);
+    const danaMember = await addMember(alice, project.id, dana);
+    const before = await rowCounts(t);
+
+    const asMember = await bob.request('DELETE', `/api/projects/${project.id}/members/${danaMember.id}`);
+    expect(asMember.status).toBe(403);
+    expect(asMember.body.type).toBe(problemType('forbidden'));
+    for (const user of [carol, erin]) {
+      const res = await user.request('DELETE', `/api/projects/${project.id}/members/${danaMember.id}`);
+      expect(res.status).toBe(404);
+      expect(res.body.type).toBe(problemType('project-not-found'));
+    }
+    expect(await rowCounts(t)).toEqual(before);
+  });
+
+  it('answers 422 for a member id that is not a positive integer', async () => {
+    const alice = await signIn(t, 'alice');
+    const res = await alice.request('DELETE', `/api/projects/${alice.me.default_project_id}/members/abc`);
+    expect(res.status).toBe(422);
+    expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/memberId' }));
+  });
+
+  it('answers 401 without a token', async () => {
+    const alice = await signIn(t, 'alice');
+    expect((await t.request('DELETE', `/api/projects/${alice.me.default_project_id}/members/1`)).status).toBe(401);
+  });
+});
