@@ -71,7 +71,7 @@ export function tlsFromUrl(url: string): { url: string; ssl?: { ca?: string; cer
 export async function createDatabasePool(url: string, db: PoolSettings): Promise<DatabasePool> {
   const pooled = isPooledUrl(url, db.pooled);
   const tls = tlsFromUrl(url);
-  return createPool(tls.url, {
+  const pool = await createPool(tls.url, {
     ...(tls.ssl ? { ssl: tls.ssl } : {}),
     maxPoolSize: db.poolSize,
     idleTimeout: db.idleTimeoutMs,
@@ -86,4 +86,9 @@ export async function createDatabasePool(url: string, db: PoolSettings): Promise
     interceptors: [resultParser],
     typeParsers,
   });
+  // Slonik also emits every query error on the pool; an EventEmitter without an 'error' listener throws
+  // ERR_UNHANDLED_ERROR in place of the original error, so constraint violations would never reach http/errors.ts.
+  // The error itself still rejects the query: this listener only keeps it intact.
+  pool.on('error', () => {});
+  return pool;
 }
