@@ -22,10 +22,11 @@ import { CONTRACT_PATH } from './paths.js';
 import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
 import { createRateLimit } from './http/rate-limit.js';
-import { requestHash, runIdempotent } from './idempotency/index.js';
+import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
   config: Config;
+  /** transactionScoped(pool), the same object the handlers were built with (idempotent requests need it). */
   pool: DatabasePool;
   authenticate: (authorization: string | undefined) => Promise<Identity>;
   resolvePrincipal: PrincipalResolver;
@@ -44,6 +45,9 @@ const JSON_TYPES = ['application/json', 'application/*+json'];
 /** Builds the express app: no listen, no globals, so tests run many side by side. */
 export async function buildApp(deps: AppDeps): Promise<express.Express> {
   const { config, logger, metrics } = deps;
+  if (!isTransactionScoped(deps.pool)) {
+    throw new Error('buildApp needs transactionScoped(pool), shared with the handlers, so an idempotent creation and its key commit together');
+  }
   const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
   const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
   const api = new OpenAPIBackend({
@@ -100,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   api.validateDefinition = () => api.document;
   const idempotentOperations = operationsWithHeader(contract, 'idempotency-key');
   for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
-    api.register(operationId, async (c: Context, _req: Request, res: Response) => {
+    api.register(operationId, async (c: Context, req: Request, res: Response) => {
       const context = {
         params: c.request.params,
         query: c.request.query,
@@ -113,7 +117,9 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
       const key = c.request.headers['idempotency-key'];
       if (typeof key === 'string' && idempotentOperations.has(operationId)) {
         const scope = { tenantId: context.principal.tenantId, userId: context.principal.userId, key };
-        sendReply(res, await runIdempotent(deps.pool, scope, requestHash(operationId, c.request.path, context.body), run));
+        const hash = requestHash(operationId, c.request.path, context.body);
+        const unjoined = () => req.log?.warn({ operationId }, 'idempotent handler wrote outside the request transaction: key and creation are not atomic');
+        sendReply(res, await runIdempotent(deps.pool, scope, hash, run, unjoined));
       } else {
         sendReply(res, await run());
       }

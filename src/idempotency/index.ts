@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { DatabasePool } from '../db/index.js';
 import { ProblemError } from '../http/problem.js';
-import { claimKey, reclaimStalledKey, releaseKey, storeResponse, type IdempotencyScope } from './idempotency.sql.js';
+import { findStoredResponse, storeResponse, tryLockKey, type IdempotencyScope } from './idempotency.sql.js';
+import { runInTransactionScope } from './transaction-scope.js';
 
 export { purgeExpiredKeys } from './idempotency.sql.js';
+export { isTransactionScoped, transactionScoped } from './transaction-scope.js';
 
 export interface ReplyLike {
   status: number;
@@ -20,42 +22,47 @@ export function requestHash(operationId: string, path: string, body: unknown): s
   return createHash('sha256').update(JSON.stringify([operationId, path, canonical(body ?? null)])).digest('base64url');
 }
 
+const inFlight = () =>
+  new ProblemError('idempotency-in-flight', {
+    detail: 'A request with this Idempotency-Key is still being processed; retry shortly',
+    headers: { 'Retry-After': '1' },
+  });
+
+const reused = () =>
+  new ProblemError('idempotency-key-reused', {
+    detail: 'This Idempotency-Key was used with a different request; use a new key for a new request',
+    errors: [{ pointer: '/header/idempotency-key', message: 'was already used with a different request' }],
+  });
+
 /**
- * Runs a creating request at most once per Idempotency-Key (draft-ietf-httpapi-idempotency-key-header):
- * a retry with the same body replays the stored response, another body is a 422, a retry while the first is
+ * Runs a creating request at most once per Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): a
+ * retry with the same body replays the stored response, another body is a 422, a retry while the first is
  * still running is a 409. Keys live in PostgreSQL, so every instance of the API honours them.
+ *
+ * Lock, handler and stored response share one transaction (the handler joins it through its
+ * transaction-scoped pool), so they commit together or not at all: a handler that throws, a lost database
+ * connection or a process that dies mid-way leaves neither the creation nor the key behind, and the retry
+ * runs afresh. There is no window in which the creation is committed but its key is not.
+ *
+ * `pool` must be transaction-scoped (see transaction-scope.ts) and the same pool the handlers use.
  */
 export async function runIdempotent(
   pool: DatabasePool,
   scope: IdempotencyScope,
   hash: string,
   run: () => Promise<ReplyLike>,
+  onUnjoined: () => void = () => {},
 ): Promise<ReplyLike> {
-  const stored = await claimKey(pool, scope, hash);
-  if (stored) {
-    if (stored.requestHash !== hash) {
-      throw new ProblemError('idempotency-key-reused', {
-        detail: 'This Idempotency-Key was used with a different request; use a new key for a new request',
-        errors: [{ pointer: '/header/idempotency-key', message: 'was already used with a different request' }],
-      });
+  return pool.transaction(async (tx) => {
+    if (!(await tryLockKey(tx, scope))) throw inFlight();
+    const stored = await findStoredResponse(tx, scope);
+    if (stored) {
+      if (stored.requestHash !== hash) throw reused();
+      return { status: stored.statusCode, body: stored.body, headers: { ...stored.headers, 'Idempotent-Replayed': 'true' } };
     }
-    if (stored.statusCode !== null) {
-      return { status: stored.statusCode, body: stored.body, headers: { ...(stored.headers ?? {}), 'Idempotent-Replayed': 'true' } };
-    }
-    if (!stored.stalled || !(await reclaimStalledKey(pool, scope, hash))) {
-      throw new ProblemError('idempotency-in-flight', {
-        detail: 'A request with this Idempotency-Key is still being processed; retry shortly',
-        headers: { 'Retry-After': '1' },
-      });
-    }
-  }
-  let reply: ReplyLike;
-  try {
-    reply = await run();
-  } catch (err) {
-    await releaseKey(pool, scope).catch(() => {});
-    throw err;
-  }
-  await storeResponse(pool, scope, reply.status, reply.headers ?? {}, reply.body);
-  return reply;
+    const { result: reply, joined } = await runInTransactionScope(tx, run);
+    if (!joined) onUnjoined();
+    await storeResponse(tx, scope, hash, reply.status, reply.headers ?? {}, reply.body);
+    return reply;
+  });
 }

@@ -8,6 +8,7 @@ import { createAuthenticator } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { buildHandlers } from '../../src/handlers.js';
+import { transactionScoped } from '../../src/idempotency/index.js';
 import { createPrincipalResolver } from '../../src/identity/resolve.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -85,12 +86,18 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Where the server's JSON log lines go (default: the level from TEST_LOG_LEVEL, to stdout). */
   logDestination?: { write(line: string): void };
+  /** Serve an existing database (another instance's, or one a fault test starts and stops) instead of a fresh clone; it is not dropped on close. */
+  databaseUrl?: string;
+  /** Share another instance's SSO, so the same users and tokens work on both; it is not closed on close. */
+  sso?: FakeSso;
 }
 
 /** A real server on port 0 over this test file's own database, with a fake SSO minting real tokens. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const db = await createTestDatabase();
-  const sso = await startFakeSso();
+  const db: TestDatabase = options.databaseUrl
+    ? { name: new URL(options.databaseUrl).pathname.slice(1), url: options.databaseUrl, drop: async () => {} }
+    : await createTestDatabase();
+  const sso = options.sso ?? (await startFakeSso());
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 was
@@ -102,7 +109,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
     ...options.env,
   });
-  const pool = await createDatabasePool(db.url, config.database);
+  const pool = transactionScoped(await createDatabasePool(db.url, config.database));
   const metrics = createMetrics();
   const authenticator = createAuthenticator(config.auth);
   const app = await buildApp({
@@ -149,7 +156,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       server.closeAllConnections();
       await pool.end();
       await checkPool.end();
-      await sso.close();
+      if (!options.sso) await sso.close();
       await db.drop();
     },
   };
