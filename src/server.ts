@@ -6,10 +6,14 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
 import { migrate } from './db/migrate.js';
 import { buildHandlers } from './handlers.js';
+import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { DATA_DIR } from './paths.js';
+import { createDrainer } from './http/drain.js';
+
+const PURGE_EVERY_MS = 60 * 60_000;
 
 export interface RunningServer {
   server: Server;
@@ -43,7 +47,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
   const metrics = createMetrics();
-  const pool: DatabasePool = await createDatabasePool(databaseUrl, config.database);
+  // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
+  const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
       metrics.jwksRefreshFailures.inc();
@@ -65,6 +70,14 @@ export async function startServer(config: Config, logger = createLogger(config.l
     const s = app.listen(config.port, config.host, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  const drainer = createDrainer(server);
+  const purgeTimer = setInterval(() => {
+    purgeExpiredKeys(pool).then(
+      (purged) => purged > 0 && logger.info({ purged }, 'expired idempotency keys deleted'),
+      (err: unknown) => logger.warn({ err }, 'could not purge expired idempotency keys'),
+    );
+  }, PURGE_EVERY_MS);
+  purgeTimer.unref();
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://127.0.0.1:${port}`;
@@ -73,17 +86,29 @@ export async function startServer(config: Config, logger = createLogger(config.l
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') =>
     (closing ??= (async () => {
-      logger.info({ reason }, 'shutting down: no new connections, finishing in-flight requests');
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
-      await closed;
-      clearTimeout(timer);
-      await pool.end();
+      const started = Date.now();
+      logger.info({ reason, inFlight: drainer.inFlight }, 'shutting down: no new connections, finishing in-flight requests');
+      clearInterval(purgeTimer);
+      const { forced } = await drainer.drain(config.shutdownTimeoutMs);
+      if (forced) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout were cut off');
+      // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
+      const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
+      if (!poolEnded) logger.warn('database pool did not close in time');
       await embedded?.stop();
-      logger.info('stopped');
+      logger.info({ ms: Date.now() - started }, 'stopped');
     })());
   return { server, url, shutdown };
+}
+
+/** True if `promise` settles within `ms`; never rejects. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function main(): Promise<void> {
