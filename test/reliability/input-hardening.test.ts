@@ -144,6 +144,7 @@ describe('input hardening', () => {
       [{ limit: 'ten' }, '/query/limit'],
       [{ due_before: '2026-02-30T00:00:00Z' }, '/query/due_before'],
       [{ due_before: '31/01/2026' }, '/query/due_before'],
+      [{ due_before: '0000-01-01T00:00:00Z' }, '/query/due_before'],
       [{ sort: 'id; drop table task' }, '/query/sort'],
       [{ q: 'x'.repeat(201) }, '/query/q'],
       [{ status: 'done' }, '/query/status/0'],
@@ -161,6 +162,11 @@ describe('input hardening', () => {
       ['2026-01-01T09:00:00'],
       ['not a date'],
       [''],
+      ['0000-01-01T00:00:00Z'], // PostgreSQL: out of range
+      ['0999-12-31T23:59:59Z'],
+      ['2026-01-01T00:00:00-23:59'], // PostgreSQL: offset out of range
+      ['9999-12-31T23:59:59-12:00'], // year 10000 in UTC: not RFC 3339 on the way back
+      ['2026-06-30T23:59:60Z'], // leap second
     ])('invalid date %j is 422 at /body/due_date', async (due) => {
       const body = await refused('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'Dated', due_date: due } }, 422, 'validation-failed');
       expect(pointers(body)).toEqual(['/body/due_date']);
@@ -178,6 +184,28 @@ describe('input hardening', () => {
     ])('over-long string: %s %s → %s', async (method, path, payload, pointer) => {
       const body = await refused(method, path(), { body: payload }, 422, 'validation-failed');
       expect(pointers(body)).toEqual([pointer]);
+    });
+
+    it.each([
+      ['1000-01-01T00:00:00Z', '1000-01-01T00:00:00.000Z'],
+      ['9999-12-31T23:59:59Z', '9999-12-31T23:59:59.000Z'],
+      ['2026-01-01t09:30:00z', '2026-01-01T09:30:00.000Z'],
+      ['2026-01-01T09:30:00+14:00', '2025-12-31T19:30:00.000Z'],
+      ['2026-01-01T09:30:00.123456789Z', '2026-01-01T09:30:00.123Z'],
+    ])('edge date %j is stored as the same instant %j, and lists in every sort', async (due, stored) => {
+      const edge = await alice.request('POST', '/api/projects', { body: { slug: `edge-${Date.parse(stored)}`, name: 'Edge dates' } });
+      const created = await alice.request('POST', `/api/projects/${edge.body.id}/tasks`, { body: { title: 'Edge', due_date: due } });
+      expect(created).toMatchObject({ status: 201, body: { due_date: stored } });
+      expect((await alice.request('GET', `/api/tasks/${created.body.id}`)).body.due_date).toBe(stored);
+      for (const sort of ['due_date', '-due_date', 'created_at']) {
+        const list = await alice.request('GET', `/api/projects/${edge.body.id}/tasks`, { query: { sort } });
+        expect({ sort, status: list.status }).toEqual({ sort, status: 200 });
+      }
+    });
+
+    it('an integer beyond PostgreSQL integer (max_occurrences 2^40) is 422', async () => {
+      const body = await refused('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'R', recurrence: { pattern: 'daily', max_occurrences: 2 ** 40 } } }, 422, 'validation-failed');
+      expect(pointers(body)).toEqual(['/body/recurrence/max_occurrences']);
     });
 
     it('a blank title (whitespace only) is 422', async () => {
@@ -255,6 +283,7 @@ describe('input hardening', () => {
       const created = await alice.request('POST', `/api/projects/${projectId}/tasks`, { body: { title: '100% done_ok' } });
       expect(created.status).toBe(201);
       const all = await alice.request('GET', `/api/projects/${projectId}/tasks`, { query: { limit: 100 } });
+      expect(all.status).toBe(200);
       const byQuery = async (q: string) =>
         (await alice.request('GET', `/api/projects/${projectId}/tasks`, { query: { q, limit: 100 } })).body.items.map((i: { title: string }) => i.title);
       expect(await byQuery("'; drop table task; --")).toEqual(["'; drop table task; --"]);
