@@ -31,6 +31,7 @@ import { assertTransition } from './workflow.js';
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
   | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask';
+type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
 
@@ -104,28 +105,21 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
     createdById: who.workerId,
   };
   const id = await insertTask(tx, task);
+  const reply = await taskReply(tx, id, 201, { Location: `/api/tasks/${id}` });
+  const { priority, assignee_id, due_date, recurrence } = reply.body; // as stored: due date in UTC, defaults applied
   await recordAudit(tx, actorOf(who), {
     projectId,
     entityType: 'task',
     entityId: id,
     action: 'task_created',
-    details: {
-      title,
-      priority: task.priority,
-      assignee_id: task.assigneeId,
-      parent_task_id: parentTaskId,
-      due_date: task.dueDate,
-      recurrence: body.recurrence ? { pattern: body.recurrence.pattern, max_occurrences: task.recurrence?.maxOccurrences ?? null } : null,
-    },
+    details: { title, priority, assignee_id, parent_task_id: parentTaskId, due_date, recurrence },
   });
-  return taskReply(tx, id, 201, { Location: `/api/tasks/${id}` });
+  return reply;
 }
 
 /** What updateTask may change, as the contract names it: the before/after of `task_updated`. */
-const editable = (row: TaskRow) => {
-  const { title, description, priority, tags, due_date, recurrence } = toTask(row, []);
-  return { title, description, priority, tags, due_date, recurrence };
-};
+const editable = ({ title, description, priority, tags, due_date, recurrence }: Task) => ({ title, description, priority, tags, due_date, recurrence });
+const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recurrence'] as const;
 
 export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
@@ -190,18 +184,18 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
           dueDate: body.due_date,
           recurrence: body.recurrence === undefined ? undefined : toRecurrence(body.recurrence),
         };
-        if (await updateTaskFields(tx, before.id, patch)) {
-          const after = await getTaskById(tx, before.id);
-          const fields = ['title', 'description', 'priority', 'tags', 'due_date', 'recurrence'] as const;
+        const changed = await updateTaskFields(tx, before.id, patch);
+        const reply = await taskReply(tx, before.id, 200);
+        if (changed) {
           await recordAudit(tx, actorOf(who), {
             projectId: before.projectId,
             entityType: 'task',
             entityId: before.id,
             action: 'task_updated',
-            details: changedFields(editable(before), editable(after), fields),
+            details: changedFields(editable(toTask(before, [])), editable(reply.body), EDITABLE),
           });
         }
-        return taskReply(tx, before.id, 200);
+        return reply;
       }),
 
     deleteTask: async ({ principal: who, params, headers }) =>

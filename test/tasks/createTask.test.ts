@@ -84,7 +84,14 @@ describe('createTask', () => {
     expect(audit).toEqual([
       expect.objectContaining({ action: 'task_created', project_id: project, actor_id: alice.workerId }),
     ]);
-    expect(audit[0]!.details).toMatchObject({ title: 'Draft the launch announcement', assignee_id: bob.workerId });
+    expect(audit[0]!.details).toEqual({
+      title: 'Draft the launch announcement',
+      priority: 'high',
+      assignee_id: bob.workerId,
+      parent_task_id: null,
+      due_date: '2026-02-06T17:00:00.000Z',
+      recurrence: { pattern: 'weekly', max_occurrences: 12 },
+    });
   });
 
   it('defaults: medium priority, no tags, unassigned, one-off; recurrence without max repeats forever', async () => {
