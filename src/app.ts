@@ -82,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
       },
       postRoutingHandler: (c: Context, _req: Request, res: Response) => {
         res.locals.operationId = c.operation?.operationId;
+        if (c.operation) ignoreUnreportableQuery(c.operation, res.locals.query as Record<string, unknown>);
       },
     },
     securityHandlers: {
@@ -172,9 +173,11 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.use(rejectUnsupportedMediaType);
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES, strict: false }));
   app.use((req: Request, res: Response, next: NextFunction) => {
+    const query = { ...(req.query as Record<string, string | string[]>) };
+    res.locals.query = query; // the object openapi-backend validates; postRoutingHandler may trim it
     api
       .handleRequest(
-        { method: req.method, path: req.path, query: req.query as Record<string, string>, headers: req.headers as Record<string, string>, body: req.body },
+        { method: req.method, path: req.path, query, headers: req.headers as Record<string, string>, body: req.body },
         req,
         res,
       )
@@ -208,6 +211,17 @@ function bodyParserProblem(err: unknown): ProblemError | undefined {
   return undefined;
 }
 
+
+/**
+ * openapi-backend refuses query parameters an operation does not declare, with a 422. Operations whose contract
+ * documents no 422 (health, readiness, metrics, me) could not send one, and a cache-buster such as
+ * `/health?_=1700000000` should not fail a load balancer's check: there, undeclared parameters are ignored.
+ */
+function ignoreUnreportableQuery(operation: Context['operation'], query: Record<string, unknown> | undefined): void {
+  if (!query || (operation.responses ?? {})['422']) return;
+  const declared = new Set((operation.parameters ?? []).filter((p) => 'in' in p && p.in === 'query').map((p) => ('name' in p ? p.name : '')));
+  for (const name of Object.keys(query)) if (!declared.has(name)) delete query[name];
+}
 
 /** operationIds whose contract declares a given request header (resolving $ref'd parameters). */
 function operationsWithHeader(doc: Document, header: string): Set<string> {
