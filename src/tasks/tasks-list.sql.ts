@@ -7,8 +7,9 @@ import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
 
 /**
  * Keyset pagination. Every order ends in the task id, so it is total, and a cursor holds the sort key of the
- * last row plus its id. Timestamps go into cursors as integer microseconds since the epoch: PostgreSQL keeps
- * microseconds, and a key rounded to the milliseconds of a JSON timestamp would repeat or skip rows.
+ * last row plus its id. Timestamps go into cursors as UTC text with all six fractional digits PostgreSQL keeps
+ * (`2026-01-31T09:00:00.123456Z`): a key rounded to the milliseconds of a JSON timestamp would repeat or skip
+ * rows, and microseconds since the epoch stop being exact JavaScript numbers beyond ±285 years of 1970.
  *
  * `due_date` puts tasks without a due date last in both directions, so its key is (has no due date, due date,
  * id); both directions are a single row comparison over an expression index from
@@ -18,14 +19,24 @@ export const TASK_SORTS = ['created_at', '-created_at', 'due_date', '-due_date',
 export type TaskSort = (typeof TASK_SORTS)[number];
 
 export const TaskListRow = TaskSummaryRow.extend({
-  createdAtUs: z.number().int(),
-  dueDateUs: z.number().int().nullable(),
+  createdAtKey: z.string(),
+  dueDateKey: z.string().nullable(),
   priorityRank: z.number().int(),
 });
 export type TaskListRow = z.infer<typeof TaskListRow>;
 
-const Micros = z.number().int();
-const at = (us: number) => sql.fragment`(timestamptz 'epoch' + ${us}::int8 * interval '1 microsecond')`;
+const keyText = (column: FragmentSqlToken) => sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** A timestamp key from a cursor: the exact format keyText writes, and a real instant, so the cast cannot fail. */
+const TimestampKey = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/)
+  .refine((key) => {
+    const millis = key.slice(0, 23);
+    const date = new Date(`${millis}Z`);
+    return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 23) === millis;
+  });
+const at = (key: string) => sql.fragment`${key}::timestamptz`;
 
 interface SortSpec<K extends z.ZodTuple> {
   key: K;
@@ -38,34 +49,34 @@ const spec = <K extends z.ZodTuple>(s: SortSpec<K>) => s;
 
 const SORTS = {
   created_at: spec({
-    key: z.tuple([Micros, Id]),
-    keyOf: (r) => [r.createdAtUs, r.id],
+    key: z.tuple([TimestampKey, Id]),
+    keyOf: (r) => [r.createdAtKey, r.id],
     order: sql.fragment`t.created_at, t.id`,
-    after: ([us, id]) => sql.fragment`(t.created_at, t.id) > (${at(us)}, ${id})`,
+    after: ([created, id]) => sql.fragment`(t.created_at, t.id) > (${at(created)}, ${id})`,
   }),
   '-created_at': spec({
-    key: z.tuple([Micros, Id]),
-    keyOf: (r) => [r.createdAtUs, r.id],
+    key: z.tuple([TimestampKey, Id]),
+    keyOf: (r) => [r.createdAtKey, r.id],
     order: sql.fragment`t.created_at desc, t.id desc`,
-    after: ([us, id]) => sql.fragment`(t.created_at, t.id) < (${at(us)}, ${id})`,
+    after: ([created, id]) => sql.fragment`(t.created_at, t.id) < (${at(created)}, ${id})`,
   }),
   due_date: spec({
-    key: z.tuple([Micros.nullable(), Id]),
-    keyOf: (r) => [r.dueDateUs, r.id],
+    key: z.tuple([TimestampKey.nullable(), Id]),
+    keyOf: (r) => [r.dueDateKey, r.id],
     order: sql.fragment`t.due_date is null, t.due_date, t.id`,
-    after: ([us, id]) =>
-      us === null
+    after: ([due, id]) =>
+      due === null
         ? sql.fragment`t.due_date is null and t.id > ${id}`
-        : sql.fragment`(t.due_date is null, t.due_date, t.id) > (false, ${at(us)}, ${id})`,
+        : sql.fragment`(t.due_date is null, t.due_date, t.id) > (false, ${at(due)}, ${id})`,
   }),
   '-due_date': spec({
-    key: z.tuple([Micros.nullable(), Id]),
-    keyOf: (r) => [r.dueDateUs, r.id],
+    key: z.tuple([TimestampKey.nullable(), Id]),
+    keyOf: (r) => [r.dueDateKey, r.id],
     order: sql.fragment`t.due_date is not null desc, t.due_date desc, t.id desc`,
-    after: ([us, id]) =>
-      us === null
+    after: ([due, id]) =>
+      due === null
         ? sql.fragment`t.due_date is null and t.id < ${id}`
-        : sql.fragment`(t.due_date is not null, t.due_date, t.id) < (true, ${at(us)}, ${id})`,
+        : sql.fragment`(t.due_date is not null, t.due_date, t.id) < (true, ${at(due)}, ${id})`,
   }),
   priority: spec({
     key: z.tuple([z.number().int().min(1).max(4), Id]),
@@ -152,8 +163,8 @@ export interface PageRequest {
 const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page: PageRequest) =>
   db.any(sql.type(TaskListRow)`
     select ${SUMMARY_COLUMNS},
-           (extract(epoch from t.created_at) * 1000000)::int8 as "createdAtUs",
-           (extract(epoch from t.due_date) * 1000000)::int8 as "dueDateUs",
+           ${keyText(sql.fragment`t.created_at`)} as "createdAtKey",
+           ${keyText(sql.fragment`t.due_date`)} as "dueDateKey",
            t.priority_rank as "priorityRank"
     from task t
     left join worker a on a.id = t.assignee_id

@@ -139,6 +139,8 @@ describe('cursors', () => {
     ['a forged key', 'title', forged('title', 1, 'x')],
     ['a key with SQL in it', '-created_at', forged('-created_at', "1'; drop table task; --", 1)],
     ['a due_date key of the wrong type', 'due_date', forged('due_date', 'tomorrow', 1)],
+    ['a created_at key that is not a real instant', 'created_at', forged('created_at', '2026-02-30T00:00:00.000000Z', 1)],
+    ['a created_at key without microseconds', '-created_at', forged('-created_at', '2026-02-01T00:00:00Z', 1)],
     ['a priority rank out of range', 'priority', forged('priority', 9, 1)],
   ])('422 for %s', async (_name, sort, cursor) => {
     const res = await alice.request('GET', `/api/projects/${project}/tasks`, { query: { sort, cursor } });
@@ -153,6 +155,22 @@ describe('cursors', () => {
   it('422 for an unknown sort', async () => {
     const res = await alice.request('GET', `/api/projects/${project}/tasks`, { query: { sort: 'status' } });
     expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/query/sort');
+  });
+
+  it.each(['due_date', '-due_date'])('pages across far-apart due dates (years 1000 and 9999) under %s', async (sort) => {
+    const far = await newProject(t, alice);
+    const dues = ['9999-12-31T23:59:59.999Z', '1000-01-01T00:00:00.000Z', null, '2026-06-01T00:00:00.000Z'];
+    for (const due_date of dues) await createTask(alice, far, { title: String(due_date), due_date });
+    const seen: (string | null)[] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await alice.request<TaskList>('GET', `/api/projects/${far}/tasks`, { query: { sort, limit: 1, ...(cursor ? { cursor } : {}) } });
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((i) => i.due_date));
+      cursor = res.body.next_cursor ?? undefined;
+    } while (cursor);
+    const dated = ['1000-01-01T00:00:00.000Z', '2026-06-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'];
+    expect(seen).toEqual([...(sort === 'due_date' ? dated : dated.reverse()), null]);
   });
 
   it('the last page has next_cursor null; a page of exactly limit rows at the end too', async () => {
