@@ -18,6 +18,7 @@ import {
   isProjectMember,
   isTaskInProject,
   listSubtasks,
+  lockSeriesRootOf,
   lockVisibleTask,
   setTaskAssignee,
   setTaskProgress,
@@ -52,6 +53,12 @@ async function lockTask(tx: Db, who: Principal, taskId: number, ifMatch: string 
   if (!task) throw taskNotFound(taskId);
   assertIfMatch(ifMatch, task.version);
   return task;
+}
+
+/** lockTask for a change that may complete the task and so spawn its series' next occurrence. */
+async function lockTaskToComplete(tx: Db, who: Principal, taskId: number, ifMatch: string | string[] | undefined): Promise<TaskRow> {
+  await lockSeriesRootOf(tx, who, taskId); // the root before the occurrence, in the order a delete of the root takes them
+  return lockTask(tx, who, taskId, ifMatch);
 }
 
 /** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
@@ -215,7 +222,8 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     updateTaskStatus: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
+        const task = await lock(tx, who, pathId(params.taskId), headers['if-match']);
         assertTransition(task.status, body.status);
         await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
         return taskReply(tx, task.id, 200);
@@ -259,7 +267,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     approveTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lockTaskToComplete(tx, who, pathId(params.taskId), headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
         }

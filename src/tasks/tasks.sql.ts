@@ -204,6 +204,22 @@ export const countDescendants = (db: Db, taskId: number): Promise<number> =>
 /** Deletes a task; its subtasks follow through task_parent_same_project_fkey (on delete cascade). */
 export const deleteTaskRow = (db: Db, taskId: number) => db.query(sql.unsafe`delete from task where id = ${taskId}`);
 
+/**
+ * Locks the root of the series a visible task belongs to, if it has one. Completing an occurrence takes this
+ * lock before the occurrence's own: deleting a root locks the root and then its occurrences (on delete set null
+ * of recurring_root_id), so taking them in the same order cannot deadlock with it.
+ */
+export const lockSeriesRootOf = async (db: Db, who: Principal, taskId: number): Promise<void> => {
+  if (!isId(taskId)) return;
+  await db.query(sql.unsafe`
+    select r.id
+    from task t
+    join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+    join task r on r.id = t.recurring_root_id
+    where t.id = ${taskId} and t.tenant_id = ${who.tenantId}
+    for update of r`);
+};
+
 const SeriesRootRow = z.object({ id: Id, spawnCount: z.number().int() });
 
 /**

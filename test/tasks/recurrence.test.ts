@@ -241,3 +241,25 @@ describe('max_occurrences counts every occurrence, the first included', () => {
     expect(await spawnedFrom(t, second!)).toEqual([]);
   });
 });
+
+describe('deleting a series root while an occurrence completes', () => {
+  // A deadlock would not fail either request: PostgreSQL aborts one transaction after deadlock_timeout and slonik
+  // retries it. What gives it away is the wait, so each pair of requests must finish well within that timeout.
+  it('never deadlocks: both succeed, and neither waits for deadlock detection', async () => {
+    const timeout = await t.pool.oneFirst(sql.type(z.object({ ms: z.number() }))`
+      select extract(epoch from current_setting('deadlock_timeout')::interval)::int * 1000 as ms`);
+    for (let round = 0; round < 15; round++) {
+      const root = await createTask(alice, project, { title: `Root ${round}`, recurrence: { pattern: 'daily' } });
+      await setStatus(alice, root.id, 'completed');
+      const [occurrence] = await spawnedFrom(t, root.id);
+      const started = performance.now();
+      const [deleted, completed] = await Promise.all([
+        alice.request('DELETE', `/api/tasks/${root.id}`),
+        setStatus(alice, occurrence!.id, 'completed'),
+      ]);
+      expect(performance.now() - started).toBeLessThan(timeout);
+      expect([deleted.status, completed.status]).toEqual([204, 200]);
+      expect(await spawnedFrom(t, occurrence!.id)).toHaveLength(1);
+    }
+  });
+});
