@@ -21,6 +21,7 @@ import type { Metrics } from './observability/metrics.js';
 import { CONTRACT_PATH } from './paths.js';
 import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
+import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
@@ -134,6 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId());
+  app.use(requestDeadline(requestDeadlineMs(config)));
   app.use(
     pinoHttp({
       logger,
@@ -190,6 +192,13 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   });
   return app;
 }
+
+/**
+ * A request may take as long as its slowest statement may (DB_STATEMENT_TIMEOUT_MS) or a connection attempt,
+ * plus a second; a statement timeout of 0 (off) turns the deadline off too.
+ */
+export const requestDeadlineMs = (config: Config): number =>
+  config.database.statementTimeoutMs > 0 ? Math.max(config.database.statementTimeoutMs, config.database.connectTimeoutMs) + 1_000 : 0;
 
 /** A body that is not JSON is refused before anything reads it. */
 function rejectUnsupportedMediaType(req: Request, _res: Response, next: NextFunction): void {

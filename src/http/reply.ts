@@ -1,8 +1,9 @@
 import type { Request, Response } from 'express';
 import type { Problem } from './problem.js';
 
-/** Writes a handler's reply. JSON bodies are serialised here, once. */
+/** Writes a handler's reply. JSON bodies are serialised here, once. Nothing if a response went out already. */
 export function sendReply(res: Response, reply: { status: number | string; body?: unknown; headers?: Record<string, string> }): void {
+  if (res.headersSent) return; // answered already (request deadline)
   res.status(Number(reply.status));
   if (reply.headers) res.set(reply.headers);
   if (reply.body === undefined || Number(reply.status) === 204) {
