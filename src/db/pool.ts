@@ -9,6 +9,7 @@ import {
   type QueryResultRow,
 } from 'slonik';
 import type { Config } from '../config.js';
+import { retryDroppedConnections } from './retry.js';
 
 /** A pool or a transaction: SQL functions take whichever the handler holds. */
 export type Db = DatabasePool | DatabaseTransactionConnection;
@@ -90,5 +91,5 @@ export async function createDatabasePool(url: string, db: PoolSettings): Promise
   // ERR_UNHANDLED_ERROR in place of the original error, so constraint violations would never reach http/errors.ts.
   // The error itself still rejects the query: this listener only keeps it intact.
   pool.on('error', () => {});
-  return pool;
+  return retryDroppedConnections(pool);
 }

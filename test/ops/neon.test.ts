@@ -135,6 +135,27 @@ describe('Neon-ready database access', () => {
     }
   });
 
+  it('retries once when the connection it was handed had been cut by the server', async () => {
+    const settings = { ...loadConfig({ AUTH_DEV_MODE: 'true' }).database, poolSize: 1 };
+    const pool = await createDatabasePool(sslUrl, settings);
+    const admin = await createDatabasePool(sslUrl, settings);
+    try {
+      const Pid = z.object({ pid: z.number() });
+      for (let round = 0; round < 20; round++) {
+        const pid = await pool.oneFirst(sql.type(Pid)`select pg_backend_pid() as pid`);
+        // Cut the pool's only (idle) connection and query at once: the pool still believes in it.
+        await admin.query(sql.unsafe`select pg_terminate_backend(${pid})`);
+        const again = await pool.oneFirst(sql.type(Pid)`select pg_backend_pid() as pid`);
+        expect(again).not.toBe(pid);
+        const inTransaction = await pool.transaction((tx) => tx.oneFirst(sql.type(z.object({ one: z.number() }))`select 1 as one`));
+        expect(inTransaction).toBe(1);
+      }
+    } finally {
+      await pool.end();
+      await admin.end();
+    }
+  });
+
   describe('through PgBouncer in transaction mode (Neon -pooler)', () => {
     let bouncer: ChildProcess | undefined;
     let pooledUrl = '';
