@@ -108,7 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
     api.register(operationId, async (c: Context, req: Request, res: Response) => {
       const context = {
-        params: c.request.params,
+        // openapi-backend re-reads path params from the URL after validation; the coerced ones are typed.
+        params: (c.validation?.coerced as { params?: unknown } | undefined)?.params ?? c.request.params,
         query: c.request.query,
         headers: c.request.headers,
         body: c.request.requestBody,
