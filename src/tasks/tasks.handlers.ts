@@ -20,6 +20,7 @@ import {
   listSubtasks,
   lockSeriesRootOf,
   lockVisibleTask,
+  shareLockProjectOfTask,
   setTaskAssignee,
   setTaskProgress,
   updateTaskFields,
@@ -38,11 +39,6 @@ type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefin
 
 const DEFAULT_LIMIT = 50;
 const DEFAULT_SORT: TaskSort = '-created_at';
-
-// openapi-backend re-parses path parameters from the URL after validation, so they reach handlers as strings
-// despite the generated types (query values do keep their coerced types). Validation already proved they are
-// integers; Number() gives them the type the SQL functions expect.
-const pathId = (value: number | string): number => Number(value);
 
 const taskNotFound = (taskId: number) =>
   new ProblemError('task-not-found', { detail: `Task ${taskId} does not exist or you are not a member of its project` });
@@ -131,7 +127,7 @@ const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recur
 export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
     listProjectTasks: async ({ principal: who, params, query }) => {
-      const projectId = pathId(params.projectId);
+      const projectId = params.projectId;
       await requireProjectRole(pool, who, projectId);
       const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
       const filter = {
@@ -159,21 +155,21 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     createTask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const projectId = pathId(params.projectId);
+        const projectId = params.projectId;
         await requireProjectRole(tx, who, projectId);
         return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
       }),
 
     createSubtask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const parentId = pathId(params.taskId);
+        const parentId = params.taskId;
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
         return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
       }),
 
     getTask: async ({ principal: who, params }) => {
-      const taskId = pathId(params.taskId);
+      const taskId = params.taskId;
       const task = await findVisibleTask(pool, who, taskId);
       if (!task) throw taskNotFound(taskId);
       const subtasks = await listSubtasks(pool, task.id);
@@ -182,7 +178,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     updateTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const before = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const before = await lockTask(tx, who, params.taskId, headers['if-match']);
         const patch: TaskPatch = {
           title: body.title === undefined ? undefined : trimmedTitle(body.title),
           description: body.description,
@@ -207,7 +203,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     deleteTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
         const subtasksDeleted = await countDescendants(tx, task.id);
         await deleteTaskRow(tx, task.id);
         await recordAudit(tx, actorOf(who), {
@@ -223,7 +219,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
     updateTaskStatus: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
         const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
-        const task = await lock(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lock(tx, who, params.taskId, headers['if-match']);
         assertTransition(task.status, body.status);
         await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
         return taskReply(tx, task.id, 200);
@@ -231,7 +227,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     updateTaskProgress: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
@@ -251,7 +247,10 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     assignTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        // Removing a member locks the project, then unassigns its tasks; taking the project first keeps the same
+        // order here, so an assignment racing a removal waits instead of deadlocking.
+        await shareLockProjectOfTask(tx, params.taskId);
+        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
         const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
         if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
         await setTaskAssignee(tx, task.id, body.assignee_id);
@@ -267,7 +266,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     approveTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTaskToComplete(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lockTaskToComplete(tx, who, params.taskId, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
         }
@@ -277,7 +276,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     rejectTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, pathId(params.taskId), headers['if-match']);
+        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
         }

@@ -73,6 +73,11 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
 
+/** Share-locks the project a task belongs to (nothing when there is no such task). */
+export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
+  if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
+};
+
 /** A task by id, as it is now; for re-reading a row this transaction has just changed. Throws if it is gone. */
 export const getTaskById = (db: Db, taskId: number): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
