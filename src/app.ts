@@ -88,11 +88,12 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
     },
     securityHandlers: {
       bearerAuth: async (c: Context, req: Request, res: Response) => {
-        // Callers without a valid token are limited per IP, so guessing tokens is slow; everyone else per user.
+        // Failed authentications are limited per IP, so guessing tokens is slow; authenticated callers per user.
+        // A valid token is never refused for its IP: behind a NAT or an untrusted proxy many users share one, and
+        // one client's bad token must not lock the others out. An identity provider outage (503) costs no budget.
         const ip = req.ip ?? 'unknown';
-        if (await anonymousLimit.exhausted(ip)) await anonymousLimit.consume(ip, res);
-        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined).catch(async (err) => {
-          await anonymousLimit.consume(ip, res);
+        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined).catch(async (err: unknown) => {
+          if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
           throw err;
         });
         const principal = await deps.resolvePrincipal(identity);

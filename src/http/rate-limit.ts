@@ -5,8 +5,6 @@ import { ProblemError } from './problem.js';
 export interface RateLimit {
   /** Counts one request for `key`; throws a 429 problem once the window's budget is spent. */
   consume(key: string, res: Response): Promise<void>;
-  /** True when `key` has no budget left, without counting a request. */
-  exhausted(key: string): Promise<boolean>;
 }
 
 const WINDOW_SECONDS = 60;
@@ -17,7 +15,7 @@ const WINDOW_SECONDS = 60;
  * `perMinute = 0` turns the limit off.
  */
 export function createRateLimit(policy: string, perMinute: number): RateLimit {
-  if (perMinute <= 0) return { consume: async () => {}, exhausted: async () => false };
+  if (perMinute <= 0) return { consume: async () => {} };
   const limiter = new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS });
   const headers = (state: RateLimiterRes) => {
     const reset = Math.max(0, Math.ceil(state.msBeforeNext / 1000));
@@ -38,10 +36,6 @@ export function createRateLimit(policy: string, perMinute: number): RateLimit {
           headers: { ...headers(rejection), 'Retry-After': retryAfter },
         });
       }
-    },
-    async exhausted(key) {
-      const state = await limiter.get(key);
-      return state !== null && state.remainingPoints <= 0;
     },
   };
 }
