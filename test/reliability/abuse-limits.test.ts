@@ -14,7 +14,7 @@ import {
 import { toProblem } from '../../src/http/errors.js';
 import { ProblemError } from '../../src/http/problem.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp } from '../helpers/app.js';
-import { sleep } from './support.js';
+import { serverTally, sleep } from './support.js';
 
 const PROBLEM = 'https://taskflow.dev/problems/';
 
@@ -145,7 +145,11 @@ describe('what responses give away', () => {
     t = await startTestApp({ env: { NODE_ENV: 'production' }, logDestination: { write: (line) => void lines.push(line) } });
     alice = await t.user('prod-alice');
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    if (!t) return;
+    await serverTally(t, 'production responses (the 500 and 503 are forced)');
+    await t.close();
+  });
 
   it.each([
     ['a success', 'GET', '/api/me', undefined, undefined],

@@ -5,7 +5,7 @@
 import { sql } from 'slonik';
 import { contractDocument } from '../helpers/contract.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp } from '../helpers/app.js';
-import { integrityViolations, rowCounts } from './support.js';
+import { integrityViolations, rowCounts, serverTally } from './support.js';
 
 const N = 20;
 const PRECONDITION = 'https://taskflow.dev/problems/precondition-failed';
@@ -23,6 +23,8 @@ describe('optimistic concurrency', () => {
   });
   afterAll(async () => {
     expect(await integrityViolations(t.pool)).toEqual([]);
+    const byStatus = await serverTally(t, 'optimistic concurrency');
+    expect(Object.keys(byStatus).filter((s) => s.startsWith('5'))).toEqual([]);
     await t?.close();
   });
 

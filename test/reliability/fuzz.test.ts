@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { contractDocument } from '../helpers/contract.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp } from '../helpers/app.js';
 import { describe as describeRequest, invalidRequest, operationsOf, validRequest, type FuzzRequest, type FuzzWorld, type Operation } from './fuzz.js';
-import { buildWorld, integrityViolations, rowCounts, Tally } from './support.js';
+import { buildWorld, integrityViolations, rowCounts, serverTally, Tally } from './support.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20260131);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
@@ -36,6 +36,8 @@ describe('fuzzing every operation from the contract', () => {
   afterAll(async () => {
     if (t) {
       expect(await integrityViolations(t.pool)).toEqual([]);
+      const byStatus = await serverTally(t, 'fuzz, world building included');
+      expect(Object.keys(byStatus).filter((s) => s.startsWith('5'))).toEqual([]);
       console.log(`fuzz (seed ${SEED}, ${RUNS} cases per operation, ${operations.length} operations)\n  valid:   ${tally.valid}\n  invalid: ${tally.invalid}`);
       await t.close();
     }

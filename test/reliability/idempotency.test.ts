@@ -8,7 +8,7 @@ import { sql } from 'slonik';
 import { contractDocument } from '../helpers/contract.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp } from '../helpers/app.js';
 import { purgeExpiredKeys } from '../../src/idempotency/index.js';
-import { integrityViolations, rowCounts, sleep } from './support.js';
+import { integrityViolations, rowCounts, serverTally, sleep } from './support.js';
 
 const PROBLEM = 'https://taskflow.dev/problems/';
 
@@ -30,6 +30,7 @@ describe('Idempotency-Key', () => {
   });
   afterAll(async () => {
     expect(await integrityViolations(t.pool)).toEqual([]);
+    await serverTally(t, 'idempotency (the one 500 is the forced storage failure)');
     await t?.close();
   });
 

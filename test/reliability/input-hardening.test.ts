@@ -3,7 +3,7 @@
  * Odd but valid text (emoji, RTL, SQL look-alikes) is stored and returned byte for byte.
  */
 import { startTestApp, type ApiUser, type TestApp } from '../helpers/app.js';
-import { rowCounts } from './support.js';
+import { rowCounts, serverTally } from './support.js';
 
 const PROBLEM = 'https://taskflow.dev/problems/';
 
@@ -20,7 +20,12 @@ describe('input hardening', () => {
     const task = await alice.request('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'Base task' } });
     taskId = task.body.id;
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    if (!t) return;
+    const byStatus = await serverTally(t, 'input hardening');
+    expect(Object.keys(byStatus).filter((s) => s.startsWith('5'))).toEqual([]);
+    await t.close();
+  });
 
   /** Sends a request that must be refused, and checks the database did not change. */
   async function refused(method: string, path: string, options: Parameters<ApiUser['request']>[2], status: number, type: string) {

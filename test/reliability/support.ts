@@ -1,7 +1,7 @@
 /** Shared by the reliability suites: what the database holds, and a small world to act on. */
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
-import type { ApiUser } from '../helpers/app.js';
+import type { ApiUser, TestApp } from '../helpers/app.js';
 
 export const TABLES = ['worker', 'project', 'member', 'task', 'audit_log', 'idempotency_key'] as const;
 export type RowCounts = Record<(typeof TABLES)[number], number>;
@@ -104,4 +104,21 @@ export class Tally {
   toString(): string {
     return `${this.sent} sent: ${[...this.byClass].sort().map(([k, v]) => `${k}=${v}`).join(', ')}`;
   }
+}
+
+/**
+ * What the server itself counted (taskflow_http_requests_total on /metrics), by status: the request numbers in
+ * RELIABILITY.md. Printed by each suite when it ends.
+ */
+export async function serverTally(t: TestApp, label: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${t.url}/metrics`)).text();
+  const byStatus: Record<string, number> = {};
+  for (const m of text.matchAll(/^taskflow_http_requests_total\{[^}]*status="(\d+)"[^}]*\} (\d+)/gm)) {
+    byStatus[m[1]!] = (byStatus[m[1]!] ?? 0) + Number(m[2]);
+  }
+  const total = Object.values(byStatus).reduce((a, b) => a + b, 0);
+  const cls = (c: string) => Object.entries(byStatus).filter(([s]) => s.startsWith(c)).reduce((a, [, n]) => a + n, 0);
+  const detail = Object.entries(byStatus).sort().map(([s, n]) => `${s}=${n}`).join(' ');
+  console.log(`${label}: ${total} requests answered — 2xx ${cls('2')}, 4xx ${cls('4')}, 5xx ${cls('5')} (${detail})`);
+  return byStatus;
 }
