@@ -222,7 +222,6 @@ function bodyParserProblem(err: unknown): ProblemError | undefined {
   return undefined;
 }
 
-
 /**
  * openapi-backend refuses query parameters an operation does not declare, with a 422. Operations whose contract
  * documents no 422 (health, readiness, metrics, me) could not send one, and a cache-buster such as
