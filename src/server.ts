@@ -1,15 +1,12 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { buildApp } from './app.js';
-import { assertDevModeAllowed, createAuthenticator, DEV_MODE_WARNING } from './auth/index.js';
+import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
+import { composeApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
 import { migrate } from './db/migrate.js';
-import { buildHandlers } from './handlers.js';
 import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
-import { createPrincipalResolver } from './identity/resolve.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { createMetrics } from './observability/metrics.js';
 import { DATA_DIR } from './paths.js';
 import { createDrainer } from './http/drain.js';
 
@@ -46,25 +43,9 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const applied = await migrate(config.database.migrationUrl ?? databaseUrl);
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
-  const metrics = createMetrics();
   // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
-  const authenticator = createAuthenticator(config.auth, {
-    onRefreshFailure: (err) => {
-      metrics.jwksRefreshFailures.inc();
-      logger.warn({ err: String(err) }, 'JWKS refresh failed');
-    },
-    onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
-  });
-  const app = await buildApp({
-    config,
-    pool,
-    authenticate: authenticator.authenticate,
-    resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
-    logger,
-    metrics,
-  });
+  const app = await composeApp({ config, pool, logger });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

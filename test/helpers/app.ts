@@ -3,15 +3,11 @@ import type { Server } from 'node:http';
 import createClient, { type Client } from 'openapi-fetch';
 import type { DatabasePool } from 'slonik';
 import type { paths } from '../../generated/api.js';
-import { buildApp } from '../../src/app.js';
-import { createAuthenticator } from '../../src/auth/index.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { composeApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
-import { buildHandlers } from '../../src/handlers.js';
 import { transactionScoped } from '../../src/idempotency/index.js';
-import { createPrincipalResolver } from '../../src/identity/resolve.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { assertMatchesContract } from './contract.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 import { startFakeSso, type FakeSso } from './sso.js';
@@ -110,16 +106,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const pool = transactionScoped(await createDatabasePool(db.url, config.database));
-  const metrics = createMetrics();
-  const authenticator = createAuthenticator(config.auth);
-  const app = await buildApp({
+  const app = await composeApp({
     config,
     pool,
-    authenticate: authenticator.authenticate,
-    resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
     logger: createLogger(options.logDestination ? 'info' : config.logLevel, options.logDestination),
-    metrics,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -1,0 +1,31 @@
+import type express from 'express';
+import { buildApp } from './app.js';
+import { createAuthenticator } from './auth/index.js';
+import type { Config } from './config.js';
+import type { DatabasePool } from './db/index.js';
+import { buildHandlers } from './handlers.js';
+import { createPrincipalResolver } from './identity/resolve.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+
+/** Wires the app from its parts: the same wiring for the server process and for tests. */
+export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<express.Express> {
+  const { config, pool, logger } = parts;
+  const metrics = parts.metrics ?? createMetrics();
+  const authenticator = createAuthenticator(config.auth, {
+    onRefreshFailure: (err) => {
+      metrics.jwksRefreshFailures.inc();
+      logger.warn({ err: String(err) }, 'JWKS refresh failed');
+    },
+    onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
+  });
+  return buildApp({
+    config,
+    pool,
+    authenticate: authenticator.authenticate,
+    resolvePrincipal: createPrincipalResolver(pool),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    logger,
+    metrics,
+  });
+}
