@@ -1,0 +1,110 @@
+/**
+ * The load generator: a separate process (forked by run.mjs, talking over IPC) driving autocannon, so the
+ * generator's CPU is its own and measurable. Protocol:
+ *
+ *   parent → { type: 'plan', plan }            plan = { targets: [{ url, connections }], tokens, requests,
+ *                                                       unique?: { status: [...] }, fallback?: [...] }
+ *   parent → { type: 'run', phase, seconds }   runs every target at once for `seconds`
+ *   child  → { type: 'done', phase, result }   result = { elapsedMs, latencies (ms, every response),
+ *                                                         statusCodes, errors, timeouts, cpuMs, applied }
+ *
+ * Requests are pre-built by run.mjs and handed out round-robin from one counter shared by all connections;
+ * `{ kind: 'unique' }` entries take the next one-shot request (a status change that is valid exactly once)
+ * and fall back to `fallback` entries when those run out, so no request is ever knowingly invalid.
+ */
+import autocannon from 'autocannon';
+
+let plan;
+let next = 0;
+let uniqueNext = 0;
+let fallbackNext = 0;
+let applied = { unique: 0, fallback: 0 };
+
+function take() {
+  let r = plan.requests[next++ % plan.requests.length];
+  if (r.kind === 'unique') {
+    if (uniqueNext < plan.unique.length) {
+      r = plan.unique[uniqueNext++];
+      applied.unique += 1;
+    } else {
+      r = plan.fallback[fallbackNext++ % plan.fallback.length];
+      applied.fallback += 1;
+    }
+  }
+  return r;
+}
+
+// autocannon writes Content-Length into the headers object it is given: every request gets a fresh copy.
+const headerSets = () => plan.tokens.map((token) => ({ authorization: `Bearer ${token}`, accept: 'application/json' }));
+
+function runTarget(target, seconds, record) {
+  const headers = headerSets();
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: target.url,
+        connections: target.connections,
+        duration: seconds,
+        timeout: 30,
+        requests: [
+          {
+            setupRequest: (req) => {
+              const r = take();
+              req.method = r.method;
+              req.path = r.path;
+              req.headers = r.body === undefined ? { ...headers[r.u] } : { ...headers[r.u], 'content-type': 'application/json' };
+              req.body = r.body;
+              return req;
+            },
+          },
+        ],
+      },
+      (err, result) => (err ? reject(err) : resolve(result)),
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => record(statusCode, responseTime));
+  });
+}
+
+async function run(phase, seconds) {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  const statusCodes = {};
+  applied = { unique: 0, fallback: 0 };
+  const record = (status, ms) => {
+    if (count === latencies.length) {
+      const grown = new Float64Array(latencies.length * 2);
+      grown.set(latencies);
+      latencies = grown;
+    }
+    latencies[count++] = ms;
+    statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds, record)));
+  const elapsedMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    elapsedMs,
+    latencies: Array.from(latencies.subarray(0, count)),
+    statusCodes,
+    errors: results.reduce((n, r) => n + r.errors, 0),
+    timeouts: results.reduce((n, r) => n + r.timeouts, 0),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    applied,
+  };
+}
+
+process.on('message', (msg) => {
+  if (msg.type === 'plan') {
+    plan = msg.plan;
+    process.send({ type: 'ready' });
+  } else if (msg.type === 'run') {
+    run(msg.phase, msg.seconds).then(
+      (result) => process.send({ type: 'done', phase: msg.phase, result }),
+      (err) => process.send({ type: 'failed', phase: msg.phase, error: String(err?.stack ?? err) }),
+    );
+  } else if (msg.type === 'exit') {
+    process.exit(0);
+  }
+});

@@ -1,0 +1,671 @@
+#!/usr/bin/env node
+/**
+ * `make bench`: TaskFlow API under 100 concurrent connections, side by side with a bare baseline (issue 6).
+ *
+ *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W2] [--targets taskflow,baseline,scale-out]
+ *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
+ *
+ * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
+ * (explain.mjs), starts a fake SSO (sso.mjs), then for every workload and target starts the server(s) fresh,
+ * checks a few responses, warms up, measures, and reads the server's CPU time and peak RSS from /proc. The
+ * load comes from separate processes (load.mjs, autocannon). Results: test/bench/results/ (JSON + markdown).
+ * See test/bench/README.md.
+ */
+import { fork, spawn, execFileSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { captureServerPlans, checkQueryPlans, serverPlanIssues } from './explain.mjs';
+import { formatProfileSummary, summarizeProfile } from './profile.mjs';
+import {
+  PROJECTS, TASKS, USERS, defaultProjectOf, projectMembers, projectOfTask, seed, seededStatus, userEmail, userId, userName,
+} from './seed.mjs';
+import { startBenchSso } from './sso.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../..');
+const RESULTS = join(HERE, 'results');
+const DIST = resolve(ROOT, process.env.BENCH_DIST ?? 'dist'); // BENCH_DIST: a build elsewhere (development only)
+const DB_NAME = 'taskflow_bench';
+const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both servers
+
+// ---------------------------------------------------------------------------------------------- options
+
+function parseArgs(argv) {
+  const o = { quick: false, runs: 1, only: ['W1', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
+    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false };
+  const value = (i) => {
+    if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
+    return argv[i + 1];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = Number(value(i++));
+    else if (a === '--only') o.only = value(i++).toUpperCase().split(',');
+    else if (a === '--targets') o.targets = value(i++).split(',');
+    else if (a === '--cpu-prof') o.cpuProf = /^W\d(,W\d)*$/i.test(argv[i + 1] ?? '') ? argv[++i].toUpperCase().split(',') : ['W1'];
+    else if (a === '--connections') o.connections = Number(value(i++));
+    else if (a === '--generators') o.generators = Number(value(i++));
+    else if (a === '--log-level') o.logLevel = value(i++);
+    else if (a === '--skip-explain') o.skipExplain = true;
+    else if (a === '--help' || a === '-h') usage();
+    else usage(`unknown argument ${a}`);
+  }
+  if (!(o.runs >= 1) || !(o.connections >= 1) || !(o.generators >= 1)) usage('--runs, --connections and --generators take positive integers');
+  if ([...o.only, ...(o.cpuProf || [])].some((w) => !WORKLOADS[w])) usage(`--only and --cpu-prof take ${Object.keys(WORKLOADS).join(',')}`);
+  if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
+  o.warmupSec = o.quick ? 2 : 5;
+  o.durationSec = o.quick ? 5 : 15;
+  return o;
+}
+
+function usage(error) {
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').match(/\/\*\*([\s\S]*?)\*\//)[1].replace(/^ \* ?/gm, '');
+  console[error ? 'error' : 'log']((error ? `${error}\n` : '') + text);
+  process.exit(error ? 64 : 0);
+}
+
+// ---------------------------------------------------------------------------------------------- workloads
+
+const WORKLOADS = {
+  W1: { title: "list a project's 20 newest tasks", build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
+  W2: { title: 'get one task (with subtasks)', build: (ctx) => ({ requests: repeat(20_000, () => getRequest(ctx)) }) },
+  W3: { title: 'create a task (+ audit entry)', writes: true, build: (ctx) => ({ requests: repeat(20_000, () => createRequest(ctx)) }) },
+  W4: {
+    title: 'mix: 80 % reads, 15 % status/progress changes, 5 % creates',
+    writes: true,
+    taskflowOnly: true,
+    build: (ctx) => {
+      const requests = repeat(20_000, () => {
+        const x = ctx.random();
+        if (x < 0.4) return listRequest(ctx);
+        if (x < 0.8) return getRequest(ctx);
+        if (x < 0.9) return progressRequest(ctx);
+        if (x < 0.95) return { kind: 'unique' }; // a one-shot status change, see statusChanges()
+        return createRequest(ctx);
+      });
+      const [probe, ...unique] = statusChanges(ctx);
+      return { requests, unique, probe, fallback: repeat(2_000, () => progressRequest(ctx)) };
+    },
+  },
+};
+
+const TARGETS = {
+  taskflow: { label: 'TaskFlow', instances: 1 },
+  baseline: { label: 'baseline', instances: 1 },
+  'scale-out': { label: 'TaskFlow ×2', instances: 2 },
+};
+
+/** mulberry32: the same request sequence on every run and machine. */
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const repeat = (n, f) => Array.from({ length: n }, f);
+const pick = (ctx, list) => list[Math.floor(ctx.random() * list.length)];
+
+// Who may see what: user u (1-based) is a member of the 15 projects listing them among their 3 members.
+const PROJECTS_OF_USER = Array.from({ length: USERS + 1 }, (_, u) =>
+  Array.from({ length: PROJECTS }, (_, k) => k + 1).filter((p) => projectMembers(p).includes(u)));
+const TASKS_WITH_STATUS = (status) => Array.from({ length: TASKS }, (_, k) => k + 1).filter((i) => seededStatus(i) === status);
+const IN_PROGRESS = TASKS_WITH_STATUS('in_progress');
+const PENDING = TASKS_WITH_STATUS('pending');
+
+function listRequest(ctx) {
+  const u = 1 + Math.floor(ctx.random() * USERS);
+  return { method: 'GET', path: `/api/projects/${pick(ctx, PROJECTS_OF_USER[u])}/tasks?limit=20`, u: u - 1, check: 'list' };
+}
+function getRequest(ctx) {
+  const i = 1 + Math.floor(ctx.random() * TASKS);
+  return { method: 'GET', path: `/api/tasks/${i}`, u: pick(ctx, projectMembers(projectOfTask(i))) - 1, check: 'task' };
+}
+const PRIORITIES = ['low', 'medium', 'high', 'critical'];
+const TAGS = ['backend', 'frontend', 'bug', 'feature', 'docs', 'ops'];
+function createRequest(ctx) {
+  const u = 1 + Math.floor(ctx.random() * USERS);
+  const p = pick(ctx, PROJECTS_OF_USER[u]);
+  const n = ++ctx.created;
+  const body = { title: `Bench task ${n}`, priority: pick(ctx, PRIORITIES) };
+  if (n % 2) body.description = `Created by the benchmark (request ${n}).`;
+  if (n % 3) body.tags = [...new Set([pick(ctx, TAGS), pick(ctx, TAGS)])];
+  if (n % 4) body.assignee_id = pick(ctx, projectMembers(p));
+  if (n % 5) body.due_date = new Date(Date.UTC(2027, n % 12, 1 + (n % 28), 17)).toISOString().replace('.000Z', 'Z');
+  return { method: 'POST', path: `/api/projects/${p}/tasks`, u: u - 1, body: JSON.stringify(body), check: 'created' };
+}
+// Progress updates go to seeded in_progress tasks, which no workload moves out of in_progress: always valid.
+function progressRequest(ctx) {
+  const i = pick(ctx, IN_PROGRESS);
+  return { method: 'PATCH', path: `/api/tasks/${i}/progress`, u: pick(ctx, projectMembers(projectOfTask(i))) - 1,
+    body: JSON.stringify({ percent: Math.floor(ctx.random() * 101) }), check: 'task' };
+}
+/**
+ * Status changes pending → in_progress, each on a task no other request touches: valid exactly once, so they
+ * never conflict however the 100 connections interleave. Seeded pending tasks are handed out in a fixed
+ * shuffled order, and each W4 run gets the next unused slice (`ctx.pendingCursor` lives across runs).
+ */
+function statusChanges(ctx) {
+  const budget = 8_001; // the first one is the preflight's probe
+  const slice = ctx.pendingOrder.slice(ctx.pendingCursor, ctx.pendingCursor + budget);
+  ctx.pendingCursor += slice.length;
+  return slice.map((i) => ({ method: 'PATCH', path: `/api/tasks/${i}/status`, u: projectMembers(projectOfTask(i))[(i >> 2) % 3] - 1,
+    body: JSON.stringify({ status: 'in_progress' }), check: 'task' }));
+}
+
+function shuffled(list, random) {
+  const a = [...list];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------- processes
+
+const cleanups = [];
+const log = (...args) => console.log(...args);
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** utime+stime (+ children's, for the postmaster) of a process, in ms; 0 when it is gone. */
+function cpuMs(pid, withChildren = false) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0);
+    return (ticks * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+const ppidOf = (pid) => {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return -1;
+  }
+};
+/** CPU of PostgreSQL: the postmaster, its live backends, and the backends that already exited. */
+function postgresCpuMs(postmasterPid) {
+  if (!postmasterPid) return 0;
+  let total = cpuMs(postmasterPid, true);
+  for (const entry of readdirSync('/proc')) {
+    if (/^\d+$/.test(entry) && ppidOf(entry) === postmasterPid) total += cpuMs(entry);
+  }
+  return total;
+}
+function peakRssMb(pid) {
+  try {
+    const kb = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)[1]);
+    return kb / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+async function waitForHealth(url, child, logFile) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n') : '';
+  throw new Error(`server at ${url} did not become healthy (exit code ${child.exitCode})\n${tail}`);
+}
+
+function stopProcess(child, signal = 'SIGTERM', timeoutMs = 20_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolveStop();
+    });
+    child.kill(signal);
+  });
+}
+
+/** Starts one server process (TaskFlow or baseline) on a free port and waits for /health. */
+async function startServerProcess(kind, env, { cpuProfName } = {}) {
+  const { freePort } = await import(pathToFileURL(join(DIST, 'src/db/embedded.js')).href);
+  const port = await freePort();
+  const script = kind === 'baseline' ? join(HERE, 'baseline/server.mjs') : join(DIST, 'src/server.js');
+  const nodeArgs = cpuProfName ? ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', cpuProfName] : [];
+  mkdirSync(join(RESULTS, 'logs'), { recursive: true });
+  const logFile = join(RESULTS, 'logs', `${kind}-${new Date().toISOString().replace(/[-:.]/g, '')}-${port}.log`);
+  const out = createWriteStream(logFile);
+  const childEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' };
+  delete childEnv.AUTH_DEV_MODE;
+  delete childEnv.NODE_OPTIONS;
+  const child = spawn(process.execPath, [...nodeArgs, script], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.on('error', (err) => out.write(`spawn failed: ${err.message}\n`)); // exitCode is then set; waitForHealth reports it
+  child.stdout.pipe(out);
+  child.stderr.pipe(out);
+  const url = `http://127.0.0.1:${port}`;
+  const handle = { kind, url, pid: child.pid, child, logFile, stop: () => stopProcess(child) };
+  cleanups.push(handle.stop);
+  await waitForHealth(url, child, logFile);
+  return handle;
+}
+
+function forkGenerator() {
+  const child = fork(join(HERE, 'load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const waiters = [];
+  child.on('message', (msg) => waiters.shift()?.(msg));
+  child.on('exit', (code) => {
+    for (const w of waiters.splice(0)) w({ type: 'failed', error: `load generator exited with ${code}` });
+  });
+  const ask = (msg) =>
+    new Promise((res, rej) => {
+      waiters.push((reply) => (reply.type === 'failed' ? rej(new Error(reply.error)) : res(reply)));
+      child.send(msg);
+    });
+  cleanups.push(() => stopProcess(child, 'SIGKILL'));
+  return { child, ask, close: () => { child.send({ type: 'exit' }); return stopProcess(child, 'SIGKILL', 5_000); } };
+}
+
+// ---------------------------------------------------------------------------------------------- measuring
+
+const STATUS_OK = { list: 200, task: 200, created: 201 };
+
+/** A few requests of every kind in the plan, checked before any load: a broken setup fails here, loudly. */
+async function preflight(url, plan, tokens, workload) {
+  // The first request of every (method, kind) in the plan, plus the one-shot probe (never replayed by the load).
+  const samples = [];
+  const seen = new Set();
+  for (const r of [...plan.requests, ...(plan.probe ? [plan.probe] : [])]) {
+    if (!r.check) continue; // a placeholder for a one-shot request
+    const key = `${r.method} ${r.path.replace(/\d+/g, '#')}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      samples.push(r);
+    }
+  }
+  for (const r of samples) {
+    const res = await fetch(url + r.path, {
+      method: r.method,
+      headers: { authorization: `Bearer ${tokens[r.u]}`, ...(r.body ? { 'content-type': 'application/json' } : {}) },
+      body: r.body,
+    });
+    const text = await res.text();
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    const shapeOk =
+      r.check === 'list' ? Array.isArray(body?.items) && body.items.length === 20 && 'next_cursor' in body && 'subtask_count' in body.items[0]
+        : r.check === 'task' || r.check === 'created' ? typeof body?.id === 'number' && Array.isArray(body?.subtasks ?? [])
+          : true;
+    if (res.status !== STATUS_OK[r.check] || !shapeOk) {
+      throw new Error(`${workload} preflight: ${r.method} ${r.path} as user-${r.u + 1} → ${res.status} (expected ${STATUS_OK[r.check]} and a ${r.check} body)\n${text.slice(0, 800)}`);
+    }
+  }
+}
+
+function percentile(sorted, p) {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
+  const workload = WORKLOADS[workloadId];
+  const target = TARGETS[targetId];
+  const { opts, env, tokens, pgInfo } = ctx;
+  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const servers = [];
+  const generators = [];
+  try {
+    for (let k = 0; k < target.instances; k++) servers.push(await startServerProcess(kind, env, { cpuProfName }));
+    ctx.random = prng(0xbe4c5 + workloadId.charCodeAt(1));
+    const plan = workload.build(ctx);
+    await preflight(servers[0].url, plan, tokens, workloadId);
+
+    // Every (instance, generator) pair gets an equal share of the connections; one-shot requests are split.
+    const slots = servers.flatMap((s) => repeat(opts.generators, (_, g) => ({ url: s.url, g })));
+    const share = (k) => Math.floor(opts.connections / slots.length) + (k < opts.connections % slots.length ? 1 : 0);
+    for (let g = 0; g < opts.generators; g++) {
+      const gen = forkGenerator();
+      generators.push(gen);
+      const targets = slots.map((s, k) => ({ url: s.url, connections: share(k), g: s.g })).filter((s) => s.g === g && s.connections > 0);
+      await gen.ask({ type: 'plan', plan: {
+        targets, tokens, requests: plan.requests,
+        unique: (plan.unique ?? []).filter((_, k) => k % opts.generators === g), fallback: plan.fallback ?? [],
+      } });
+    }
+    await Promise.all(generators.map((g) => g.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec })));
+
+    const measuredFromUs = Number(process.hrtime.bigint() / 1000n); // the clock of .cpuprofile timestamps
+    const serverCpu0 = servers.reduce((n, s) => n + cpuMs(s.pid), 0);
+    const pgCpu0 = postgresCpuMs(pgInfo.postmasterPid);
+    const results = (await Promise.all(generators.map((g) => g.ask({ type: 'run', phase: 'measure', seconds: opts.durationSec })))).map((m) => m.result);
+    const serverCpuMs = servers.reduce((n, s) => n + cpuMs(s.pid), 0) - serverCpu0;
+    const measuredToUs = Number(process.hrtime.bigint() / 1000n);
+    const pgCpuMs = postgresCpuMs(pgInfo.postmasterPid) - pgCpu0;
+    const peakRss = Math.max(...servers.map((s) => peakRssMb(s.pid)));
+
+    const latencies = Float64Array.from(results.flatMap((r) => r.latencies)).sort();
+    const statusCodes = {};
+    for (const r of results) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+    const requests = latencies.length;
+    const elapsedSec = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
+    const non2xx = Object.entries(statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0);
+    const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    return {
+      workload: workloadId, target: targetId, instances: target.instances,
+      rps: round(requests / elapsedSec, 0), requests,
+      p50: round(percentile(latencies, 50)), p95: round(percentile(latencies, 95)), p99: round(percentile(latencies, 99)),
+      max: round(latencies[latencies.length - 1] ?? NaN),
+      non2xx, conflicts409: statusCodes[409] ?? 0, statusCodes,
+      errors: results.reduce((n, r) => n + r.errors, 0), timeouts: results.reduce((n, r) => n + r.timeouts, 0),
+      serverCpuMsPerReq: round(serverCpuMs / requests, 3), dbCpuMsPerReq: round(pgCpuMs / requests, 3),
+      serverCpuCores: round(serverCpuMs / 1000 / elapsedSec, 2), dbCpuCores: round(pgCpuMs / 1000 / elapsedSec, 2),
+      peakRssMb: round(peakRss, 0),
+      generatorCpuPct: round(Math.max(...results.map((r) => (r.cpuMs / r.elapsedMs) * 100)), 0),
+      statusChanges: results.reduce((n, r) => n + r.applied.unique, 0),
+      statusFallbacks: results.reduce((n, r) => n + r.applied.fallback, 0),
+      window: { fromUs: measuredFromUs, toUs: measuredToUs },
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+/** Writes leave the data set as seeded (except W4's one-shot status changes, tracked by pendingCursor). */
+async function resetWrites(dbUrl) {
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    await client.query(`delete from task where id > $1`, [TASKS]);
+    await client.query('vacuum analyze task');
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- explain
+
+const LIST_SORTS = ['-created_at', 'created_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'];
+const LIST_FILTERS = ['status=in_progress', 'priority=high', 'assignee_id=2', 'tag=bug', 'tag=bug&tag=backend', 'q=login',
+  'due_before=2026-02-01T00:00:00Z', 'due_after=2026-03-01T00:00:00Z', 'has_due_date=true', 'parent_id=none', 'status=pending&sort=due_date'];
+
+/** Drives the real server through every list variant (first and next page) with auto_explain on. */
+async function explainServer(ctx) {
+  const { pgInfo, env, tokens } = ctx;
+  const plans = await captureServerPlans(pgInfo.adminUrl, DB_NAME, () => pgInfo.logLines, async () => {
+    const server = await startServerProcess('taskflow', env);
+    try {
+      const get = async (path) => {
+        const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${tokens[0]}` } });
+        const body = await res.json().catch(() => ({}));
+        if (!res.ok) log(`  explain pass: GET ${path} → ${res.status} ${body?.detail ?? ''}`);
+        return body;
+      };
+      const paths = [
+        ...LIST_SORTS.map((s) => `/api/projects/1/tasks?limit=20&sort=${s}`),
+        ...LIST_FILTERS.map((f) => `/api/projects/1/tasks?limit=20&${f}`),
+        '/api/tasks?limit=20', '/api/tasks?assignee=me&limit=20', '/api/tasks?status=in_progress&limit=20',
+        '/api/tasks?due_before=2026-02-01T00:00:00Z&limit=20', '/api/projects?limit=50', '/api/tasks/4240', '/api/tasks/4240/audit',
+        '/api/projects/1/audit', '/api/projects/1/members', '/api/members/search?q=user', `/api/projects/${defaultProjectOf(1)}/tasks`,
+      ];
+      for (const path of paths) {
+        const body = await get(path);
+        if (body?.next_cursor) await get(`${path}&cursor=${encodeURIComponent(body.next_cursor)}`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+  return serverPlanIssues(plans);
+}
+
+function printExplain(title, report) {
+  log(`\n${title}`);
+  for (const r of report.results) {
+    const mark = r.failures.length ? 'FAIL' : r.warnings.length ? 'warn' : ' ok ';
+    log(`  ${mark}  ${r.name.slice(0, 110)}`);
+    if (r.failures.length || r.warnings.length) log(`        ${[...r.failures, ...r.warnings].join('; ')}\n        plan: ${r.nodes}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- report
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function aggregate(measurements) {
+  const groups = new Map();
+  for (const m of measurements) {
+    const key = `${m.workload}\u0000${m.target}`;
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups.values()].map((ms) => {
+    const row = { workload: ms[0].workload, target: ms[0].target, runs: ms.length };
+    for (const f of ['rps', 'p50', 'p95', 'p99', 'max', 'serverCpuMsPerReq', 'dbCpuMsPerReq', 'serverCpuCores', 'dbCpuCores', 'peakRssMb', 'generatorCpuPct']) {
+      row[f] = median(ms.map((m) => m[f]));
+    }
+    for (const f of ['non2xx', 'conflicts409', 'errors', 'timeouts', 'statusChanges', 'statusFallbacks']) row[f] = ms.reduce((n, m) => n + m[f], 0);
+    return row;
+  });
+}
+
+const TARGET_RULES = {
+  W1: { rpsRatio: 0.8, p95: 80 },
+  W2: { rpsRatio: 0.8, p95: 50 },
+  W3: { rpsRatio: 0.7, p95: 150 },
+  W4: {},
+};
+
+function evaluate(rows) {
+  const find = (w, t) => rows.find((r) => r.workload === w && r.target === t);
+  const ratios = [];
+  const checks = [];
+  for (const w of Object.keys(WORKLOADS)) {
+    const tf = find(w, 'taskflow');
+    if (!tf) continue;
+    const base = find(w, 'baseline');
+    const two = find(w, 'scale-out');
+    const rule = TARGET_RULES[w];
+    if (base) {
+      const rpsRatio = tf.rps / base.rps;
+      const p95Ratio = tf.p95 / base.p95;
+      ratios.push({ workload: w, rpsRatio, p95Ratio, scaleOut: two ? two.rps / tf.rps : NaN });
+      checks.push({ what: `${w} throughput ≥ ${rule.rpsRatio} × baseline`, value: `${rpsRatio.toFixed(2)} ×`, ok: rpsRatio >= rule.rpsRatio });
+      checks.push({ what: `${w} p95 ≤ 1.3 × baseline's`, value: `${p95Ratio.toFixed(2)} ×`, ok: p95Ratio <= 1.3 });
+    } else if (two) {
+      ratios.push({ workload: w, rpsRatio: NaN, p95Ratio: NaN, scaleOut: two.rps / tf.rps });
+    }
+    if (rule.p95) checks.push({ what: `${w} p95 ≤ ${rule.p95} ms`, value: `${tf.p95} ms`, ok: tf.p95 <= rule.p95 });
+    checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
+  }
+  return { ratios, checks };
+}
+
+function markdown(report) {
+  const { meta, rows, ratios, checks, explain, profiles } = report;
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const lines = [];
+  lines.push(`# TaskFlow API benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: not a measurement)' : ''}`, '');
+  lines.push(`${meta.machine}; Node ${meta.node}; PostgreSQL ${meta.postgres} (embedded, fsync off); ${meta.connections} connections; ` +
+    `${meta.warmupSec} s warm-up + ${meta.durationSec} s measured; median of ${meta.runs} run(s); ${meta.generators} autocannon generator process(es); ` +
+    `LOG_LEVEL=${meta.logLevel}; load average at start ${meta.loadavg}.`, '');
+  lines.push('| workload | server | req/s | p50 ms | p95 ms | p99 ms | non-2xx | server CPU ms/req | DB CPU ms/req | server cores | peak RSS MB | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const bad = r.non2xx + r.errors + r.timeouts;
+    lines.push(`| ${r.workload} ${WORKLOADS[r.workload].title} | ${TARGETS[r.target].label} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ` +
+      `${bad}${r.conflicts409 ? ` (409: ${r.conflicts409})` : ''} | ${f(r.serverCpuMsPerReq, 2)} | ${f(r.dbCpuMsPerReq, 2)} | ${f(r.serverCpuCores, 2)} | ${f(r.peakRssMb, 0)} | ${f(r.generatorCpuPct, 0)} % |`);
+  }
+  if (ratios.length) {
+    lines.push('', '| workload | TaskFlow / baseline req/s | TaskFlow / baseline p95 | TaskFlow ×2 / ×1 req/s |', '|---|---:|---:|---:|');
+    for (const r of ratios) lines.push(`| ${r.workload} | ${f(r.rpsRatio, 2)} | ${f(r.p95Ratio, 2)} | ${f(r.scaleOut, 2)} |`);
+  }
+  if (checks.length) {
+    lines.push('', '| target (issue 6) | measured | met |', '|---|---:|:---:|');
+    for (const c of checks) lines.push(`| ${c.what} | ${c.value} | ${c.ok ? '✓' : '✗'} |`);
+  }
+  const w4 = rows.find((r) => r.workload === 'W4');
+  if (w4) lines.push('', `W4 applied ${w4.statusChanges} one-shot status changes (pending → in_progress)` +
+    (w4.statusFallbacks ? ` and ran out of fresh pending tasks ${w4.statusFallbacks} times (progress updates instead)` : '') + '.');
+  if (explain) {
+    lines.push('', `Query plans: ${explain.failures.length ? `**${explain.failures.length} sequential scan(s) on task**` : 'no sequential scan on task'}` +
+      `${explain.warnings.length ? `, ${explain.warnings.length} warning(s)` : ''}.`);
+    for (const x of [...explain.failures, ...explain.warnings]) lines.push(`- ${x}`);
+  }
+  for (const p of profiles) lines.push('', `## CPU profile of ${TARGETS[p.target].label} under ${p.workload} (${p.rps} req/s while profiled; ${p.file})`, '', p.text);
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------- main
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const wantsTaskflow = opts.targets.some((t) => t !== 'baseline');
+  for (const file of ['src/db/embedded.js', 'src/db/migrate.js', ...(wantsTaskflow ? ['src/server.js'] : [])]) {
+    if (!existsSync(join(DIST, file))) throw new Error(`${join(DIST, file)} is missing: run \`make build\` first (make bench does)`);
+  }
+  mkdirSync(RESULTS, { recursive: true });
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const loadavg = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+  log(`TaskFlow bench ${opts.quick ? '(quick) ' : ''}— ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load average ${loadavg}`);
+  if (os.loadavg()[0] > 0.5 * os.cpus().length) log('! the machine is busy (load average above half its cores): expect lower, noisier numbers');
+
+  const { startEmbeddedPostgres } = await import(pathToFileURL(join(DIST, 'src/db/embedded.js')).href);
+  const { migrate } = await import(pathToFileURL(join(DIST, 'src/db/migrate.js')).href);
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'taskflow-bench-pg-'));
+  const pgInfo = { logLines: [] };
+  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, log: (line) => {
+    pgInfo.logLines.push(line);
+    if (pgInfo.logLines.length > 200_000) pgInfo.logLines.splice(0, 100_000);
+  } });
+  cleanups.push(() => db.stop());
+  pgInfo.adminUrl = db.url;
+  pgInfo.postmasterPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  await admin.query(`create database ${DB_NAME}`);
+  const postgres = (await admin.query('show server_version')).rows[0].server_version;
+  await admin.end();
+  const dbUrl = db.urlFor(DB_NAME);
+  await migrate(dbUrl);
+  await seed(dbUrl, { log });
+
+  let explainFailed = false;
+  const referencePlans = await checkQueryPlans(dbUrl);
+  printExplain('Query plans of the reference list query shapes (explain.mjs) on the seeded data:', referencePlans);
+
+  const sso = await startBenchSso();
+  cleanups.push(() => sso.close());
+  const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint(userId(k + 1), { email: userEmail(k + 1), name: userName(k + 1) })));
+  const env = {
+    DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
+    NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
+  };
+  const ctx = { opts, env, tokens, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
+
+  let serverPlans;
+  if (wantsTaskflow && !opts.skipExplain) {
+    serverPlans = await explainServer(ctx);
+    printExplain('Query plans of the SQL the TaskFlow server sent (auto_explain) for every list variant:', serverPlans);
+    if (serverPlans.failures.length) {
+      explainFailed = true;
+      log(`\n!!! ${serverPlans.failures.length} sequential scan(s) on task in the server's queries — the index-scan target is missed !!!\n`);
+    }
+  }
+
+  const measurements = [];
+  for (let run = 1; run <= opts.runs; run++) {
+    for (const w of opts.only) {
+      for (const t of opts.targets) {
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        process.stdout.write(`run ${run}/${opts.runs}  ${w} ${TARGETS[t].label.padEnd(12)} `);
+        const m = await measure(ctx, w, t);
+        measurements.push({ ...m, run });
+        log(`${String(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  non-2xx ${m.non2xx + m.errors + m.timeouts}` +
+          `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %`);
+        if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
+        if (WORKLOADS[w].writes) await resetWrites(dbUrl);
+      }
+    }
+  }
+
+  // --cpu-prof: one more run per profiled workload and server (not in the table: profiling slows the server).
+  const profiles = [];
+  for (const w of opts.cpuProf || []) {
+    for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x) || (x === 'taskflow' && wantsTaskflow))) {
+      if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+      const name = `${t}-${w}-${stamp}.cpuprofile`;
+      process.stdout.write(`profiling ${w} on ${TARGETS[t].label} (--cpu-prof) `);
+      const m = await measure(ctx, w, t, { cpuProfName: name });
+      log(`${m.rps} req/s while profiled`);
+      if (WORKLOADS[w].writes) await resetWrites(dbUrl);
+      // Only the measured window: no startup (contract compilation) and no warm-up in the summary.
+      const summary = summarizeProfile(JSON.parse(readFileSync(join(RESULTS, name), 'utf8')), { top: 15, from: m.window.fromUs, to: m.window.toUs });
+      const text = formatProfileSummary(summary, { requests: m.requests });
+      profiles.push({ workload: w, target: t, file: `test/bench/results/${name}`, rps: m.rps, requests: m.requests, text, summary });
+      log(`\nCPU profile of ${TARGETS[t].label} under ${w} (${profiles.at(-1).file}):\n${text}\n`);
+    }
+  }
+
+  const rows = aggregate(measurements);
+  const { ratios, checks } = evaluate(rows);
+  const meta = {
+    date: startedAt.toISOString(), quick: opts.quick, runs: opts.runs, connections: opts.connections, generators: opts.generators,
+    warmupSec: opts.warmupSec, durationSec: opts.durationSec, logLevel: opts.logLevel, loadavg,
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+    node: process.versions.node, postgres,
+  };
+  const explain = serverPlans ?? referencePlans;
+  const report = { meta, rows, ratios, checks, measurements, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
+  const md = markdown(report);
+  writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
+  writeFileSync(join(RESULTS, `bench-${stamp}.md`), md + '\n');
+  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(report, null, 2));
+  writeFileSync(join(RESULTS, 'latest.md'), md + '\n');
+  log(`\n${md}\n\nresults: test/bench/results/bench-${stamp}.{json,md}`);
+  if (explainFailed) {
+    log('\nFAILED: a list query of the server scans the task table sequentially (see the plans above).');
+    process.exitCode = 1;
+  }
+}
+
+async function cleanup() {
+  for (const c of cleanups.reverse()) await Promise.resolve().then(c).catch(() => {});
+}
+
+process.once('SIGINT', () => cleanup().finally(() => process.exit(130)));
+process.once('SIGTERM', () => cleanup().finally(() => process.exit(143)));
+main()
+  .catch((err) => {
+    console.error(`\nbench failed: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
