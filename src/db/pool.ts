@@ -32,11 +32,27 @@ const toSafeInteger = (value: string): number => {
   return n;
 };
 
+/**
+ * PostgreSQL's `2026-01-31 09:00:00.123456+00` (any offset, years below 100 and above 9999 too) as RFC 3339 UTC.
+ * `new Date(text)` would read year 0001 as 2001.
+ */
+export function timestamptzToIso(value: string): string {
+  const m = /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)?([+-]\d\d)(?::(\d\d))?(?::(\d\d))?( BC)?$/.exec(value);
+  if (!m) return new Date(value).toISOString(); // 'infinity' and the like: let Date decide (and throw)
+  const [, y, mo, d, h, mi, s, frac = '', oh, om = '0', os = '0', bc] = m;
+  const year = bc ? 1 - Number(y) : Number(y);
+  const offsetSeconds = Math.sign(Number(oh)) * (Math.abs(Number(oh)) * 3600 + Number(om) * 60 + Number(os)) || 0;
+  const date = new Date(0);
+  date.setUTCFullYear(year, Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(s), Math.floor(Number(`0${frac || '.0'}`) * 1000));
+  return new Date(date.getTime() - offsetSeconds * 1000).toISOString();
+}
+
 /** The wire types: int8 as numbers, timestamptz as RFC 3339 UTC strings. */
 const typeParsers = [
   ...createTypeParserPreset().filter((p) => !['int8', 'timestamptz', 'timestamp'].includes(p.name)),
   { name: 'int8', parse: toSafeInteger },
-  { name: 'timestamptz', parse: (value: string) => new Date(value).toISOString() },
+  { name: 'timestamptz', parse: timestamptzToIso },
 ];
 
 /**

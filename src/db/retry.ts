@@ -15,9 +15,9 @@ const RETRIED = new Set(['any', 'anyFirst', 'exists', 'many', 'manyFirst', 'mayb
 
 /**
  * Retries a pool call once when the connection it got turned out to be dead: the first query on a connection the
- * server already cut fails before doing anything, and a fresh connection succeeds. A transaction that failed
- * that way was rolled back by the server, so running it again is safe. Calls inside a transaction are not
- * retried here (their transaction is).
+ * server already cut fails before doing anything, and a fresh connection succeeds. A transaction is retried only
+ * when it died before its body ran (at BEGIN): once the body ran, the cut may have hit COMMIT, and running it
+ * again could do the work twice. Calls inside a transaction are not retried here.
  */
 export function retryDroppedConnections(pool: DatabasePool): DatabasePool {
   return new Proxy(pool, {
@@ -25,10 +25,14 @@ export function retryDroppedConnections(pool: DatabasePool): DatabasePool {
       const value = Reflect.get(target, property, receiver);
       if (typeof property !== 'string' || !RETRIED.has(property) || typeof value !== 'function') return value;
       return async (...args: unknown[]) => {
+        let bodyRan = false;
+        const attemptArgs = property === 'transaction' && typeof args[0] === 'function'
+          ? [(...txArgs: unknown[]) => ((bodyRan = true), (args[0] as (...a: unknown[]) => unknown)(...txArgs)), ...args.slice(1)]
+          : args;
         try {
-          return await value.apply(target, args);
+          return await value.apply(target, attemptArgs);
         } catch (err) {
-          if (!isDroppedConnection(err)) throw err;
+          if (!isDroppedConnection(err) || bodyRan) throw err;
           return value.apply(target, args);
         }
       };
