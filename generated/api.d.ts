@@ -2130,6 +2130,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created this time. */
+        IdempotentReplayed: "true";
         /** @description Id of this request in the server logs. Quote it when reporting a problem. */
         XRequestId: string;
         /** @description Strong entity tag of the returned resource: its version number in quotes. Send it back in `If-Match` to make your next write conditional. */
@@ -2384,6 +2386,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new project. */
                     Location: string;
                     ETag: components["headers"]["ETag"];
@@ -2709,6 +2712,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new membership (it has no GET of its own; `DELETE` it to remove the member). */
                     Location: string;
                     [name: string]: unknown;
@@ -3001,6 +3005,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new agent. */
                     Location: string;
                     ETag: components["headers"]["ETag"];
@@ -3365,6 +3370,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new task. */
                     Location: string;
                     ETag: components["headers"]["ETag"];
@@ -4118,6 +4124,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new subtask. */
                     Location: string;
                     ETag: components["headers"]["ETag"];

@@ -93,7 +93,7 @@ export async function buildWorld(owner: ApiUser, member: ApiUser, tag: string): 
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Counts outcomes by class (2xx, 4xx, 503, …) for the RELIABILITY.md numbers. */
+/** Counts outcomes by class (2xx, 4xx, 503, …) for the README's Reliability numbers. */
 export class Tally {
   readonly byClass = new Map<string, number>();
   sent = 0;
@@ -108,7 +108,7 @@ export class Tally {
 
 /**
  * What the server itself counted (taskflow_http_requests_total on /metrics), by status: the request numbers in
- * RELIABILITY.md. Printed by each suite when it ends.
+ * README (Reliability). Printed by each suite when it ends.
  */
 export async function serverTally(t: TestApp, label: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${t.url}/metrics`)).text();
