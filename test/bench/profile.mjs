@@ -4,8 +4,10 @@
  * a share of the busy (non-idle) time. run.mjs --cpu-prof uses it; also runnable alone:
  *
  *   node test/bench/profile.mjs test/bench/results/<file>.cpuprofile [--top 15] [--skip-ms 3000]
+ *   node test/bench/profile.mjs test/bench/results/<file>.cpuprofile --callers writev
  *
- * (--skip-ms leaves out the first milliseconds of the profile: the server's startup.)
+ * (--skip-ms leaves out the first milliseconds of the profile: the server's startup; --callers lists the call
+ * paths that lead to a function, e.g. which socket writes are the HTTP responses and which the queries.)
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -109,14 +111,35 @@ export function formatProfileSummary(summary, { requests } = {}) {
   return lines.join('\n');
 }
 
+/** Who calls `functionName`: the distinct call paths (up to `depth` frames) by samples, most frequent first. */
+export function callersOf(profile, functionName, { depth = 8, top = 8 } = {}) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const paths = new Map();
+  for (const n of profile.nodes) {
+    if (n.callFrame.functionName !== functionName || !n.hitCount) continue;
+    const chain = [];
+    for (let at = parent.get(n.id); at !== undefined && chain.length < depth; at = parent.get(at)) {
+      const f = byId.get(at).callFrame;
+      chain.push(`${f.functionName || '(anonymous)'} ${location(f)}`);
+    }
+    const key = chain.join('  <  ');
+    paths.set(key, (paths.get(key) ?? 0) + n.hitCount);
+  }
+  return [...paths.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([path, samples]) => ({ samples, path }));
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node test/bench/profile.mjs <file.cpuprofile> [--top N] [--skip-ms N]');
+    console.error('usage: node test/bench/profile.mjs <file.cpuprofile> [--top N] [--skip-ms N] [--callers <function>]');
     process.exit(64);
   }
   const arg = (name, fallback) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : fallback);
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const from = profile.startTime + arg('--skip-ms', 0) * 1000;
-  console.log(formatProfileSummary(summarizeProfile(profile, { top: arg('--top', 15), from })));
+  const callers = process.argv.includes('--callers') ? process.argv[process.argv.indexOf('--callers') + 1] : undefined;
+  if (callers) for (const c of callersOf(profile, callers)) console.log(`${String(c.samples).padStart(6)}  ${c.path}`);
+  else console.log(formatProfileSummary(summarizeProfile(profile, { top: arg('--top', 15), from })));
 }
