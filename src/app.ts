@@ -13,6 +13,7 @@ import type { Handlers, HandlerContext, OperationId } from './http/handler.js';
 import { ProblemError } from './http/problem.js';
 import { sendProblem, sendReply } from './http/reply.js';
 import { toFieldErrors } from './http/validation.js';
+import { precompileRouting } from './http/fast-router.js';
 import { addHardeningKeywords, hardenRequestSchemas } from './http/hardening.js';
 import type { Identity } from './auth/index.js';
 import type { PrincipalResolver } from './identity/resolve.js';
@@ -130,6 +131,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
     });
   }
   await api.init();
+  precompileRouting(api);
 
   const app = express();
   app.disable('x-powered-by');

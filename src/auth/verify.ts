@@ -6,8 +6,9 @@ import { jwtVerify, type JWTVerifyOptions } from 'jose';
 import { readBearerToken, hasBearerScheme } from './bearer.js';
 import { DEFAULT_DEV_USER_ID, devIdentity } from './dev.js';
 import { identityFromClaims, type Identity } from './identity.js';
-import { createJwksCache, type JwksCache, type JwksHooks, type JwksState } from './jwks-cache.js';
+import { createJwksCache, JWKS_DEFAULTS, type JwksCache, type JwksHooks, type JwksState } from './jwks-cache.js';
 import { toAuthProblem } from './problems.js';
+import { createVerifiedTokenCache, type VerifiedTokenCache } from './token-cache.js';
 
 export interface AuthOptions {
   /** The SSO's JWKS, e.g. `${SSO_URL}/api/auth/jwks`. Required unless `devMode`. */
@@ -31,6 +32,8 @@ export interface AuthOptions {
    */
   devMode?: boolean;
   devUserId?: string;
+  /** How long a verified token is remembered (never past its `exp`). Default 60 s; 0 verifies every time. */
+  verifiedTokenTtlMs?: number;
 }
 
 export interface Authenticator {
@@ -64,12 +67,18 @@ export function createAuthenticator(options: AuthOptions, hooks: JwksHooks = {})
   if (!options.jwksUrl && !devMode) throw new Error('Authentication needs a JWKS URL unless dev mode is on');
   const jwks = options.jwksUrl ? createJwksCache(options.jwksUrl, options, hooks) : null;
   const verifyOptions = toVerifyOptions(options);
+  const verified = createVerifiedTokenCache(options.verifiedTokenTtlMs);
+  const cacheMaxAgeMs = options.cacheMaxAgeMs ?? JWKS_DEFAULTS.cacheMaxAgeMs;
 
   return {
     async authenticate(authorization) {
       // Without dev mode a JWKS always exists (checked above), so only dev mode ever reaches the dev identity.
       if (jwks && (!devMode || hasBearerScheme(authorization))) {
-        return verifyToken(readBearerToken(authorization), jwks, verifyOptions);
+        const token = readBearerToken(authorization);
+        // Only while the keys are fresh: past cacheMaxAge, full verification runs the refresh/stale logic.
+        const keysFetchedAt = jwks.state().lastSuccessAt;
+        const fresh = keysFetchedAt !== null && Date.now() - keysFetchedAt < cacheMaxAgeMs;
+        return (fresh && verified.get(token, keysFetchedAt)) || verifyToken(token, jwks, verifyOptions, verified);
       }
       return devIdentity(devUserId);
     },
@@ -77,10 +86,13 @@ export function createAuthenticator(options: AuthOptions, hooks: JwksHooks = {})
   };
 }
 
-async function verifyToken(token: string, jwks: JwksCache, verifyOptions: JWTVerifyOptions): Promise<Identity> {
+async function verifyToken(token: string, jwks: JwksCache, verifyOptions: JWTVerifyOptions, verified: VerifiedTokenCache): Promise<Identity> {
   try {
     const { payload } = await jwtVerify(token, jwks.getKey, verifyOptions);
-    return identityFromClaims(payload);
+    const identity = identityFromClaims(payload);
+    const keysFetchedAt = jwks.state().lastSuccessAt;
+    if (keysFetchedAt !== null) verified.set(token, identity, payload.exp!, keysFetchedAt);
+    return identity;
   } catch (err) {
     throw toAuthProblem(err);
   }

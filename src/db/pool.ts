@@ -37,6 +37,11 @@ const toSafeInteger = (value: string): number => {
  * `new Date(text)` would read year 0001 as 2001.
  */
 export function timestamptzToIso(value: string): string {
+  // The common case (a UTC session, 4-digit year) is a string rearrangement: this runs for every timestamp read.
+  if (value.length >= 22 && value.endsWith('+00') && value[4] === '-' && value[10] === ' ') {
+    const fraction = value.length > 22 ? (value.slice(19, -3) + '000').slice(0, 4) : '.000';
+    return `${value.slice(0, 10)}T${value.slice(11, 19)}${fraction}Z`;
+  }
   const m = /^(\d{4,})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(\.\d+)?([+-]\d\d)(?::(\d\d))?(?::(\d\d))?( BC)?$/.exec(value);
   if (!m) return new Date(value).toISOString(); // 'infinity' and the like: let Date decide (and throw)
   const [, y, mo, d, h, mi, s, frac = '', oh, om = '0', os = '0', bc] = m;

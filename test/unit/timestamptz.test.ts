@@ -13,3 +13,12 @@ describe('timestamptz wire format', () => {
     expect(timestamptzToIso(text)).toBe(iso);
   });
 });
+
+describe('timestamptz fast path', () => {
+  it.each(['2026-01-31 09:00:00+00', '2026-01-31 09:00:00.1+00', '2026-01-31 09:00:00.12+00', '2026-01-31 09:00:00.999999+00'])(
+    '%s agrees with the general parser',
+    (text) => {
+      expect(timestamptzToIso(text)).toBe(new Date(text.replace(' ', 'T').replace('+00', 'Z')).toISOString());
+    },
+  );
+});
