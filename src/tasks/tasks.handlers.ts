@@ -107,8 +107,10 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
     recurrence: toRecurrence(body.recurrence),
     createdById: who.workerId,
   };
-  const id = await insertTask(tx, task);
-  const reply = await taskReply(tx, id, 201, { Location: `/api/tasks/${id}` });
+  const row = await insertTask(tx, task);
+  const id = row.id;
+  // A task just created has no subtasks yet.
+  const reply = { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${id}`, ETag: etagOf(row.version) } };
   const { priority, assignee_id, due_date, recurrence } = reply.body; // as stored: due date in UTC, defaults applied
   await recordAudit(tx, actorOf(who), {
     projectId,

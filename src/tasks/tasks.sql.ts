@@ -118,14 +118,18 @@ export interface NewTask {
 const IdRow = z.object({ id: Id });
 
 /** Inserts a pending task and returns its id. */
-export const insertTask = (db: Db, task: NewTask): Promise<number> =>
-  db.oneFirst(sql.type(IdRow)`
-    insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
-                      recurrence_pattern, recurrence_max, created_by_id)
-    values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
-            ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
-            ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
-    returning id`);
+/** Inserts a task and returns it as stored (defaults applied), in the one round trip. */
+export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
+  db.one(sql.type(TaskRow)`
+    with t as (
+      insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
+                        recurrence_pattern, recurrence_max, created_by_id)
+      values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
+              ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
+              ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
+      returning *)
+    select ${TASK_COLUMNS}
+    from t left join worker a on a.id = t.assignee_id`);
 
 export interface TaskPatch {
   title?: string;
