@@ -6,24 +6,15 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
-import type { ApiUser, TestApp, UserClaims } from '../helpers/app.js';
+import type { ApiUser, TestApp } from '../helpers/app.js';
+import type { SignedIn } from '../helpers/users.js';
+
+export { signIn, type SignedIn } from '../helpers/users.js';
 
 export type Project = components['schemas']['Project'];
 export type Member = components['schemas']['Member'];
 export type Agent = components['schemas']['Agent'];
 export type Me = components['schemas']['Me'];
-
-export interface SignedIn extends ApiUser {
-  me: Me;
-}
-
-/** A user who has made their first request, so their worker and default project exist. */
-export async function signIn(t: TestApp, sub: string, claims: UserClaims = {}): Promise<SignedIn> {
-  const user = await t.user(sub, claims);
-  const res = await user.request<Me>('GET', '/api/me');
-  expect(res.status).toBe(200);
-  return { ...user, me: res.body };
-}
 
 let projects = 0;
 export async function createProject(owner: ApiUser, fields: Partial<{ slug: string; name: string; description: string | null }> = {}) {

@@ -6,29 +6,15 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
-import type { ApiUser, RawResponse, TestApp, UserClaims } from '../helpers/app.js';
+import type { ApiUser, RawResponse, TestApp } from '../helpers/app.js';
+import type { SignedIn } from '../helpers/users.js';
+
+export { signIn, type SignedIn } from '../helpers/users.js';
 
 export type Task = components['schemas']['Task'];
 export type TaskSummary = components['schemas']['TaskSummary'];
 export type TaskList = components['schemas']['TaskList'];
 export type Problem = components['schemas']['Problem'];
-type Me = components['schemas']['Me'];
-
-export interface SignedIn extends ApiUser {
-  me: Me;
-  workerId: number;
-  tenant: string;
-  /** The personal default project, created on the first request. */
-  projectId: number;
-}
-
-/** A user who has made their first request, so their worker and default project exist. */
-export async function signIn(t: TestApp, sub: string, claims: UserClaims = {}): Promise<SignedIn> {
-  const user = await t.user(sub, claims);
-  const res = await user.request<Me>('GET', '/api/me');
-  expect(res.status).toBe(200);
-  return { ...user, me: res.body, workerId: res.body.worker.id, tenant: res.body.tenant_id, projectId: res.body.default_project_id };
-}
 
 const IdRow = z.object({ id: z.number() });
 let projects = 0;
