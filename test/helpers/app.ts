@@ -78,6 +78,21 @@ async function send(base: string, method: string, path: string, options: Request
   return observe(method, url, await fetch(url, { method, headers, body }));
 }
 
+/** The environment of a server under test: this database, the fake SSO, rate limits off. */
+export function testServerEnv(databaseUrl: string, sso: FakeSso, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 was
+    DATABASE_URL: databaseUrl,
+    AUTH_JWKS_URL: sso.url.href,
+    AUTH_ISSUER: sso.issuer,
+    AUTH_AUDIENCE: sso.audience,
+    RATE_LIMIT_PER_MINUTE: '0',
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
+    ...extra,
+  };
+}
+
 export interface TestAppOptions {
   env?: Record<string, string>;
   /** Where the server's JSON log lines go (default: the level from TEST_LOG_LEVEL, to stdout). */
@@ -94,17 +109,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ? { name: new URL(options.databaseUrl).pathname.slice(1), url: options.databaseUrl, drop: async () => {} }
     : await createTestDatabase();
   const sso = options.sso ?? (await startFakeSso());
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', // TEST_LOG_LEVEL=error shows what a 500 was
-    DATABASE_URL: db.url,
-    AUTH_JWKS_URL: sso.url.href,
-    AUTH_ISSUER: sso.issuer,
-    AUTH_AUDIENCE: sso.audience,
-    RATE_LIMIT_PER_MINUTE: '0',
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
-    ...options.env,
-  });
+  const config = loadConfig(testServerEnv(db.url, sso, options.env));
   const pool = transactionScoped(await createDatabasePool(db.url, config.database));
   const app = await composeApp({
     config,

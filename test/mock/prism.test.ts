@@ -5,12 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import ajvFormats from 'ajv-formats';
 import yaml from 'js-yaml';
+import { freePort } from '../../src/db/embedded.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CONTRACT = 'openapi/taskflow.yaml';
@@ -29,19 +29,6 @@ function violations(name: string, body: unknown): unknown[] {
   const validate = ajv.getSchema(`${CONTRACT_ID}#/components/schemas/${name}`);
   if (!validate) throw new Error(`no schema ${name} in the contract`);
   return validate(body) ? [] : (validate.errors ?? []);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 let prism: ChildProcess | undefined;

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { ROOT } from '../../src/paths.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { testServerEnv } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 import { startFakeSso, type FakeSso } from '../helpers/sso.js';
 import { sleep } from './support.js';
@@ -77,19 +78,8 @@ describe('graceful shutdown', () => {
     await db?.drop();
   });
 
-  const env = (extra: Record<string, string> = {}) => ({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DATABASE_URL: db.url,
-    AUTH_JWKS_URL: sso.url.href,
-    AUTH_ISSUER: sso.issuer,
-    AUTH_AUDIENCE: sso.audience,
-    RATE_LIMIT_PER_MINUTE: '0',
-    RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
-    ...extra,
-  });
+  const env = (extra: Record<string, string> = {}) =>
+    testServerEnv(db.url, sso, { LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', ...extra });
 
   async function newProject(url: string, slug: string): Promise<number> {
     const res = await request(`${url}/api/projects`, 'POST', token, { slug, name: slug });
