@@ -9,7 +9,7 @@ CONTRACT := openapi/taskflow.yaml
 GENERATED := generated/api.d.ts
 PORT ?= 3000
 
-.PHONY: help install run dev mock generate check-generated lint typecheck build unit test contract bench bench-seed clean
+.PHONY: help install run dev mock generate check-generated lint typecheck build unit test contract contract-diff bench bench-seed clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -51,7 +51,10 @@ unit: build ## jest: unit, integration, auth, mock and reliability suites (start
 contract: build ## Dredd drives the built server through the whole contract, with schema checks
 	node test/contract/run.mjs
 
-test: lint check-generated typecheck unit contract ## Everything CI runs
+contract-diff: install ## Fail on a breaking change against the newest openapi/released/<version>.yaml (redocly diff)
+	node test/contract/diff-gate.mjs
+
+test: lint check-generated contract-diff typecheck unit contract ## Everything CI runs
 	@echo "make test: all checks passed"
 
 bench: build ## Load test: TaskFlow vs a bare baseline on 100,000 seeded tasks (see test/bench/)
