@@ -9,7 +9,7 @@ CONTRACT := openapi/taskflow.yaml
 GENERATED := generated/api.d.ts
 PORT ?= 3000
 
-.PHONY: help install run dev mock generate check-generated lint typecheck build unit test contract contract-diff bench bench-seed clean
+.PHONY: help install run dev mock generate check-generated lint typecheck build migrate unit test contract contract-diff bench bench-seed clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -24,6 +24,9 @@ install: node_modules/.installed ## Install dependencies (npm ci) when missing o
 run: build ## The API on http://localhost:$(PORT) over an embedded PostgreSQL in .data/ (dev auth unless an SSO is configured)
 	@if [ -z "$${AUTH_JWKS_URL:-}$${SSO_URL:-}" ]; then export AUTH_DEV_MODE=$${AUTH_DEV_MODE:-true}; fi; \
 	  PORT=$(PORT) exec node dist/src/server.js
+
+migrate: build ## Apply pending migrations and exit: DATABASE_URL_DIRECT, else DATABASE_URL, else the embedded database of make run
+	node dist/src/db/migrate-cli.js
 
 mock: install ## Prism mock of the contract on http://127.0.0.1:4010 (DYNAMIC=1 for generated data)
 	prism mock $(CONTRACT) -h 127.0.0.1 -p 4010 $(if $(DYNAMIC),--dynamic,)

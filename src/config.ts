@@ -48,6 +48,22 @@ const EnvSchema = z.object({
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
 
+const DatabaseEnvSchema = EnvSchema.pick({ DATABASE_URL: true, DATABASE_URL_DIRECT: true });
+
+/**
+ * Only what a command-line tool that migrates needs (`npm run migrate`, `npm run import`): the URL migrations
+ * run over, `DATABASE_URL_DIRECT` first, then `DATABASE_URL`; undefined when neither is set.
+ */
+export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env): { databaseUrl?: string; migrationUrl?: string } {
+  const parsed = DatabaseEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const { DATABASE_URL: databaseUrl, DATABASE_URL_DIRECT: direct } = parsed.data;
+  return { ...(databaseUrl ? { databaseUrl } : {}), ...(direct ?? databaseUrl ? { migrationUrl: direct ?? databaseUrl } : {}) };
+}
+
 function toConfig(env: z.infer<typeof EnvSchema>) {
   const jwksUrl = env.AUTH_JWKS_URL ?? (env.SSO_URL ? new URL('/api/auth/jwks', env.SSO_URL).href : undefined);
   return {

@@ -1,13 +1,12 @@
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
 import { composeApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { DATA_DIR } from './paths.js';
 import { createDrainer } from './http/drain.js';
 
 const PURGE_EVERY_MS = 60 * 60_000;
@@ -21,16 +20,15 @@ export interface RunningServer {
 
 /** Without DATABASE_URL, a PostgreSQL kept under .data/ is started for local work. */
 async function localDatabase(logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
-  const { startEmbeddedPostgres } = await import('./db/embedded.js');
-  const pg = await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'pg'), persistent: true });
-  const admin = await createDatabasePool(pg.url, { poolSize: 1, idleTimeoutMs: 1000, maxConnectionAgeMs: 60_000, connectTimeoutMs: 5000, statementTimeoutMs: 0, pooled: false });
-  const { sql } = await import('slonik');
-  if (!(await admin.exists(sql.unsafe`select 1 from pg_database where datname = 'taskflow'`))) {
-    await admin.query(sql.unsafe`create database taskflow`);
-  }
-  await admin.end();
-  logger.info({ port: pg.port, dataDir: join(DATA_DIR, 'pg') }, 'embedded PostgreSQL started (set DATABASE_URL to use another database)');
-  return { url: pg.urlFor('taskflow'), stop: pg.stop };
+  const { startLocalDatabase } = await import('./db/local.js');
+  const db = await startLocalDatabase((line) => logger.info(line));
+  logger.info(
+    { port: db.port, dataDir: db.dataDir, ...(db.stagedIn ? { stagedIn: db.stagedIn } : {}) },
+    db.stagedIn
+      ? `embedded PostgreSQL started from ${db.stagedIn}, which the postgres user can reach (set DATABASE_URL to use another database)`
+      : 'embedded PostgreSQL started (set DATABASE_URL to use another database)',
+  );
+  return db;
 }
 
 export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -103,7 +101,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger).catch((err) => {
     // Configuration mistakes are the operator's to fix: the message is the whole story, no stack trace.
-    logger.fatal(err instanceof ConfigError ? { reason: err.message } : { err }, 'failed to start');
+    logger.fatal(err instanceof ConfigError || err instanceof EmbeddedPostgresError ? { reason: err.message } : { err }, 'failed to start');
     process.exit(1);
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
