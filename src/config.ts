@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FAILURE_WINDOW_MS: z.coerce.number().int().min(1).default(10_000),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_URL_DIRECT: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -72,6 +73,8 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     host: env.HOST,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
+    /** Identical failures are logged once per window, then counted (observability/failure-log.ts). */
+    logFailureWindowMs: env.LOG_FAILURE_WINDOW_MS,
     database: {
       url: env.DATABASE_URL,
       migrationUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL,
