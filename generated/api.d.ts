@@ -116,7 +116,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}": {
+    "/api/projects/{project_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -125,7 +125,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -150,7 +150,7 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
-    "/api/projects/{projectId}/members": {
+    "/api/projects/{project_id}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -159,7 +159,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -180,7 +180,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/members/{memberId}": {
+    "/api/projects/{project_id}/members/{member_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -189,12 +189,12 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -246,7 +246,7 @@ export interface paths {
         put?: never;
         /**
          * Register an agent
-         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{projectId}/members` to make it assignable. Writes an `agent_created` audit entry.
+         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{project_id}/members` to make it assignable. Writes an `agent_created` audit entry.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -255,7 +255,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/agents/{agentId}": {
+    "/api/agents/{agent_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -264,7 +264,7 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -289,7 +289,7 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
-    "/api/projects/{projectId}/tasks": {
+    "/api/projects/{project_id}/tasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -298,7 +298,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -324,7 +324,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{taskId}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
+         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{task_id}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
          */
         post: operations["createTask"];
         delete?: never;
@@ -342,7 +342,7 @@ export interface paths {
         };
         /**
          * My work across all projects
-         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{projectId}/tasks`.
+         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{project_id}/tasks`.
          */
         get: operations["listMyTasks"];
         put?: never;
@@ -353,7 +353,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}": {
+    "/api/tasks/{task_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,7 +362,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -387,7 +387,7 @@ export interface paths {
         patch: operations["updateTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/status": {
+    "/api/tasks/{task_id}/status": {
         parameters: {
             query?: never;
             header?: never;
@@ -396,7 +396,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -436,7 +436,7 @@ export interface paths {
         patch: operations["updateTaskStatus"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/progress": {
+    "/api/tasks/{task_id}/progress": {
         parameters: {
             query?: never;
             header?: never;
@@ -445,7 +445,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -462,7 +462,7 @@ export interface paths {
         patch: operations["updateTaskProgress"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/assign": {
+    "/api/tasks/{task_id}/assign": {
         parameters: {
             query?: never;
             header?: never;
@@ -471,7 +471,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -488,7 +488,7 @@ export interface paths {
         patch: operations["assignTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/subtasks": {
+    "/api/tasks/{task_id}/subtasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -497,7 +497,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -505,7 +505,7 @@ export interface paths {
         put?: never;
         /**
          * Create a subtask
-         * @description Creates a task whose parent is `taskId`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
+         * @description Creates a task whose parent is `task_id`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
          */
         post: operations["createSubtask"];
         delete?: never;
@@ -514,7 +514,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/approve": {
+    "/api/tasks/{task_id}/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -523,7 +523,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -531,7 +531,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a task in review
-         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{taskId}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
+         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{task_id}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
          */
         post: operations["approveTask"];
         delete?: never;
@@ -540,7 +540,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/reject": {
+    "/api/tasks/{task_id}/reject": {
         parameters: {
             query?: never;
             header?: never;
@@ -549,7 +549,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -566,7 +566,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/audit": {
+    "/api/tasks/{task_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -575,7 +575,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -592,7 +592,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/audit": {
+    "/api/projects/{project_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -601,7 +601,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -743,7 +743,7 @@ export interface components {
          */
         FieldError: {
             /**
-             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/taskId`, `/header/if-match`).
+             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/task_id`, `/header/if-match`).
              * @example /body/title
              */
             pointer: string;
@@ -2006,7 +2006,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/taskId`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
+        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/task_id`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
         ValidationFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2447,7 +2447,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2501,7 +2501,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2555,7 +2555,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2623,7 +2623,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2693,7 +2693,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2794,12 +2794,12 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -3066,7 +3066,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3117,7 +3117,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3170,7 +3170,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3261,7 +3261,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3343,7 +3343,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3541,7 +3541,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -3647,7 +3647,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -3682,7 +3682,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -3802,7 +3802,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -3899,7 +3899,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -3997,7 +3997,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4099,7 +4099,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4210,7 +4210,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4295,7 +4295,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4394,7 +4394,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4494,7 +4494,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };

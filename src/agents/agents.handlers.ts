@@ -50,13 +50,13 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     getAgent: async ({ principal: who, params }) => {
-      const agent = await findAgent(pool, who.tenantId, params.agentId);
-      if (!agent) throw notFound(params.agentId);
+      const agent = await findAgent(pool, who.tenantId, params.agent_id);
+      if (!agent) throw notFound(params.agent_id);
       return { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
     },
 
     updateAgent: async ({ principal: who, params, headers, body }) => {
-      const { agentId } = params;
+      const { agent_id: agentId } = params;
       const agent = await pool.transaction(async (tx) => {
         const before = await findAgent(tx, who.tenantId, agentId, true);
         if (!before) throw notFound(agentId);
@@ -72,7 +72,7 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     deleteAgent: async ({ principal: who, params, headers }) => {
-      const { agentId } = params;
+      const { agent_id: agentId } = params;
       await pool.transaction(async (tx) => {
         const agent = await findAgent(tx, who.tenantId, agentId, true);
         if (!agent) throw notFound(agentId);

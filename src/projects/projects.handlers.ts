@@ -60,13 +60,13 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     getProject: async ({ principal: who, params }) => {
-      const project = await findVisibleProject(pool, who, params.projectId);
-      if (!project) throw notFound(params.projectId);
+      const project = await findVisibleProject(pool, who, params.project_id);
+      if (!project) throw notFound(params.project_id);
       return { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
     updateProject: async ({ principal: who, params, headers, body }) => {
-      const { projectId } = params;
+      const { project_id: projectId } = params;
       const project = await pool.transaction(async (tx) => {
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);
         assertIfMatch(headers['if-match'], access.version);
@@ -82,7 +82,7 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     deleteProject: async ({ principal: who, params, headers, query }) => {
-      const { projectId } = params;
+      const { project_id: projectId } = params;
       await pool.transaction(async (tx) => {
         // The row lock also holds off task inserts (their foreign key check), so `force` cannot be bypassed by a race.
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);

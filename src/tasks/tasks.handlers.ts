@@ -129,7 +129,7 @@ const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recur
 export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
     listProjectTasks: async ({ principal: who, params, query }) => {
-      const projectId = params.projectId;
+      const projectId = params.project_id;
       await requireProjectRole(pool, who, projectId);
       const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
       const filter = {
@@ -157,21 +157,21 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     createTask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const projectId = params.projectId;
+        const projectId = params.project_id;
         await requireProjectRole(tx, who, projectId);
         return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
       }),
 
     createSubtask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const parentId = params.taskId;
+        const parentId = params.task_id;
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
         return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
       }),
 
     getTask: async ({ principal: who, params }) => {
-      const taskId = params.taskId;
+      const taskId = params.task_id;
       const task = await findVisibleTask(pool, who, taskId);
       if (!task) throw taskNotFound(taskId);
       const subtasks = await listSubtasks(pool, task.id);
@@ -180,7 +180,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     updateTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const before = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const before = await lockTask(tx, who, params.task_id, headers['if-match']);
         const patch: TaskPatch = {
           title: body.title === undefined ? undefined : trimmedTitle(body.title),
           description: body.description,
@@ -205,7 +205,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     deleteTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         const subtasksDeleted = await countDescendants(tx, task.id);
         await deleteTaskRow(tx, task.id);
         await recordAudit(tx, actorOf(who), {
@@ -221,7 +221,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
     updateTaskStatus: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
         const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
-        const task = await lock(tx, who, params.taskId, headers['if-match']);
+        const task = await lock(tx, who, params.task_id, headers['if-match']);
         assertTransition(task.status, body.status);
         await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
         return taskReply(tx, task.id, 200);
@@ -229,7 +229,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     updateTaskProgress: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
@@ -251,8 +251,8 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
       pool.transaction(async (tx) => {
         // Removing a member locks the project, then unassigns its tasks; taking the project first keeps the same
         // order here, so an assignment racing a removal waits instead of deadlocking.
-        await shareLockProjectOfTask(tx, params.taskId);
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        await shareLockProjectOfTask(tx, params.task_id);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
         if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
         await setTaskAssignee(tx, task.id, body.assignee_id);
@@ -268,7 +268,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     approveTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTaskToComplete(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTaskToComplete(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
         }
@@ -278,7 +278,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     rejectTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
         }

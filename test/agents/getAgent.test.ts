@@ -13,7 +13,7 @@ describe('getAgent', () => {
     const bob = await signIn(t, 'bob');
     const agent = await createAgent(alice, { handle: '@claude-reviewer', capabilities: ['code-review'] });
     for (const user of [alice, bob]) {
-      const res = await user.api.GET('/api/agents/{agentId}', { params: { path: { agentId: agent.id } } });
+      const res = await user.api.GET('/api/agents/{agent_id}', { params: { path: { agent_id: agent.id } } });
       expect(res.response.status).toBe(200);
       expect(res.response.headers.get('etag')).toBe('"1"');
       expect(res.data).toEqual(agent);
@@ -35,7 +35,7 @@ describe('getAgent', () => {
     const alice = await signIn(t, 'alice');
     const bad = await alice.request('GET', '/api/agents/-1');
     expect(bad.status).toBe(422);
-    expect(bad.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/agentId' }));
+    expect(bad.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/agent_id' }));
     expect((await t.request('GET', '/api/agents/1')).status).toBe(401);
   });
 });

@@ -17,7 +17,7 @@ const DREDD = path.join(ROOT, 'node_modules/dredd/bin/dredd');
 const CONTRACT = 'openapi/taskflow.yaml';
 const SCHEMA_HOOKS = 'test/contract/schema-hooks.cjs';
 // Two transactions are enough, and keep each run at a second or two.
-const ONLY = ['/health > Liveness probe > 200 > application/json', '/api/projects/{projectId} > Get a project > 200 > application/json'];
+const ONLY = ['/health > Liveness probe > 200 > application/json', '/api/projects/{project_id} > Get a project > 200 > application/json'];
 
 type Mode = 'correct' | 'wrong-types' | 'missing-etag';
 let mode: Mode = 'correct';

@@ -70,7 +70,7 @@ function toDraft07(doc, schema) {
 
 const deref = (doc, node) => (node && typeof node.$ref === 'string' ? deref(doc, resolvePointer(doc, node.$ref)) : node);
 
-/** `/api/projects/{projectId} > Get a project > 200 > application/json` + the request → the contract's view. */
+/** `/api/projects/{project_id} > Get a project > 200 > application/json` + the request → the contract's view. */
 function describe(doc, transaction) {
   const parts = transaction.name.split(' > ');
   const path = parts[0];

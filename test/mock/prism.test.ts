@@ -99,7 +99,7 @@ describe('Prism mock of the contract', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
-  it('GET /api/tasks/{taskId} answers 200 with a Task and a strong ETag', async () => {
+  it('GET /api/tasks/{task_id} answers 200 with a Task and a strong ETag', async () => {
     const res = await call('GET', '/api/tasks/42');
     expect(res.status).toBe(200);
     expect(violations('Task', res.body)).toEqual([]);

@@ -16,7 +16,7 @@ describe('getProject', () => {
     await insertTasks(t, project.id, 2);
 
     for (const user of [alice, bob]) {
-      const res = await user.api.GET('/api/projects/{projectId}', { params: { path: { projectId: project.id } } });
+      const res = await user.api.GET('/api/projects/{project_id}', { params: { path: { project_id: project.id } } });
       expect(res.response.status).toBe(200);
       expect(res.response.headers.get('etag')).toBe('"1"');
       expect(res.data).toEqual({ ...project, member_count: 2, task_count: 2 });
@@ -61,7 +61,7 @@ describe('getProject', () => {
     for (const id of ['abc', '0']) {
       const res = await alice.request('GET', `/api/projects/${id}`);
       expect(res.status).toBe(422);
-      expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/projectId' }));
+      expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/project_id' }));
     }
   });
 

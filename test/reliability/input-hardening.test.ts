@@ -113,16 +113,16 @@ describe('input hardening', () => {
     });
 
     it.each([
-      ['/api/tasks/99999999999999999999', '/path/taskId'],
-      ['/api/tasks/9223372036854775807', '/path/taskId'],
-      ['/api/tasks/9223372036854775808', '/path/taskId'],
-      ['/api/tasks/9007199254740993', '/path/taskId'],
-      ['/api/tasks/0', '/path/taskId'],
-      ['/api/tasks/-5', '/path/taskId'],
-      ['/api/tasks/1.5', '/path/taskId'],
-      ['/api/tasks/abc', '/path/taskId'],
-      ['/api/projects/99999999999999999999', '/path/projectId'],
-      ['/api/agents/99999999999999999999', '/path/agentId'],
+      ['/api/tasks/99999999999999999999', '/path/task_id'],
+      ['/api/tasks/9223372036854775807', '/path/task_id'],
+      ['/api/tasks/9223372036854775808', '/path/task_id'],
+      ['/api/tasks/9007199254740993', '/path/task_id'],
+      ['/api/tasks/0', '/path/task_id'],
+      ['/api/tasks/-5', '/path/task_id'],
+      ['/api/tasks/1.5', '/path/task_id'],
+      ['/api/tasks/abc', '/path/task_id'],
+      ['/api/projects/99999999999999999999', '/path/project_id'],
+      ['/api/agents/99999999999999999999', '/path/agent_id'],
     ])('id beyond int8 or not an id: GET %s → 422 %s', async (path, pointer) => {
       const body = await refused('GET', path, {}, 422, 'validation-failed');
       expect(pointers(body)).toEqual([pointer]);
@@ -130,7 +130,7 @@ describe('input hardening', () => {
 
     it('a membership id beyond int8 is 422 too', async () => {
       const body = await refused('DELETE', '/api/projects/1/members/99999999999999999999', {}, 422, 'validation-failed');
-      expect(pointers(body)).toEqual(['/path/memberId']);
+      expect(pointers(body)).toEqual(['/path/member_id']);
     });
 
     it.each([

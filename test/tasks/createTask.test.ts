@@ -224,8 +224,8 @@ describe('getTask', () => {
     expectProblem(await alice.request('GET', '/api/tasks/999999'), 404, 'task-not-found');
   });
 
-  it.each(['abc', '0', '9223372036854775807'])('422 at /path/taskId for the id %s', async (id) => {
+  it.each(['abc', '0', '9223372036854775807'])('422 at /path/task_id for the id %s', async (id) => {
     const res = await alice.request('GET', `/api/tasks/${id}`);
-    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/taskId');
+    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/task_id');
   });
 });
