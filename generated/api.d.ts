@@ -304,15 +304,16 @@ export interface paths {
         };
         /**
          * List and filter a project's tasks
-         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_id` says otherwise — as
+         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_task_id` says otherwise — as
          *     `TaskSummary` objects. All filters combine with AND; a repeatable filter (`status`, `priority`)
-         *     matches any of its values, except `tag`, where every given tag must be present.
+         *     matches any of its values, except `tags`, where every given tag must be present.
          *
          *     **Sorting** (`sort`, default `-created_at`; a leading `-` means descending):
          *
          *     | sort | order |
          *     |------|-------|
          *     | `created_at` / `-created_at` | creation time |
+         *     | `updated_at` / `-updated_at` | time of the last change; with `updated_since`, the way to sync what changed |
          *     | `due_date` / `-due_date` | due date; tasks without a due date come **last in both directions** |
          *     | `priority` / `-priority` | rank low < medium < high < critical, so `priority` lists `low` first and `-priority` lists `critical` first |
          *     | `title` / `-title` | title |
@@ -342,7 +343,7 @@ export interface paths {
         };
         /**
          * My work across all projects
-         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{project_id}/tasks`.
+         * @description Tasks from every project the caller is a member of — the "my work" view and cross-project search. Use `assignee_id=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything, or narrow it to one project with `project_id`. The filters, sorting and paging are exactly those of `GET /api/projects/{project_id}/tasks`.
          */
         get: operations["listMyTasks"];
         put?: never;
@@ -871,7 +872,8 @@ export interface components {
          *       "member_count": 3,
          *       "task_count": 14,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-03T16:20:00Z"
+         *       "updated_at": "2026-02-03T16:20:00Z",
+         *       "version": 4
          *     }
          */
         Project: {
@@ -929,6 +931,11 @@ export interface components {
              * @example 2026-02-03T16:20:00Z
              */
             updated_at: string;
+            /**
+             * @description The project's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of projects.
@@ -1106,7 +1113,8 @@ export interface components {
          *         "copy-editing"
          *       ],
          *       "created_at": "2026-01-20T14:00:00Z",
-         *       "updated_at": "2026-01-20T14:00:00Z"
+         *       "updated_at": "2026-01-20T14:00:00Z",
+         *       "version": 1
          *     }
          */
         Agent: {
@@ -1147,6 +1155,11 @@ export interface components {
              * @example 2026-01-20T14:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The agent's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of agents.
@@ -1284,7 +1297,8 @@ export interface components {
          *       "subtask_count": 2,
          *       "is_recurring": false,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-02T14:30:00Z"
+         *       "updated_at": "2026-02-02T14:30:00Z",
+         *       "version": 4
          *     }
          */
         TaskSummary: {
@@ -1365,6 +1379,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A task with everything about it: the `TaskSummary` fields plus description, workflow timestamps, recurrence and its direct subtasks.
@@ -1386,6 +1405,7 @@ export interface components {
          *       "is_recurring": true,
          *       "created_at": "2026-02-02T16:05:00Z",
          *       "updated_at": "2026-02-02T16:05:00Z",
+         *       "version": 1,
          *       "description": "Collect merged changes since last Monday and post them on the blog.",
          *       "created_by_id": 5,
          *       "started_at": null,
@@ -1477,6 +1497,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
             /**
              * @description Longer explanation in plain text or Markdown, or `null`.
              * @example Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.
@@ -1682,7 +1707,7 @@ export interface components {
         /**
          * @description A progress report.
          * @example {
-         *       "percent": 60
+         *       "progress_percent": 60
          *     }
          */
         TaskProgressUpdate: {
@@ -1690,7 +1715,7 @@ export interface components {
              * @description The new progress in percent.
              * @example 60
              */
-            percent: number;
+            progress_percent: number;
             /**
              * @description What was done, kept in the audit trail.
              * @example First draft done; waiting for the pricing numbers.
@@ -2121,8 +2146,24 @@ export interface components {
         TaskStatusFilter: components["schemas"]["TaskStatus"][];
         /** @description Only tasks due before this instant (tasks without a due date are excluded). */
         DueBefore: string;
+        /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+        PriorityFilter: components["schemas"]["TaskPriority"][];
+        /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+        AssigneeFilter: string;
+        /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+        TagsFilter: string[];
+        /** @description Case-insensitive text search in title and description. */
+        TextQuery: string;
+        /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+        DueAfter: string;
+        /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+        HasDueDate: boolean;
+        /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+        ParentTaskFilter: string;
+        /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+        UpdatedSince: string;
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
-        TaskSort: "created_at" | "-created_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
+        TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
         IfMatch: string;
         /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
@@ -2331,7 +2372,8 @@ export interface operations {
                      *           "member_count": 1,
                      *           "task_count": 4,
                      *           "created_at": "2026-01-12T08:00:00Z",
-                     *           "updated_at": "2026-01-12T08:00:00Z"
+                     *           "updated_at": "2026-01-12T08:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 7,
@@ -2343,7 +2385,8 @@ export interface operations {
                      *           "member_count": 3,
                      *           "task_count": 14,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-03T16:20:00Z"
+                     *           "updated_at": "2026-02-03T16:20:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -2404,7 +2447,8 @@ export interface operations {
                      *       "member_count": 1,
                      *       "task_count": 0,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-01-31T09:00:00Z"
+                     *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -2472,7 +2516,8 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-03T16:20:00Z"
+                     *       "updated_at": "2026-02-03T16:20:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -2590,7 +2635,8 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-04T10:05:00Z"
+                     *       "updated_at": "2026-02-04T10:05:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -2946,7 +2992,8 @@ export interface operations {
                      *             "copy-editing"
                      *           ],
                      *           "created_at": "2026-01-20T14:00:00Z",
-                     *           "updated_at": "2026-01-20T14:00:00Z"
+                     *           "updated_at": "2026-01-20T14:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 13,
@@ -2958,7 +3005,8 @@ export interface operations {
                      *             "labeling"
                      *           ],
                      *           "created_at": "2026-02-01T10:00:00Z",
-                     *           "updated_at": "2026-02-02T09:45:00Z"
+                     *           "updated_at": "2026-02-02T09:45:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJpZCI6MTN9"
@@ -3023,7 +3071,8 @@ export interface operations {
                      *         "labeling"
                      *       ],
                      *       "created_at": "2026-02-01T10:00:00Z",
-                     *       "updated_at": "2026-02-01T10:00:00Z"
+                     *       "updated_at": "2026-02-01T10:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3091,7 +3140,8 @@ export interface operations {
                      *         "copy-editing"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-01-20T14:00:00Z"
+                     *       "updated_at": "2026-01-20T14:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3209,7 +3259,8 @@ export interface operations {
                      *         "accessibility-audit"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-02-04T08:30:00Z"
+                     *       "updated_at": "2026-02-04T08:30:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3232,22 +3283,24 @@ export interface operations {
             query?: {
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
-                /** @description Only tasks with one of these priorities. Repeat the parameter for several. */
-                priority?: components["schemas"]["TaskPriority"][];
-                /** @description Only tasks assigned to this worker. */
-                assignee_id?: number;
-                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several. */
-                tag?: string[];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
-                q?: string;
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
                 /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
-                due_after?: string;
+                due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
-                has_due_date?: boolean;
-                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task. Omit it to list every task of the project. */
-                parent_id?: string;
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -3294,7 +3347,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": true,
                      *           "created_at": "2026-02-02T16:05:00Z",
-                     *           "updated_at": "2026-02-02T16:05:00Z"
+                     *           "updated_at": "2026-02-02T16:05:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 42,
@@ -3314,7 +3368,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjpbIjIwMjYtMDEtMzFUMDk6MDA6MDBaIiw0Ml19"
@@ -3397,6 +3452,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -3452,12 +3508,28 @@ export interface operations {
     listMyTasks: {
         parameters: {
             query?: {
-                /** @description `me` for tasks assigned to the caller, or a worker id. */
-                assignee?: string;
+                /** @description Only tasks of this project (one you are a member of; any other id simply matches nothing). */
+                project_id?: number;
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Case-insensitive text search in title and description. */
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
+                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                due_after?: components["parameters"]["DueAfter"];
+                /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -3499,7 +3571,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 18,
@@ -3516,7 +3589,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-14T19:40:00Z",
-                     *           "updated_at": "2026-01-14T19:40:00Z"
+                     *           "updated_at": "2026-01-14T19:40:00Z",
+                     *           "version": 1
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -3575,6 +3649,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-02T14:30:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -3600,7 +3675,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -3619,7 +3695,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -3726,6 +3803,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-03T09:10:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -3751,7 +3829,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -3770,7 +3849,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -3844,6 +3924,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T10:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -3907,7 +3988,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "percent": 60,
+                 *       "progress_percent": 60,
                  *       "note": "First draft done; waiting for the pricing numbers."
                  *     }
                  */
@@ -3942,6 +4023,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:30:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4039,6 +4121,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-01T11:35:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4150,6 +4233,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-01-31T09:25:00Z",
+                     *       "version": 1,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4243,6 +4327,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4337,6 +4422,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",

@@ -19,6 +19,7 @@ const toAgent = (row: AgentRow) => ({
   capabilities: row.capabilities,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 const notFound = (agentId: number) =>

@@ -29,6 +29,7 @@ const toProject = (row: ProjectRow) => ({
   task_count: row.taskCount,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 const notFound = (projectId: number) =>

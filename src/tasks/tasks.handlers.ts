@@ -1,14 +1,14 @@
 import type { components } from '../../generated/api.js';
 import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import type { DatabasePool, Db } from '../db/index.js';
-import type { HandlersFor } from '../http/handler.js';
+import type { HandlersFor, QueryParams } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import { requireProjectRole } from '../members/index.js';
 import { changeStatus } from './status-change.js';
-import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type TaskSort } from './tasks-list.sql.js';
+import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type PageRequest, type TaskFilter, type TaskSort } from './tasks-list.sql.js';
 import {
   countDescendants,
   deleteTaskRow,
@@ -63,6 +63,26 @@ async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S,
   const subtasks = await listSubtasks(db, taskId);
   return { status, body: toTask(row, subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
 }
+
+/** The filters both task lists share, as the contract names them (`assignee_id=me` is the caller). */
+const filterOf = (who: Principal, query: QueryParams<'listProjectTasks'>): TaskFilter => ({
+  statuses: query.status,
+  priorities: query.priority,
+  assigneeId: query.assignee_id === undefined ? undefined : query.assignee_id === 'me' ? who.workerId : Number(query.assignee_id),
+  tags: query.tags,
+  q: query.q,
+  dueBefore: query.due_before,
+  dueAfter: query.due_after,
+  hasDueDate: query.has_due_date,
+  parentId: query.parent_task_id === undefined ? undefined : query.parent_task_id === 'none' ? null : Number(query.parent_task_id),
+  updatedSince: query.updated_since,
+});
+
+const pageOf = (query: QueryParams<'listProjectTasks'>): PageRequest => ({
+  sort: query.sort ?? DEFAULT_SORT,
+  limit: query.limit ?? DEFAULT_LIMIT,
+  cursor: query.cursor,
+});
 
 const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
 
@@ -131,27 +151,14 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
     listProjectTasks: async ({ principal: who, params, query }) => {
       const projectId = params.project_id;
       await requireProjectRole(pool, who, projectId);
-      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
-      const filter = {
-        statuses: query.status,
-        priorities: query.priority,
-        assigneeId: query.assignee_id,
-        tags: query.tag,
-        q: query.q,
-        dueBefore: query.due_before,
-        dueAfter: query.due_after,
-        hasDueDate: query.has_due_date,
-        parentId: query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : Number(query.parent_id),
-      };
-      const rows = await listProjectTasksPage(pool, who, projectId, filter, page);
+      const page = pageOf(query);
+      const rows = await listProjectTasksPage(pool, who, projectId, filterOf(who, query), page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
     listMyTasks: async ({ principal: who, query }) => {
-      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
-      const assigneeId = query.assignee === undefined ? undefined : query.assignee === 'me' ? who.workerId : Number(query.assignee);
-      const filter = { statuses: query.status, dueBefore: query.due_before, assigneeId };
-      const rows = await listMemberTasksPage(pool, who, filter, page);
+      const page = pageOf(query);
+      const rows = await listMemberTasksPage(pool, who, { ...filterOf(who, query), projectId: query.project_id }, page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
@@ -233,14 +240,14 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
-        await setTaskProgress(tx, task.id, body.percent);
+        await setTaskProgress(tx, task.id, body.progress_percent);
         await recordAudit(tx, actorOf(who), {
           projectId: task.projectId,
           entityType: 'task',
           entityId: task.id,
           action: 'progress_updated',
           details: {
-            progress_percent: { before: task.progressPercent, after: body.percent },
+            progress_percent: { before: task.progressPercent, after: body.progress_percent },
             ...(body.note === undefined ? {} : { note: body.note }),
           },
         });

@@ -28,6 +28,7 @@ export const TaskSummaryRow = z.object({
   isRecurring: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  version: z.number().int(),
 });
 export type TaskSummaryRow = z.infer<typeof TaskSummaryRow>;
 
@@ -42,7 +43,6 @@ export const TaskRow = TaskSummaryRow.extend({
   recurrenceMax: z.number().int().nullable(),
   recurringRootId: Id.nullable(),
   spawnCount: z.number().int(),
-  version: z.number().int(),
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
@@ -51,12 +51,13 @@ export const SUMMARY_COLUMNS = sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
   (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
-  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt"`;
+  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
+  t.version`;
 
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
   t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
-  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount", t.version`;
+  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount"`;
 
 /** Visibility: the caller is a member of the task's project, in the caller's tenant. */
 const visibleTask = (who: Principal, taskId: number) => sql.fragment`

@@ -21,6 +21,7 @@ export const toTaskSummary = (row: TaskSummaryRow): TaskSummary => ({
   is_recurring: row.isRecurring,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 /** Row and its direct subtasks → the contract's Task. */

@@ -20,7 +20,7 @@ export const BIG_TABLES = ['task'];
 const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id,
   a.handle as assignee_handle, t.due_date, t.parent_task_id,
   (select count(*) from task c where c.parent_task_id = t.id) as subtask_count,
-  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at,
+  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version,
   (extract(epoch from t.created_at) * 1000000)::int8 as created_at_us,
   (extract(epoch from t.due_date) * 1000000)::int8 as due_date_us, t.priority_rank`;
 const FROM = `from task t left join worker a on a.id = t.assignee_id`;
@@ -49,7 +49,7 @@ const FILTERS = {
   due_before: [`t.due_date < $4::timestamptz`, ['2026-02-01T00:00:00Z']],
   due_after: [`t.due_date >= $4::timestamptz`, ['2026-03-01T00:00:00Z']],
   has_due_date: [`t.due_date is not null`, []],
-  'parent_id=none': [`t.parent_task_id is null`, []],
+  'parent_task_id=none': [`t.parent_task_id is null`, []],
 };
 
 /** The list query shapes, for project `projectId` seen by `workerId` (a member). */

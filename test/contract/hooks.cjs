@@ -392,7 +392,7 @@ const OPS = {
   },
   'GET /api/tasks': {
     base: () => ({
-      query: { assignee: 'me', status: ['in_progress'], sort: 'due_date', limit: 20 },
+      query: { assignee_id: 'me', status: ['in_progress'], sort: 'due_date', limit: 20 },
       check: (b) => (b.items.some((t) => t.id === S.task.id) ? undefined : 'the shared task (mine, in progress) is missing'),
     }),
   },
@@ -427,11 +427,11 @@ const OPS = {
     base: async () => {
       const t = await taskIn('in_progress');
       return {
-        params: { task_id: t.id }, ifMatch: t.etag, body: { percent: 60, note: 'First draft done' },
+        params: { task_id: t.id }, ifMatch: t.etag, body: { progress_percent: 60, note: 'First draft done' },
         check: (b) => (b.progress_percent === 60 ? undefined : `expected progress 60, got ${b.progress_percent}`),
       };
     },
-    409: async () => ({ params: { task_id: (await createTask()).id }, body: { percent: 10 }, expectType: 'not-in-progress' }),
+    409: async () => ({ params: { task_id: (await createTask()).id }, body: { progress_percent: 10 }, expectType: 'not-in-progress' }),
   },
   'PATCH /api/tasks/{task_id}/assign': {
     base: async () => {

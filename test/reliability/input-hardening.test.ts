@@ -99,10 +99,10 @@ describe('input hardening', () => {
     });
 
     it.each([
-      ['PATCH', '/progress', { percent: 101 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: -1 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: 1.5 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: 1e400 }, '/body/percent'],
+      ['PATCH', '/progress', { progress_percent: 101 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: -1 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: 1.5 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: 1e400 }, '/body/progress_percent'],
       ['PATCH', '/assign', { assignee_id: 0 }, '/body/assignee_id'],
       ['PATCH', '/assign', { assignee_id: 99999999999999999999 }, '/body/assignee_id'],
       ['PATCH', '/assign', { assignee_id: '12' }, '/body/assignee_id'],
@@ -185,7 +185,7 @@ describe('input hardening', () => {
       ['POST', () => '/api/projects', { slug: 's'.repeat(101), name: 'ok' }, '/body/slug'],
       ['POST', () => '/api/agents', { handle: '@' + 'a'.repeat(50), name: 'ok', agent_type: 'custom' }, '/body/handle'],
       ['POST', () => `/api/tasks/${taskId}/reject`, { reason: 'x'.repeat(501) }, '/body/reason'],
-      ['PATCH', () => `/api/tasks/${taskId}/progress`, { percent: 5, note: 'x'.repeat(501) }, '/body/note'],
+      ['PATCH', () => `/api/tasks/${taskId}/progress`, { progress_percent: 5, note: 'x'.repeat(501) }, '/body/note'],
     ])('over-long string: %s %s → %s', async (method, path, payload, pointer) => {
       const body = await refused(method, path(), { body: payload }, 422, 'validation-failed');
       expect(pointers(body)).toEqual([pointer]);
@@ -229,7 +229,7 @@ describe('input hardening', () => {
       ['POST', () => '/api/agents', { handle: '@nul', name: 'N\u0000', agent_type: 'custom', capabilities: ['\u0000'] }, ['/body/capabilities/0', '/body/name']],
       ['POST', () => `/api/projects/${projectId}/members`, { user_id: 'bob\u0000' }, ['/body/user_id']],
       ['POST', () => `/api/tasks/${taskId}/reject`, { reason: 'no\u0000' }, ['/body/reason']],
-      ['PATCH', () => `/api/tasks/${taskId}/progress`, { percent: 5, note: '\u0000' }, ['/body/note']],
+      ['PATCH', () => `/api/tasks/${taskId}/progress`, { progress_percent: 5, note: '\u0000' }, ['/body/note']],
       ['PATCH', () => `/api/projects/${projectId}`, { name: 'x\u0000' }, ['/body/name']],
     ])('%s %s %j → 422 %j', async (method, path, payload, expected) => {
       const body = await refused(method, path(), { body: payload }, 422, 'validation-failed');
@@ -239,7 +239,7 @@ describe('input hardening', () => {
 
     it.each([
       [() => `/api/projects/${projectId}/tasks`, { q: 'a\u0000' }, '/query/q'],
-      [() => `/api/projects/${projectId}/tasks`, { tag: '\u0000' }, '/query/tag/0'],
+      [() => `/api/projects/${projectId}/tasks`, { tags: '\u0000' }, '/query/tags/0'],
       [() => '/api/members/search', { q: '\u0000' }, '/query/q'],
       [() => '/api/projects', { cursor: '\u0000' }, '/query/cursor'],
     ])('in a query parameter: %s %j → 422 %s', async (path, query, pointer) => {

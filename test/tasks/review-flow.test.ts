@@ -42,11 +42,11 @@ describe('updateTaskProgress', () => {
   it('sets progress while in progress and records before/after with the note', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    const res = await progress(bob, task.id, { percent: 60, note: 'First draft done' });
+    const res = await progress(bob, task.id, { progress_percent: 60, note: 'First draft done' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ progress_percent: 60, status: 'in_progress' });
     expect(res.headers.get('etag')).toBe('"3"');
-    await progress(bob, task.id, { percent: 80 });
+    await progress(bob, task.id, { progress_percent: 80 });
     const audit = await auditOf(t, task.id);
     expect(audit.slice(-2)).toEqual([
       expect.objectContaining({ action: 'progress_updated', actor_id: bob.workerId, details: { progress_percent: { before: 0, after: 60 }, note: 'First draft done' } }),
@@ -59,18 +59,18 @@ describe('updateTaskProgress', () => {
     await forceStatus(t, task.id, status);
     const before = await taskRow(t, task.id);
     const counts = await rowCounts(t);
-    const problem = expectProblem(await progress(alice, task.id, { percent: 10 }), 409, 'not-in-progress');
+    const problem = expectProblem(await progress(alice, task.id, { progress_percent: 10 }), 409, 'not-in-progress');
     expect(problem.detail).toContain(status);
     expect(await taskRow(t, task.id)).toEqual(before);
     expect(await rowCounts(t)).toEqual(counts);
   });
 
   it.each([
-    [{ percent: 101 }, '/body/percent'],
-    [{ percent: -1 }, '/body/percent'],
-    [{ percent: 5.5 }, '/body/percent'],
-    [{}, '/body/percent'],
-    [{ percent: 5, note: 'x'.repeat(501) }, '/body/note'],
+    [{ progress_percent: 101 }, '/body/progress_percent'],
+    [{ progress_percent: -1 }, '/body/progress_percent'],
+    [{ progress_percent: 5.5 }, '/body/progress_percent'],
+    [{}, '/body/progress_percent'],
+    [{ progress_percent: 5, note: 'x'.repeat(501) }, '/body/note'],
   ])('422 for %j', async (body, pointer) => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
@@ -80,7 +80,7 @@ describe('updateTaskProgress', () => {
   it('404 for a non-member', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    expectProblem(await progress(carol, task.id, { percent: 10 }), 404, 'task-not-found');
+    expectProblem(await progress(carol, task.id, { progress_percent: 10 }), 404, 'task-not-found');
     expect(await actionsOf(t, task.id)).toEqual(['task_created', 'status_changed']);
   });
 });
@@ -169,7 +169,7 @@ describe('rejectTask', () => {
   it('review → in_progress, the reason in the rejected entry; progress and started_at stay', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    await progress(alice, task.id, { percent: 90 });
+    await progress(alice, task.id, { progress_percent: 90 });
     const started = (await taskRow(t, task.id))!.started_at;
     await setStatus(alice, task.id, 'review');
     const res = await reject(bob, task.id, 'Two links still point to staging');
