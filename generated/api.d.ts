@@ -131,7 +131,7 @@ export interface paths {
         };
         /**
          * Get a project
-         * @description One project the caller is a member of, with its `ETag`.
+         * @description One project the caller is a member of, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the project has not changed.
          */
         get: operations["getProject"];
         put?: never;
@@ -270,7 +270,7 @@ export interface paths {
         };
         /**
          * Get an agent
-         * @description One agent of the caller's tenant, with its `ETag`.
+         * @description One agent of the caller's tenant, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the agent has not changed.
          */
         get: operations["getAgent"];
         put?: never;
@@ -369,7 +369,7 @@ export interface paths {
         };
         /**
          * Get a task with its subtasks
-         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence and its direct subtasks. Carries an `ETag` for `If-Match`.
+         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence, the latest rejection and progress note, and its first 50 direct subtasks (`subtasks`; `subtask_count` is the total — page through the rest with `parent_task_id` on the task list). Carries an `ETag` for `If-Match`; send it back as `If-None-Match` to get a bodiless 304 while the task has not changed.
          */
         get: operations["getTask"];
         put?: never;
@@ -1541,7 +1541,7 @@ export interface components {
              * @example 0
              */
             spawn_count: number;
-            /** @description The direct subtasks, oldest first. */
+            /** @description The first 50 direct subtasks, oldest first. `subtask_count` says how many there are; when it is above 50, page through all of them with `GET /api/projects/{project_id}/tasks?parent_task_id=<this id>&sort=created_at`. */
             subtasks: components["schemas"]["TaskSummary"][];
         };
         /**
@@ -1977,6 +1977,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Not modified: the `If-None-Match` you sent names the current version. There is no body; keep using your copy. The `ETag` header repeats the current version. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description `precondition-failed`: the `If-Match` ETag is no longer current — someone changed the resource after you read it. Re-read it, re-apply your change and retry with the new ETag. */
         PreconditionFailed: {
             headers: {
@@ -2166,6 +2175,8 @@ export interface components {
         TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
         IfMatch: string;
+        /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+        IfNoneMatch: string;
         /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
         IdempotencyKey: string;
     };
@@ -2485,7 +2496,10 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a project you are a member of.
@@ -2523,6 +2537,7 @@ export interface operations {
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ProjectNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -3109,7 +3124,10 @@ export interface operations {
     getAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of an agent of your tenant (its worker id).
@@ -3147,6 +3165,7 @@ export interface operations {
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -3609,7 +3628,10 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
@@ -3704,6 +3726,7 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];

@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import { Id, type DatabasePool } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import { countAgentUsage, deleteAgentRow, findAgent, insertAgent, listAgentsPage, updateAgentRow, type AgentRow } from './agents.sql.js';
 
@@ -50,10 +50,10 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getAgent: async ({ principal: who, params }) => {
+    getAgent: async ({ principal: who, params, headers }) => {
       const agent = await findAgent(pool, who.tenantId, params.agent_id);
       if (!agent) throw notFound(params.agent_id);
-      return { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
+      return notModifiedReply(headers['if-none-match'], agent.version) ?? { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
     },
 
     updateAgent: async ({ principal: who, params, headers, body }) => {

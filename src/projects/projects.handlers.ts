@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import { Id, type DatabasePool } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import { requireProjectRole } from '../members/index.js';
 import {
@@ -60,10 +60,10 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getProject: async ({ principal: who, params }) => {
+    getProject: async ({ principal: who, params, headers }) => {
       const project = await findVisibleProject(pool, who, params.project_id);
       if (!project) throw notFound(params.project_id);
-      return { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
+      return notModifiedReply(headers['if-none-match'], project.version) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
     updateProject: async ({ principal: who, params, headers, body }) => {

@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import type { DatabasePool, Db } from '../db/index.js';
 import type { HandlersFor, QueryParams } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import { requireProjectRole } from '../members/index.js';
@@ -13,11 +13,11 @@ import {
   countDescendants,
   deleteTaskRow,
   findVisibleTask,
-  getTaskById,
+  findVisibleTaskWithSubtasks,
+  getTaskWithSubtasksById,
   insertTask,
   isProjectMember,
   isTaskInProject,
-  listSubtasks,
   lockSeriesRootOf,
   lockVisibleTask,
   shareLockProjectOfTask,
@@ -59,9 +59,8 @@ async function lockTaskToComplete(tx: Db, who: Principal, taskId: number, ifMatc
 
 /** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
 async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
-  const row = await getTaskById(db, taskId);
-  const subtasks = await listSubtasks(db, taskId);
-  return { status, body: toTask(row, subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
+  const row = await getTaskWithSubtasksById(db, taskId);
+  return { status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
 }
 
 /** The filters both task lists share, as the contract names them (`assignee_id=me` is the caller). */
@@ -177,12 +176,11 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
       }),
 
-    getTask: async ({ principal: who, params }) => {
+    getTask: async ({ principal: who, params, headers }) => {
       const taskId = params.task_id;
-      const task = await findVisibleTask(pool, who, taskId);
+      const task = await findVisibleTaskWithSubtasks(pool, who, taskId);
       if (!task) throw taskNotFound(taskId);
-      const subtasks = await listSubtasks(pool, task.id);
-      return { status: 200, body: toTask(task, subtasks), headers: { ETag: etagOf(task.version) } };
+      return notModifiedReply(headers['if-none-match'], task.version) ?? { status: 200, body: toTask(task, task.subtasks), headers: { ETag: etagOf(task.version) } };
     },
 
     updateTask: async ({ principal: who, params, headers, body }) =>

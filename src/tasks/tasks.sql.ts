@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, TaskStatus, Timestamp, type Db } from '../db/index.js';
+import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
 import type { StatusEffects } from './workflow.js';
@@ -79,20 +79,53 @@ export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<vo
   if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
 };
 
-/** A task by id, as it is now; for re-reading a row this transaction has just changed. Throws if it is gone. */
-export const getTaskById = (db: Db, taskId: number): Promise<TaskRow> =>
-  db.one(sql.type(TaskRow)`
-    select ${TASK_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.id = ${taskId}`);
+/** How many direct subtasks a Task embeds (the contract's `Task.subtasks` maxItems); the rest are paged. */
+export const EMBEDDED_SUBTASKS = 50;
 
-/** The direct subtasks of a task, oldest first. */
-export const listSubtasks = (db: Db, taskId: number) =>
-  db.any(sql.type(TaskSummaryRow)`
-    select ${SUMMARY_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.parent_task_id = ${taskId}
-    order by t.created_at, t.id`);
+/** A timestamp inside json_agg: PostgreSQL's JSON form `2026-01-31T09:00:00.123456+00:00`, made RFC 3339 UTC. */
+const JsonTimestamp = z.string().transform((value) => timestamptzToIso(value.replace('T', ' ')));
+const EmbeddedSubtask = TaskSummaryRow.extend({ dueDate: JsonTimestamp.nullable(), createdAt: JsonTimestamp, updatedAt: JsonTimestamp });
+
+/** A task with its first EMBEDDED_SUBTASKS direct subtasks, oldest first. */
+export const TaskWithSubtasksRow = TaskRow.extend({ subtasks: z.array(EmbeddedSubtask) });
+export type TaskWithSubtasksRow = z.infer<typeof TaskWithSubtasksRow>;
+
+/**
+ * Joins `st.subtasks`: the first EMBEDDED_SUBTASKS direct subtasks of the task as a JSON array, so a task, its
+ * bounded subtasks and their count (subtask_count) come back in one round trip. A range of task_parent_idx.
+ */
+const embeddedSubtasks = (taskId: number) => sql.fragment`
+  left join lateral (
+    select coalesce(json_agg(s order by s."createdAt", s.id), '[]'::json) as subtasks
+    from (
+      select ${SUMMARY_COLUMNS}
+      from task t left join worker a on a.id = t.assignee_id
+      where t.parent_task_id = ${taskId}
+      order by t.created_at, t.id
+      limit ${EMBEDDED_SUBTASKS}
+    ) s
+  ) st on true`;
+
+/** findVisibleTask with the task's embedded subtasks, in one statement. */
+export const findVisibleTaskWithSubtasks = async (db: Db, who: Principal, taskId: number): Promise<TaskWithSubtasksRow | null> =>
+  isId(taskId)
+    ? db.maybeOne(sql.type(TaskWithSubtasksRow)`
+        select ${TASK_COLUMNS}, st.subtasks
+        from task t
+        join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+        left join worker a on a.id = t.assignee_id
+        ${embeddedSubtasks(taskId)}
+        where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`)
+    : null;
+
+/** A task by id as it is now, with its embedded subtasks: for re-reading a row this transaction has just changed. */
+export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    select ${TASK_COLUMNS}, st.subtasks
+    from task t
+    left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}
+    where t.id = ${taskId}`);
 
 /** Whether a worker is a member of the project (and so may be assigned its tasks). */
 export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>

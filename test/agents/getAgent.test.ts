@@ -20,6 +20,18 @@ describe('getAgent', () => {
     }
   });
 
+  it('If-None-Match with the current ETag: 304 without a body; a stale one: 200', async () => {
+    const alice = await signIn(t, 'alice');
+    const agent = await createAgent(alice);
+    const cached = await alice.request('GET', `/api/agents/${agent.id}`, { headers: { 'if-none-match': '"1"' } });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe('"1"');
+    expect(cached.body).toBeUndefined();
+    const stale = await alice.request('GET', `/api/agents/${agent.id}`, { headers: { 'if-none-match': '"0"' } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toEqual(agent);
+  });
+
   it("answers the same 404 agent-not-found for a missing id, a human's worker id and another tenant's agent", async () => {
     const alice = await signIn(t, 'alice');
     const erin = await signIn(t, 'erin', { tenant: 'acme' });

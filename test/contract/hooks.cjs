@@ -492,6 +492,11 @@ const GENERIC = {
     if (!base.ifMatch) throw new Error('the base arrangement has no ETag to make stale');
     return { ...base, ifMatch: '"999999"', expectType: 'precondition-failed' };
   },
+  304: async (base, contract) => {
+    // the ETag the resource has right now, sent back as If-None-Match: the copy is current
+    const current = await api('GET', buildPath(contract.path, base.params), { as: base.as ?? 'owner', expect: 200 });
+    return { ...base, headers: { ...base.headers, 'If-None-Match': current.etag } };
+  },
   413: (base) => ({ ...base, body: undefined, rawBody: JSON.stringify({ title: 'x'.repeat(1_100_000) }), contentType: 'application/json', expectType: 'payload-too-large' }),
   415: (base) => ({ ...base, body: undefined, rawBody: 'title=plain text', contentType: 'text/plain', expectType: 'unsupported-media-type' }),
   404: (base, contract) => {
@@ -537,7 +542,7 @@ function buildPath(template, params = {}, query) {
   return search ? `${path}?${search}` : path;
 }
 
-const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'idempotency-key', 'content-length'];
+const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'content-length'];
 
 async function apply(transaction, arrangement) {
   const { contract } = transaction;
