@@ -458,7 +458,7 @@ export interface paths {
         head?: never;
         /**
          * Report progress
-         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` is kept in the audit trail only (`progress_updated` entry), handy for agents that report what they did.
+         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` becomes the task's `last_progress_note` (a report without one keeps the previous note) and is kept in the `progress_updated` audit entry — handy for agents that report what they did.
          */
         patch: operations["updateTaskProgress"];
         trace?: never;
@@ -558,7 +558,7 @@ export interface paths {
         put?: never;
         /**
          * Send a task in review back to work
-         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on (stored in the `rejected` audit entry). From any other status: 409 `not-in-review`.
+         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on: the task's `last_rejection` shows it (with the reviewer and the time), and the `rejected` audit entry keeps it. From any other status: 409 `not-in-review`.
          */
         post: operations["rejectTask"];
         delete?: never;
@@ -1416,6 +1416,8 @@ export interface components {
          *       },
          *       "recurring_root_id": 47,
          *       "spawn_count": 1,
+         *       "last_rejection": null,
+         *       "last_progress_note": null,
          *       "subtasks": []
          *     }
          */
@@ -1541,6 +1543,16 @@ export interface components {
              * @example 0
              */
             spawn_count: number;
+            /**
+             * @description The latest time the task was sent back from review (`POST /api/tasks/{task_id}/reject`): why, by whom and when, so the assignee sees what to fix on the task itself. `null` if it never was; it stays after a later approval (the audit trail keeps every rejection).
+             * @example null
+             */
+            last_rejection: components["schemas"]["TaskRejection"] | null;
+            /**
+             * @description The latest `note` sent with a progress report (`PATCH /api/tasks/{task_id}/progress`), and when; `null` if none was. A report without a note keeps the previous one.
+             * @example null
+             */
+            last_progress_note: components["schemas"]["ProgressNote"] | null;
             /** @description The first 50 direct subtasks, oldest first. `subtask_count` says how many there are; when it is above 50, page through all of them with `GET /api/projects/{project_id}/tasks?parent_task_id=<this id>&sort=created_at`. */
             subtasks: components["schemas"]["TaskSummary"][];
         };
@@ -1717,7 +1729,7 @@ export interface components {
              */
             progress_percent: number;
             /**
-             * @description What was done, kept in the audit trail.
+             * @description What was done; shown as the task's `last_progress_note` and kept in the audit trail.
              * @example First draft done; waiting for the pricing numbers.
              */
             note?: string;
@@ -1737,6 +1749,59 @@ export interface components {
             assignee_id: number | null;
         };
         /**
+         * @description A rejection of the work in review, as the task keeps the latest one.
+         * @example {
+         *       "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+         *       "rejected_by_id": 12,
+         *       "rejected_by_handle": "@claude-reviewer",
+         *       "rejected_at": "2026-02-04T10:12:00Z"
+         *     }
+         */
+        TaskRejection: {
+            /**
+             * @description What needs to change, as the reviewer wrote it.
+             * @example Two links still point to the staging site, and the pricing claim needs a source.
+             */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Worker id of the reviewer; `null` if that worker (an agent) was deleted since.
+             * @example 12
+             */
+            rejected_by_id: number | null;
+            /**
+             * @description Handle of the reviewer; `null` if that worker was deleted since.
+             * @example @claude-reviewer
+             */
+            rejected_by_handle: string | null;
+            /**
+             * Format: date-time
+             * @description When the task was sent back.
+             * @example 2026-02-04T10:12:00Z
+             */
+            rejected_at: string;
+        };
+        /**
+         * @description The note of a progress report, as the task keeps the latest one.
+         * @example {
+         *       "note": "First draft done; waiting for the pricing numbers.",
+         *       "noted_at": "2026-02-02T14:30:00Z"
+         *     }
+         */
+        ProgressNote: {
+            /**
+             * @description What was done, as the reporter wrote it.
+             * @example First draft done; waiting for the pricing numbers.
+             */
+            note: string;
+            /**
+             * Format: date-time
+             * @description When the note was sent.
+             * @example 2026-02-02T14:30:00Z
+             */
+            noted_at: string;
+        };
+        /**
          * @description Why the work in review is sent back.
          * @example {
          *       "reason": "Two links still point to the staging site, and the pricing claim needs a source."
@@ -1744,7 +1809,7 @@ export interface components {
          */
         TaskReject: {
             /**
-             * @description What needs to change, for the assignee; kept in the audit trail.
+             * @description What needs to change, for the assignee; shown as the task's `last_rejection` and kept in the audit trail.
              * @example The second paragraph promises a launch date we have not confirmed yet.
              */
             reason: string;
@@ -3479,6 +3544,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -3679,6 +3746,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -3834,6 +3903,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -3955,6 +4026,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4054,6 +4127,11 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": {
+                     *         "note": "First draft done; waiting for the pricing numbers.",
+                     *         "noted_at": "2026-02-02T14:30:00Z"
+                     *       },
                      *       "subtasks": []
                      *     }
                      */
@@ -4152,6 +4230,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4264,6 +4344,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4361,6 +4443,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4459,6 +4543,13 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": {
+                     *         "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+                     *         "rejected_by_id": 12,
+                     *         "rejected_by_handle": "@claude-reviewer",
+                     *         "rejected_at": "2026-02-04T10:12:00Z"
+                     *       },
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */

@@ -22,6 +22,7 @@ import {
   lockVisibleTask,
   shareLockProjectOfTask,
   setTaskAssignee,
+  setLastRejection,
   setTaskProgress,
   updateTaskFields,
   type TaskPatch,
@@ -238,7 +239,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
-        await setTaskProgress(tx, task.id, body.progress_percent);
+        await setTaskProgress(tx, task.id, body.progress_percent, body.note);
         await recordAudit(tx, actorOf(who), {
           projectId: task.projectId,
           entityType: 'task',
@@ -288,6 +289,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
         }
         await changeStatus(tx, who, task, 'in_progress', { action: 'rejected', details: { reason: body.reason } });
+        await setLastRejection(tx, task.id, who.workerId, body.reason);
         return taskReply(tx, task.id, 200);
       }),
   }) satisfies HandlersFor<TaskOps>;

@@ -43,6 +43,12 @@ export const TaskRow = TaskSummaryRow.extend({
   recurrenceMax: z.number().int().nullable(),
   recurringRootId: Id.nullable(),
   spawnCount: z.number().int(),
+  lastRejectionReason: z.string().nullable(),
+  lastRejectedById: Id.nullable(),
+  lastRejectedByHandle: z.string().nullable(),
+  lastRejectedAt: Timestamp.nullable(),
+  lastProgressNote: z.string().nullable(),
+  lastProgressNoteAt: Timestamp.nullable(),
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
@@ -57,7 +63,10 @@ export const SUMMARY_COLUMNS = sql.fragment`
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
   t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
-  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount"`;
+  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount",
+  t.last_rejection_reason as "lastRejectionReason", t.last_rejected_by_id as "lastRejectedById",
+  (select r.handle from worker r where r.id = t.last_rejected_by_id) as "lastRejectedByHandle",
+  t.last_rejected_at as "lastRejectedAt", t.last_progress_note as "lastProgressNote", t.last_progress_note_at as "lastProgressNoteAt"`;
 
 /** Visibility: the caller is a member of the task's project, in the caller's tenant. */
 const visibleTask = (who: Principal, taskId: number) => sql.fragment`
@@ -214,9 +223,19 @@ export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
     where id = ${taskId}
     returning completed_at as "completedAt"`);
 
-export const setTaskProgress = (db: Db, taskId: number, percent: number) =>
+/** Sets the progress; a note becomes the task's latest progress note (none keeps the previous one). */
+export const setTaskProgress = (db: Db, taskId: number, percent: number, note: string | undefined) =>
   db.query(sql.unsafe`
-    update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}`);
+    update task set progress_percent = ${percent},
+      ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
+      version = version + 1, updated_at = now()
+    where id = ${taskId}`);
+
+/** Records why, by whom and when the task was sent back from review (the status change itself is setTaskStatus). */
+export const setLastRejection = (db: Db, taskId: number, reviewerId: number, reason: string) =>
+  db.query(sql.unsafe`
+    update task set last_rejection_reason = ${reason}, last_rejected_by_id = ${reviewerId}, last_rejected_at = now()
+    where id = ${taskId}`);
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`

@@ -72,6 +72,8 @@ describe('createTask', () => {
       recurrence: { pattern: 'weekly', max_occurrences: 12 },
       recurring_root_id: null,
       spawn_count: 0,
+      last_rejection: null,
+      last_progress_note: null,
       subtasks: [],
     });
     expect(await taskRow(t, task.id)).toMatchObject({

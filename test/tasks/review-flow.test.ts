@@ -54,6 +54,20 @@ describe('updateTaskProgress', () => {
     ]);
   });
 
+  it('the latest note is a field of the task; a report without a note keeps it', async () => {
+    const task = await createTask(alice, project);
+    expect(task.last_progress_note).toBeNull();
+    await setStatus(alice, task.id, 'in_progress');
+    const noted = await progress(bob, task.id, { progress_percent: 30, note: 'Outline agreed' });
+    expect(noted.body.last_progress_note).toEqual({ note: 'Outline agreed', noted_at: noted.body.updated_at });
+    const silent = await progress(bob, task.id, { progress_percent: 50 });
+    expect(silent.body.progress_percent).toBe(50);
+    expect(silent.body.last_progress_note).toEqual(noted.body.last_progress_note);
+    const newer = await progress(alice, task.id, { progress_percent: 70, note: 'First draft done' });
+    expect(newer.body.last_progress_note).toEqual({ note: 'First draft done', noted_at: newer.body.updated_at });
+    expect((await bob.request<Task>('GET', `/api/tasks/${task.id}`)).body.last_progress_note).toEqual(newer.body.last_progress_note);
+  });
+
   it.each(['pending', 'review', 'completed', 'blocked'])('409 not-in-progress while %s; nothing written', async (status) => {
     const task = await createTask(alice, project);
     await forceStatus(t, task.id, status);
@@ -181,6 +195,28 @@ describe('rejectTask', () => {
       actor_id: bob.workerId,
       details: { reason: 'Two links still point to staging', status: { before: 'review', after: 'in_progress' } },
     });
+  });
+
+  it('the latest rejection is a field of the task: reason, reviewer and time; it stays after a later approval', async () => {
+    const task = await createTask(alice, project);
+    expect(task.last_rejection).toBeNull();
+    await setStatus(alice, task.id, 'in_progress');
+    await setStatus(alice, task.id, 'review');
+    const first = await reject(bob, task.id, 'Two links still point to staging');
+    expect(first.body.last_rejection).toEqual({
+      reason: 'Two links still point to staging',
+      rejected_by_id: bob.workerId,
+      rejected_by_handle: '@bob',
+      rejected_at: first.body.updated_at,
+    });
+    await setStatus(alice, task.id, 'review');
+    const second = await reject(alice, task.id, 'The pricing claim needs a source');
+    expect(second.body.last_rejection).toMatchObject({ reason: 'The pricing claim needs a source', rejected_by_id: alice.workerId, rejected_by_handle: '@alice' });
+    await setStatus(alice, task.id, 'review');
+    const approved = await approve(bob, task.id);
+    expect(approved.body.status).toBe('completed');
+    expect(approved.body.last_rejection).toEqual(second.body.last_rejection);
+    expect((await alice.request<Task>('GET', `/api/tasks/${task.id}`)).body.last_rejection).toEqual(second.body.last_rejection);
   });
 
   it.each(['pending', 'in_progress', 'completed', 'blocked'])('409 not-in-review from %s; nothing written', async (status) => {
