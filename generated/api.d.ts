@@ -725,7 +725,7 @@ export interface components {
              */
             instance?: string;
             /**
-             * @description For `validation-failed`, one entry per invalid field.
+             * @description For `validation-failed`, one entry per invalid field (the first 100 when a request has more).
              * @example [
              *       {
              *         "pointer": "/body/title",
@@ -2154,7 +2154,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `internal`: an unexpected error. Nothing was half-written — the change was rolled back. Retrying is safe with an `Idempotency-Key`; report the `X-Request-Id` if it persists. */
+        /** @description `internal`: an unexpected error. A change is never half-written (it commits whole or not at all), but a request cut off by a failure **may or may not have been applied**: the failure can strike after the commit, before the answer. To know, retry with the same `Idempotency-Key` (every `POST`): you get the original answer if it was applied, or it runs now if it was not. A `PATCH`/`DELETE` can be retried with the `If-Match` it was sent with: 412 means it (or someone else's change) was applied. Report the `X-Request-Id` if it persists. */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2172,7 +2172,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
