@@ -458,7 +458,10 @@ const OPS = {
   'POST /api/tasks/{task_id}/approve': {
     base: async () => {
       const t = await taskIn('review');
-      return { params: { task_id: t.id }, ifMatch: t.etag, check: (b) => (b.status === 'completed' && b.completed_at ? undefined : `expected completed, got ${b.status}`) };
+      return {
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.status === 'completed' && b.completed_at ? undefined : `expected completed, got ${b.status}`),
+      };
     },
     409: async () => ({ params: { task_id: (await createTask()).id }, expectType: 'not-in-review' }),
   },
@@ -466,8 +469,8 @@ const OPS = {
     base: async () => {
       const t = await taskIn('review');
       return {
-        params: { task_id: t.id }, ifMatch: t.etag, body: { reason: 'Two links still point to staging' },
-        check: (b) => (b.status === 'in_progress' ? undefined : `expected back in_progress, got ${b.status}`),
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() }, body: { reason: 'Two links still point to staging' },
+        check: (b) => (b.status === 'in_progress' && b.last_rejection?.reason === 'Two links still point to staging' ? undefined : `expected back in_progress with last_rejection, got ${b.status}`),
       };
     },
     409: async () => ({ params: { task_id: (await createTask()).id }, body: { reason: 'Not ready' }, expectType: 'not-in-review' }),
