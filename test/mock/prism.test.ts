@@ -59,8 +59,9 @@ beforeAll(async () => {
   });
   prism.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   prism.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await waitUntilAnswering(Date.now() + 15_000);
-}, 20_000);
+  // Prism compiles the whole contract at start: on a loaded two-core machine that alone takes 20 s and more.
+  await waitUntilAnswering(Date.now() + 60_000);
+}, 70_000);
 
 afterAll(async () => {
   const child = prism;
