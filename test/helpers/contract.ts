@@ -10,11 +10,31 @@ export const contractDocument = yaml.load(readFileSync(CONTRACT_PATH, 'utf8')) a
 /** Shared with the Dredd hooks: which undeclared response headers fail, and the allow-list of known gaps. */
 export { headerDrift };
 
+/**
+ * The contract's response schemas are open (clients ignore unknown fields, so adding one is compatible), but our
+ * own server sends exactly what is documented: for checking its responses, every object schema that lists its
+ * properties and says nothing about others is closed. An undocumented field is then a failure here, as a wrong
+ * type or a missing required field is.
+ */
+export function closeObjectSchemas<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(closeObjectSchemas) as T;
+  if (!node || typeof node !== 'object') return node;
+  const out = Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      // under these keys the entries are names (properties, examples), not schemas to walk into as such
+      key === 'example' || key === 'examples' ? value : closeObjectSchemas(value),
+    ]),
+  ) as Record<string, unknown>;
+  if (out.properties && typeof out.properties === 'object' && !('additionalProperties' in out)) out.additionalProperties = false;
+  return out as T;
+}
+
 let checker: Promise<OpenAPIBackend> | undefined;
 function contractChecker(): Promise<OpenAPIBackend> {
   checker ??= (async () => {
     const api = new OpenAPIBackend({
-      definition: structuredClone(contractDocument),
+      definition: closeObjectSchemas(structuredClone(contractDocument)),
       quick: true,
       ajvOpts: { allErrors: true, strict: false },
       customizeAjv: (ajv) => {
@@ -40,8 +60,9 @@ export interface ObservedResponse {
 
 /**
  * Fails when a response is not what the contract documents for that operation and status: an undocumented
- * status, another media type, a body that does not match the schema, a missing documented header, or a header
- * that matters to clients (Retry-After, RateLimit, ETag, Location, …) sent without being declared (header-drift.cjs).
+ * status, another media type, a body that does not match the schema (a wrong type, a missing required field,
+ * an undocumented field: see closeObjectSchemas), a missing documented header, or a header that matters to
+ * clients (Retry-After, RateLimit, ETag, Location, …) sent without being declared (header-drift.cjs).
  */
 export async function assertMatchesContract(r: ObservedResponse): Promise<void> {
   const api = await contractChecker();
