@@ -4,11 +4,13 @@ import express, { Router } from 'express';
 const require = createRequire(import.meta.url);
 const swaggerUiDir = (require('swagger-ui-dist') as { getAbsoluteFSPath(): string }).getAbsoluteFSPath();
 
+// The empty data: icon stops the browser's own /favicon.ico request, which would 404 (a console error).
 const PAGE = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>TaskFlow API reference</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
 </head>
 <body>
