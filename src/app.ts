@@ -9,7 +9,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { toProblem } from './http/errors.js';
-import type { Handlers, HandlerContext, OperationId } from './http/handler.js';
+import type { Handlers, HandlerContext, OperationId, ProtocolOperationId } from './http/handler.js';
 import { ProblemError } from './http/problem.js';
 import { sendProblem, sendReply } from './http/reply.js';
 import { toFieldErrors } from './http/validation.js';
@@ -25,6 +25,8 @@ import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
+import { chatKitHandler, type ChatKitDeps } from './chat/index.js';
+import type { Principal } from './identity/principal.js';
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +37,8 @@ export interface AppDeps {
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** The conversations endpoint (POST /chatkit); without it /chatkit answers 503 chat-unavailable. */
+  chat?: Omit<ChatKitDeps, 'authenticate'>;
 }
 
 const contractText = readFileSync(CONTRACT_PATH, 'utf8');
@@ -52,6 +56,21 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   }
   const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
   const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
+  // Failed authentications are limited per IP, so guessing tokens is slow; authenticated callers per user.
+  // A valid token is never refused for its IP: behind a NAT or an untrusted proxy many users share one, and
+  // one client's bad token must not lock the others out. An identity provider outage (503) costs no budget.
+  // The bearerAuth scheme and POST /chatkit (routed beside openapi-backend) both authenticate through this.
+  const authenticateRequest = async (req: Request, res: Response): Promise<Principal> => {
+    const ip = req.ip ?? 'unknown';
+    const identity = await deps.authenticate(req.headers.authorization).catch(async (err: unknown) => {
+      if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
+      throw err;
+    });
+    const principal = await deps.resolvePrincipal(identity);
+    res.locals.userId = principal.userId;
+    await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
+    return principal;
+  };
   const api = new OpenAPIBackend({
     definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,
@@ -88,26 +107,14 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
       },
     },
     securityHandlers: {
-      bearerAuth: async (c: Context, req: Request, res: Response) => {
-        // Failed authentications are limited per IP, so guessing tokens is slow; authenticated callers per user.
-        // A valid token is never refused for its IP: behind a NAT or an untrusted proxy many users share one, and
-        // one client's bad token must not lock the others out. An identity provider outage (503) costs no budget.
-        const ip = req.ip ?? 'unknown';
-        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined).catch(async (err: unknown) => {
-          if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
-          throw err;
-        });
-        const principal = await deps.resolvePrincipal(identity);
-        res.locals.userId = principal.userId;
-        await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
-        return principal;
-      },
+      bearerAuth: (_c: Context, req: Request, res: Response) => authenticateRequest(req, res),
     },
   });
   // openapi-backend only knows the OpenAPI 3.0 meta-schema; the 3.1 contract is linted by redocly instead.
   api.validateDefinition = () => api.document;
   const idempotentOperations = operationsWithHeader(contract, 'idempotency-key');
-  for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
+  type Handled = Exclude<OperationId, ProtocolOperationId>;
+  for (const [operationId, handler] of Object.entries(deps.handlers) as [Handled, Handlers[Handled]][]) {
     api.register(operationId, async (c: Context, req: Request, res: Response) => {
       const context = {
         // openapi-backend re-reads path params from the URL after validation; the coerced ones are typed.
@@ -117,8 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         body: c.request.requestBody,
         principal: c.security?.bearerAuth,
         raw: c,
-      } as HandlerContext<OperationId>;
-      const run = () => (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context);
+      } as HandlerContext<Handled>;
+      const run = () => (handler as (c: HandlerContext<Handled>) => Promise<{ status: number }>)(context);
       const key = c.request.headers['idempotency-key'];
       if (typeof key === 'string' && idempotentOperations.has(operationId)) {
         const scope = { tenantId: context.principal.tenantId, userId: context.principal.userId, key };
@@ -178,6 +185,9 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
 
   app.use(rejectUnsupportedMediaType);
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES, strict: false }));
+  // A streaming protocol endpoint, documented in the contract but answered outside the typed handler map
+  // (see src/chat/chatkit.handlers.ts); authentication, limits and problems are the ones above and below.
+  app.post('/chatkit', chatKitHandler({ ...deps.chat, authenticate: authenticateRequest }));
   app.use((req: Request, res: Response, next: NextFunction) => {
     const query = { ...(req.query as Record<string, string | string[]>) };
     res.locals.query = query; // the object openapi-backend validates; postRoutingHandler may trim it

@@ -7,10 +7,19 @@ import { buildHandlers } from './handlers.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createChatModel, createToolsBridge } from './chat/index.js';
+import type { Request } from 'express';
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
-export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<express.Express> {
-  const { config, pool, logger } = parts;
+export async function composeApp(parts: {
+  config: Config;
+  pool: DatabasePool;
+  /** The conversations database, when one is configured. */
+  chatPool?: DatabasePool;
+  logger: Logger;
+  metrics?: Metrics;
+}): Promise<express.Express> {
+  const { config, pool, chatPool, logger } = parts;
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -24,8 +33,15 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state }),
     logger,
     metrics,
+    chat: { pool: chatPool, model: createChatModel(config), toolsFor: (req) => createToolsBridge(ownAddress(req)) },
   });
+}
+
+/** The address a request came in on: this server, as the tools bridge calls it back. */
+function ownAddress(req: Request): string {
+  const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  return `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort}`;
 }

@@ -44,6 +44,18 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
+
+  CHAT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  CHAT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  CHAT_DB_IDLE_TIMEOUT_MS: ms(60_000),
+  CHAT_DB_CONNECT_TIMEOUT_MS: ms(2_000),
+  CHAT_DB_STATEMENT_TIMEOUT_MS: ms(5_000),
+  CHAT_MODEL: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  CHAT_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  CHAT_MODEL_STREAM: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  CHAT_MAX_STEPS: z.coerce.number().int().min(1).max(20).default(6),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -85,6 +97,29 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     trustProxy: env.TRUST_PROXY,
     rateLimit: { perUserPerMinute: env.RATE_LIMIT_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    chat: {
+      /** Unset: the embedded PostgreSQL's `taskflow_chat` when the API runs on the embedded one, else chat is off. */
+      databaseUrl: env.CHAT_DATABASE_URL,
+      database: {
+        poolSize: env.CHAT_DB_POOL_SIZE,
+        idleTimeoutMs: env.CHAT_DB_IDLE_TIMEOUT_MS,
+        maxConnectionAgeMs: env.DB_MAX_CONNECTION_AGE_MS,
+        connectTimeoutMs: env.CHAT_DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: env.CHAT_DB_STATEMENT_TIMEOUT_MS,
+        pooled: undefined as boolean | undefined,
+      },
+      /** The assistant; without CHAT_MODEL, /chatkit answers 503. */
+      model: env.CHAT_MODEL
+        ? {
+            name: env.CHAT_MODEL,
+            baseUrl: env.OPENAI_BASE_URL,
+            apiKey: env.OPENAI_API_KEY,
+            timeoutMs: env.CHAT_MODEL_TIMEOUT_MS,
+            stream: env.CHAT_MODEL_STREAM,
+            maxSteps: env.CHAT_MAX_STEPS,
+          }
+        : undefined,
+    },
   };
 }
 

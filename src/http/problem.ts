@@ -13,6 +13,8 @@ export const PROBLEMS = {
   'task-not-found': { status: 404, title: 'Task not found' },
   'agent-not-found': { status: 404, title: 'Agent not found' },
   'member-not-found': { status: 404, title: 'Member not found' },
+  'thread-not-found': { status: 404, title: 'Conversation not found' },
+  'chat-item-not-found': { status: 404, title: 'Conversation item not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'slug-taken': { status: 409, title: 'Slug already used in this tenant' },
   'handle-taken': { status: 409, title: 'Handle already used in this tenant' },
@@ -35,6 +37,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Database unavailable' },
   'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
+  'chat-unavailable': { status: 503, title: 'Chat unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemType = keyof typeof PROBLEMS;

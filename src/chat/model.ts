@@ -1,0 +1,18 @@
+import OpenAI from 'openai';
+import type { Config } from '../config.js';
+import type { ModelSettings } from './turn.js';
+
+/** The assistant's model through any OpenAI-compatible API; undefined when CHAT_MODEL is not set. */
+export function createChatModel(config: Config): { openai: OpenAI; settings: ModelSettings } | undefined {
+  const model = config.chat.model;
+  if (!model) return undefined;
+  const openai = new OpenAI({
+    // Local OpenAI-compatible servers often need no key; the client insists on one.
+    apiKey: model.apiKey ?? 'unused',
+    ...(model.baseUrl ? { baseURL: model.baseUrl } : {}),
+    timeout: model.timeoutMs,
+    // Fail fast: a failed model call becomes an error event in the thread, which the user can retry.
+    maxRetries: 0,
+  });
+  return { openai, settings: { name: model.name, timeoutMs: model.timeoutMs, stream: model.stream, maxSteps: model.maxSteps } };
+}
