@@ -113,7 +113,10 @@ export async function* runTurn(input: TurnInput): AsyncGenerator<ThreadStreamEve
       );
       yield* events;
     }
-    if (reply.toolCalls.length === 0) return;
+    if (reply.toolCalls.length === 0) {
+      if (!reply.text) throw new TurnError('The assistant gave no answer.', true);
+      return;
+    }
 
     const call: ChatCompletionMessageParam = { role: 'assistant', content: null, tool_calls: reply.toolCalls };
     messages.push(call);
@@ -182,6 +185,8 @@ async function* streamed(
       if (fragment.function?.arguments) call.arguments += fragment.function.arguments;
     }
   }
+  // The client ends an aborted stream quietly, as if the model had finished.
+  if (signal.aborted) throw signal.reason ?? new Error('aborted');
   return {
     text,
     toolCalls: calls.filter(Boolean).map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })),
