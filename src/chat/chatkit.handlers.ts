@@ -233,16 +233,17 @@ async function* respond(ctx: Ctx, threadId: string, newTitle: string | undefined
       yield event;
     }
   } catch (err) {
-    if (signal.aborted) return;
-    if (err instanceof TurnError) yield { type: 'error', code: 'custom', message: err.message, allow_retry: err.allowRetry };
-    else {
+    if (err instanceof TurnError) {
+      if (!signal.aborted) yield { type: 'error', code: 'custom', message: err.message, allow_retry: err.allowRetry };
+    } else if (!signal.aborted) {
       ctx.req.log?.error({ err }, 'chat turn failed');
       yield { type: 'error', code: 'stream.error', allow_retry: true };
     }
   }
-  if (newTitle && !signal.aborted) {
+  // A new thread is titled after its first message, even when the client went away meanwhile.
+  if (newTitle) {
     const thread = await store.updateThreadTitle(pool, ctx.owner, threadId, newTitle).catch(() => null);
-    if (thread) yield { type: 'thread.updated', thread: toThread(thread) };
+    if (thread && !signal.aborted) yield { type: 'thread.updated', thread: toThread(thread) };
   }
 }
 

@@ -104,3 +104,47 @@ for (const stream of [true, false]) {
     });
   });
 }
+
+describe('the client goes away mid-turn', () => {
+  let t: TestApp;
+  let model: FakeOpenAi;
+  let alice: SignedIn;
+
+  beforeAll(async () => {
+    model = await startFakeOpenAi();
+    t = await startTestApp({ chat: true, env: { CHAT_MODEL: 'fake-model', OPENAI_BASE_URL: model.baseUrl } });
+    alice = await signIn(t, 'alice');
+  });
+  afterAll(async () => {
+    await t.close();
+    await model.close();
+  });
+
+  it('stops the turn, stores no half answer, and the thread goes on', async () => {
+    model.script({ text: 'A slow answer that nobody reads.', delayMs: 1_500 });
+    const abort = new AbortController();
+    const res = await fetch(`${t.url}/chatkit`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'threads.create', params: { input: text('Cancel me') } }),
+      signal: abort.signal,
+    });
+    const reader = res.body!.getReader();
+    let seen = '';
+    while (!seen.includes('"stream_options"')) seen += new TextDecoder().decode((await reader.read()).value);
+    const threadId = /"thread":\{"id":"(thr_[0-9a-f]+)"/.exec(seen)![1]!;
+    abort.abort();
+
+    // The server finishes the cancelled turn by titling the thread; then it holds only the user message.
+    for (let i = 0; i < 100; i++) {
+      const thread = await chatkit(alice, { type: 'threads.get_by_id', params: { thread_id: threadId } });
+      if (thread.body.title) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await storedItems(t, threadId)).map((i) => i.type)).toEqual(['user_message']);
+
+    model.script({ text: 'Here now.' });
+    const next = await chatkit(alice, { type: 'threads.add_user_message', params: { thread_id: threadId, input: text('Still there?') } });
+    expect(assistantText(next.events)).toEqual(['Here now.']);
+  });
+});
