@@ -646,6 +646,10 @@ export interface paths {
          *     `threads.custom_action` and `threads.add_client_tool_output` are part of the protocol but not
          *     supported here: they are answered with a single `error` event (`allow_retry: false`).
          *
+         *     Unlike the rest of the API, unknown fields in a request are ignored, as the reference ChatKit server
+         *     does (frontends add their own); a missing or invalid known field is a 422 naming it, and an unknown
+         *     `type` a 422 at `/body/type`.
+         *
          *     **Other requests** are answered `200 application/json`: a thread, a page of threads or items
          *     (`data`, `has_more`, `after`: pass `after` back for the next page; `order` `asc` or `desc`, `limit`
          *     1–100, default 20), an attachment, or `{}`.

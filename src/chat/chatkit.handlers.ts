@@ -11,6 +11,7 @@ import type OpenAI from 'openai';
 import type { DatabasePool } from '../db/index.js';
 import { toProblem } from '../http/errors.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
+import { sendReply } from '../http/reply.js';
 import type { Principal } from '../identity/principal.js';
 import * as store from './chat.sql.js';
 import { ChatKitRequest, STREAMING_TYPES, UNSUPPORTED_TYPES, sseFrame, type RequestOf, type ThreadItem, type ThreadStreamEvent, type UserMessageInput, type UserMessageItem } from './protocol.js';
@@ -45,8 +46,23 @@ function parseRequest(body: unknown): ChatKitRequest | { unsupported: string } {
   const type = (body as { type?: unknown } | null)?.type;
   if (typeof type === 'string' && (UNSUPPORTED_TYPES as readonly string[]).includes(type)) return { unsupported: type };
   const parsed = ChatKitRequest.safeParse(body);
-  if (parsed.success) return parsed.data;
-  throw new ProblemError('validation-failed', { detail: 'Not a ChatKit request this server understands; see errors', errors: toFieldErrors(parsed.error.issues) });
+  if (!parsed.success) {
+    throw new ProblemError('validation-failed', { detail: 'Not a ChatKit request this server understands; see errors', errors: toFieldErrors(parsed.error.issues) });
+  }
+  // PostgreSQL cannot store NUL in text or jsonb: refused here, naming the field, rather than failing there.
+  const nul = pointerToNul(parsed.data, '/body');
+  if (nul) throw new ProblemError('validation-failed', { detail: 'Some fields are not valid; see errors', errors: [{ pointer: nul, message: 'must not contain NUL' }] });
+  return parsed.data;
+}
+
+function pointerToNul(value: unknown, pointer: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? pointer : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = key.includes('\u0000') ? `${pointer}/${key}` : pointerToNul(child, `${pointer}/${key}`);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A failure of the conversations database becomes a chat-specific 503: the rest of the API is unaffected. */
@@ -72,7 +88,7 @@ export function chatKitHandler(deps: ChatKitDeps) {
       });
       const ctx: Ctx = { pool, model, toolsFor, principal, owner: ownerOf(principal), req, res };
       if (isStreaming(request)) await streaming(ctx, request);
-      else res.type('application/json').send(JSON.stringify(await nonStreaming(ctx, request)));
+      else sendReply(res, { status: 200, body: await nonStreaming(ctx, request) });
     } catch (err) {
       next(chatProblem(err));
     }
@@ -259,6 +275,7 @@ async function stream(
   opening: readonly ThreadStreamEvent[],
   events: (signal: AbortSignal) => AsyncIterable<ThreadStreamEvent>,
 ): Promise<void> {
+  if (res.headersSent) return; // answered already (the request deadline passed while the turn was prepared)
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   res.status(200).set({ 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' });

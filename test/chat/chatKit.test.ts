@@ -295,6 +295,18 @@ describe('protocol errors', () => {
     expect(empty.body.errors).toEqual([expect.objectContaining({ pointer: '/body/params/input/content' })]);
   });
 
+  it('a NUL character anywhere is a 422 naming the field, and nothing is stored', async () => {
+    const before = (await chatkit(alice, { type: 'threads.list', params: { limit: 100 } })).body.data.length;
+    const res = await chatkit(alice, { type: 'threads.create', params: { input: text('bad\u0000text') } });
+    expect([res.status, res.body.errors]).toEqual([422, [{ pointer: '/body/params/input/content/0/text', message: 'must not contain NUL' }]]);
+    const tag = {
+      type: 'threads.create',
+      params: { input: { ...text('x'), content: [{ type: 'input_tag', id: 't', text: 'tag', data: { note: 'a\u0000b' } }] } },
+    };
+    expect((await chatkit(alice, tag)).body.errors[0].pointer).toBe('/body/params/input/content/0/data/note');
+    expect((await chatkit(alice, { type: 'threads.list', params: { limit: 100 } })).body.data.length).toBe(before);
+  });
+
   it('a body that is not an object, or not JSON, is refused like everywhere else', async () => {
     expect((await chatkit(alice, [])).status).toBe(422);
     const broken = await alice.request('POST', '/chatkit', { rawBody: '{"type":', headers: { 'content-type': 'application/json' } });
