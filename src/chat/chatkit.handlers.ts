@@ -66,31 +66,36 @@ function pointerToNul(value: unknown, pointer: string): string | undefined {
 }
 
 /** A failure of the conversations database becomes a chat-specific 503: the rest of the API is unaffected. */
-function chatProblem(err: unknown): unknown {
-  if (err instanceof ProblemError) return err;
-  if (toProblem(err).problem.status === 503) {
-    return new ProblemError('chat-unavailable', { detail: 'The conversations database is unreachable; tasks still work', headers: { 'Retry-After': '5' }, cause: err });
-  }
-  return err;
+function chatProblem(err: unknown, req: Request): unknown {
+  if (err instanceof ProblemError || toProblem(err).problem.status !== 503) return err;
+  req.log?.warn({ err }, 'conversations database unavailable');
+  return new ProblemError('chat-unavailable', { detail: 'The conversations database is unreachable; tasks still work', headers: { 'Retry-After': '5' }, cause: err });
 }
 
 export function chatKitHandler(deps: ChatKitDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    res.locals.operationId = 'chatKit';
+    let principal: Principal;
     try {
-      res.locals.operationId = 'chatKit';
-      const principal = await deps.authenticate(req, res);
+      principal = await deps.authenticate(req, res);
+    } catch (err) {
+      return next(err);
+    }
+    try {
       const { pool, model, toolsFor } = deps;
       if (!pool) throw new ProblemError('chat-unavailable', { detail: 'No conversations database is configured (CHAT_DATABASE_URL), or it was unreachable when the server started' });
       if (!model || !toolsFor) throw new ProblemError('chat-unavailable', { detail: 'No assistant model is configured (CHAT_MODEL)' });
       const request = parseRequest(req.body);
-      if ('unsupported' in request) return void stream(req, res, [], async function* () {
-        yield { type: 'error', code: 'custom', message: `${request.unsupported} is not supported by this server`, allow_retry: false };
-      });
+      if ('unsupported' in request) {
+        const message = `${request.unsupported} is not supported by this server`;
+        await stream(req, res, [{ type: 'error', code: 'custom', message, allow_retry: false }], async function* () {});
+        return;
+      }
       const ctx: Ctx = { pool, model, toolsFor, principal, owner: ownerOf(principal), req, res };
       if (isStreaming(request)) await streaming(ctx, request);
       else sendReply(res, { status: 200, body: await nonStreaming(ctx, request) });
     } catch (err) {
-      next(chatProblem(err));
+      next(chatProblem(err, req));
     }
   };
 }
