@@ -36,7 +36,7 @@ export async function composeApp(parts: {
     handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state }),
     logger,
     metrics,
-    chat: { pool: chatPool, model: createChatModel(config), toolsFor: (req) => createToolsBridge(ownAddress(req)) },
+    chat: { pool: chatPool, model: await createChatModel(config), toolsFor: (req) => createToolsBridge(ownAddress(req)) },
   });
 }
 
