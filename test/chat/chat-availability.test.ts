@@ -68,7 +68,7 @@ describe('conversations database outage', () => {
       env: { CHAT_MODEL: 'fake-model', OPENAI_BASE_URL: model.baseUrl, CHAT_DB_CONNECT_TIMEOUT_MS: '500' },
     });
     alice = await signIn(t, 'alice');
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await t?.close();
     await model?.close();
@@ -100,5 +100,5 @@ describe('conversations database outage', () => {
     expect(after.status).toBe(200);
     expect(after.body.data.map((x: any) => x.title)).toEqual(['Before the outage']);
     expect((await t.request('GET', '/health/ready')).body.chat_database).toBe('ok');
-  }, 60_000);
+  }, 120_000);
 });
