@@ -41,7 +41,7 @@ const apiOperations = () =>
     .flatMap(([, item]) => Object.values(item ?? {}).map((op) => (op as { operationId?: string }).operationId))
     .filter((id): id is string => typeof id === 'string');
 
-const json = (result: { content?: unknown }) => JSON.parse((result.content as { text: string }[])[0]!.text);
+const json = (result: unknown) => JSON.parse(((result as { content: { text: string }[] }).content)[0]!.text);
 
 describe('tools/list', () => {
   it('has one tool per /api operation of the contract, named by operationId', async () => {

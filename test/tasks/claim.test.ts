@@ -155,7 +155,7 @@ describe('claimNextTask', () => {
     const a = await keyedAgent(t, alice, [project]);
     const results = await Promise.all([claim(a, task.id), claim(bob, task.id), claim(alice, task.id)]);
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
-    expect(results.filter((r) => r.status === 409).every((r) => r.body.type.endsWith('/already-claimed'))).toBe(true);
+    expect(results.filter((r) => r.status === 409).every((r) => (r.body as unknown as { type: string }).type.endsWith('/already-claimed'))).toBe(true);
     expect((await auditOf(t, task.id)).filter((e) => e.action === 'claimed')).toHaveLength(1);
   });
 });
