@@ -3693,7 +3693,7 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
-                    /** @description The agent's key list, where the new key now appears. */
+                    /** @description The new key's URI, the one `revokeAgentKey` deletes. */
                     Location?: string;
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;

@@ -58,7 +58,7 @@ export const agentKeyHandlers = ({ pool }: { pool: DatabasePool }) =>
         });
         return {
           status: 201 as const,
-          headers: { Location: `/api/agents/${agent.id}/keys` },
+          headers: { Location: `/api/agents/${agent.id}/keys/${row.id}` },
           body: { ...toAgentKey(row), last_used_at: null, revoked_at: null, secret: key.secret },
         };
       });

@@ -157,7 +157,7 @@ const taskIn = async (status) => {
  * Holds a row lock on a project so that inserting a task into it (its foreign key check) waits; `blocked()`
  * resolves once some other session, the server's, is waiting behind it.
  */
-async function holdProject(projectId) {
+async function holdProject(projectId, table = 'project') {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
   const release = async () => {
@@ -169,7 +169,7 @@ async function holdProject(projectId) {
   };
   try {
     await client.query('begin');
-    await client.query('select id from project where id = $1 for update', [projectId]);
+    await client.query(`select id from ${table} where id = $1 for update`, [projectId]);
     const { rows } = await client.query('select pg_backend_pid() as pid');
     const blocked = async () => {
       const watcher = new pg.Client({ connectionString: DATABASE_URL });
@@ -196,9 +196,9 @@ async function holdProject(projectId) {
  * task insert waits on a row lock this hook holds); Dredd then sends the same request with the same key.
  * Afterwards the lock is released and the first request must complete with 201.
  */
-async function inFlight(path, body, projectId) {
+async function inFlight(path, body, projectId, table = 'project') {
   const key = randomUUID();
-  const hold = await holdProject(projectId);
+  const hold = await holdProject(projectId, table);
   let first;
   try {
     first = api('POST', path, { body, headers: { 'Idempotency-Key': key } });
@@ -240,6 +240,7 @@ hooks.beforeAll((transactions, done) => {
     });
     S.subtask = (await api('POST', `/api/tasks/${S.task.id}/subtasks`, { body: { title: 'Shared subtask', assignee_id: S.agent.id }, expect: 201 })).body;
     await moveTask(S.task, 'in_progress');
+    S.agentKey = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: 'Contract run' }, expect: 201 })).body;
   })().then(
     () => done(),
     (err) => {
@@ -276,6 +277,7 @@ const OPS = {
   'POST /api/projects': {
     base: () => ({ body: { slug: `contract-${uniq()}`, name: 'Created by Dredd', description: null }, headers: { 'Idempotency-Key': randomUUID() } }),
     409: () => ({ body: { slug: S.project.slug, name: 'Same slug' }, expectType: 'slug-taken' }),
+    403: () => asAgent({ body: { slug: `contract-${uniq()}`, name: 'Made by an agent' } }),
   },
   'GET /api/projects/{projectId}': {
     base: () => ({ params: { projectId: S.project.id } }),
@@ -347,6 +349,7 @@ const OPS = {
       headers: { 'Idempotency-Key': randomUUID() },
     }),
     409: () => ({ body: { handle: S.agent.handle, name: 'Same handle', agent_type: 'custom' }, expectType: 'handle-taken' }),
+    403: () => asAgent({ body: { handle: `@contract-sneaky-${uniq()}`, name: 'Sneaky', agent_type: 'custom' } }),
   },
   'GET /api/agents/{agentId}': {
     base: () => ({ params: { agentId: S.agent.id } }),
@@ -356,6 +359,7 @@ const OPS = {
       const a = await createAgent();
       return { params: { agentId: a.id }, ifMatch: a.etag, body: { name: 'Renamed bot', capabilities: ['code-review', 'accessibility-audit'] } };
     },
+    403: () => asAgent({ params: { agentId: S.agent.id }, body: { name: 'Renamed by itself' } }),
   },
   'DELETE /api/agents/{agentId}': {
     base: async () => {
@@ -363,6 +367,33 @@ const OPS = {
       return { params: { agentId: a.id }, ifMatch: a.etag };
     },
     409: () => ({ params: { agentId: S.agent.id }, expectType: 'agent-in-use' }),
+    403: () => asAgent({ params: { agentId: S.agent.id } }),
+  },
+
+  // Agent API keys
+  'GET /api/agents/{agent_id}/keys': {
+    base: () => ({ params: { agent_id: S.agent.id }, check: (b) => (b.items.some((k) => k.id === S.agentKey.id) ? undefined : 'the shared key is missing') }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, expectType: 'not-agent-manager' }),
+  },
+  'POST /api/agents/{agent_id}/keys': {
+    base: () => ({
+      params: { agent_id: S.agent.id },
+      headers: { 'Idempotency-Key': randomUUID() },
+      body: { name: `Minted by Dredd ${uniq()}`, expires_at: '2030-01-01T00:00:00Z' },
+      check: (b) => (/^tfa_[A-Za-z0-9_-]{43}$/.test(b.secret) && b.secret.startsWith(b.prefix) ? undefined : 'secret or prefix malformed'),
+    }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, body: { name: 'Not mine' }, expectType: 'not-agent-manager' }),
+    409: async () => {
+      const a = await createAgent();
+      return { ...(await inFlight(`/api/agents/${a.id}/keys`, { name: `In flight ${uniq()}` }, a.id, 'worker')), params: { agent_id: a.id } };
+    },
+  },
+  'DELETE /api/agents/{agent_id}/keys/{key_id}': {
+    base: async () => {
+      const key = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: `To revoke ${uniq()}` }, expect: 201 })).body;
+      return { params: { agent_id: S.agent.id, key_id: key.id } };
+    },
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id, key_id: S.agentKey.id }, expectType: 'not-agent-manager' }),
   },
 
   // Tasks
@@ -461,6 +492,7 @@ const OPS = {
       return { params: { taskId: t.id }, ifMatch: t.etag, check: (b) => (b.status === 'completed' && b.completed_at ? undefined : `expected completed, got ${b.status}`) };
     },
     409: async () => ({ params: { taskId: (await createTask()).id }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { taskId: (await taskIn('review')).id } }),
   },
   'POST /api/tasks/{taskId}/reject': {
     base: async () => {
@@ -471,6 +503,25 @@ const OPS = {
       };
     },
     409: async () => ({ params: { taskId: (await createTask()).id }, body: { reason: 'Not ready' }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { taskId: (await taskIn('review')).id }, body: { reason: 'Not mine to judge' } }),
+  },
+  'POST /api/tasks/{task_id}/claim': {
+    base: async () => {
+      const t = await createTask();
+      return {
+        params: { task_id: t.id }, ifMatch: t.etag,
+        check: (b) => (b.status === 'in_progress' && b.assignee_id === S.owner.worker.id ? undefined : `expected in_progress and mine, got ${b.status}`),
+      };
+    },
+    409: async () => ({ params: { task_id: (await createTask(S.project.id, { assignee_id: S.member.worker.id })).id }, expectType: 'already-claimed' }),
+  },
+  'POST /api/projects/{project_id}/tasks/claim-next': {
+    base: async () => {
+      const p = await createProject();
+      const t = await createTask(p.id, { priority: 'high', tags: ['copy'] });
+      return { params: { project_id: p.id }, query: { tags: ['copy'], priority: ['high', 'critical'] }, check: (b) => (b.id === t.id ? undefined : `claimed ${b.id}, expected ${t.id}`) };
+    },
+    204: async () => ({ params: { project_id: (await createProject()).id } }),
   },
 
   // Audit
@@ -482,7 +533,13 @@ const OPS = {
   },
 };
 
-const NOT_FOUND_TYPES = { projectId: 'project-not-found', taskId: 'task-not-found', agentId: 'agent-not-found', memberId: 'member-not-found' };
+const NOT_FOUND_TYPES = {
+  projectId: 'project-not-found', taskId: 'task-not-found', agentId: 'agent-not-found', memberId: 'member-not-found',
+  project_id: 'project-not-found', task_id: 'task-not-found', agent_id: 'agent-not-found', key_id: 'agent-key-not-found',
+};
+
+/** 403 forbidden-for-agents: the request made with the shared agent's API key (x-forbidden-for-agents). */
+const asAgent = (arrangement) => ({ ...arrangement, as: null, headers: { ...arrangement.headers, Authorization: `Bearer ${S.agentKey.secret}` }, expectType: 'forbidden-for-agents' });
 
 /** Statuses whose meaning is the same for every operation: derived from the operation's base request. */
 const GENERIC = {
