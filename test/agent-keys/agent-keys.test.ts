@@ -78,7 +78,7 @@ describe('acting as the agent', () => {
     expect(me.body).toMatchObject({ user_id: null, default_project_id: null, worker: { id: agent.id, handle: agent.handle, type: 'agent' } });
     const projects = await agent.request('GET', '/api/projects');
     expect(projects.body.items.map((p: { id: number }) => p.id).sort()).toEqual(
-      (await t.pool.anyFirst(sql.type(z.object({ project_id: z.number() }))`select project_id from member where worker_id = ${agent.id}`)).sort(),
+      [...(await t.pool.anyFirst(sql.type(z.object({ project_id: z.number() }))`select project_id from member where worker_id = ${agent.id}`))].sort(),
     );
     expect(projects.body.items.map((p: { id: number }) => p.id)).not.toContain(alice.projectId);
     expect((await keyRow(agent.key.id)).last_used_at).not.toBeNull();
@@ -177,18 +177,18 @@ describe('forbidden for agents', () => {
   });
 
   it.each([
-    ['createAgent', 'POST', () => '/api/agents', { handle: '@sneaky', name: 'Sneaky', agent_type: 'custom' }],
-    ['updateAgent', 'PATCH', () => `/api/agents/${agent.id}`, { name: 'Renamed' }],
-    ['deleteAgent', 'DELETE', () => `/api/agents/${agent.id}`, undefined],
-    ['createAgentKey', 'POST', () => `/api/agents/${agent.id}/keys`, { name: 'another' }],
-    ['listAgentKeys', 'GET', () => `/api/agents/${agent.id}/keys`, undefined],
-    ['revokeAgentKey', 'DELETE', () => `/api/agents/${agent.id}/keys/${agent.key.id}`, undefined],
-    ['createProject', 'POST', () => '/api/projects', { slug: 'agent-made', name: 'Agent made' }],
-    ['deleteProject', 'DELETE', () => `/api/projects/${project}`, undefined],
-    ['addProjectMember', 'POST', () => `/api/projects/${project}/members`, { user_id: 'bob' }],
-    ['removeProjectMember', 'DELETE', () => `/api/projects/${project}/members/1`, undefined],
-    ['approveTask', 'POST', () => `/api/tasks/1/approve`, undefined],
-    ['rejectTask', 'POST', () => `/api/tasks/1/reject`, { reason: 'Not good enough' }],
+    ['createAgent', 'POST', (): string => '/api/agents', { handle: '@sneaky', name: 'Sneaky', agent_type: 'custom' }],
+    ['updateAgent', 'PATCH', (): string => `/api/agents/${agent.id}`, { name: 'Renamed' }],
+    ['deleteAgent', 'DELETE', (): string => `/api/agents/${agent.id}`, undefined],
+    ['createAgentKey', 'POST', (): string => `/api/agents/${agent.id}/keys`, { name: 'another' }],
+    ['listAgentKeys', 'GET', (): string => `/api/agents/${agent.id}/keys`, undefined],
+    ['revokeAgentKey', 'DELETE', (): string => `/api/agents/${agent.id}/keys/${agent.key.id}`, undefined],
+    ['createProject', 'POST', (): string => '/api/projects', { slug: 'agent-made', name: 'Agent made' }],
+    ['deleteProject', 'DELETE', (): string => `/api/projects/${project}`, undefined],
+    ['addProjectMember', 'POST', (): string => `/api/projects/${project}/members`, { user_id: 'bob' }],
+    ['removeProjectMember', 'DELETE', (): string => `/api/projects/${project}/members/1`, undefined],
+    ['approveTask', 'POST', (): string => `/api/tasks/1/approve`, undefined],
+    ['rejectTask', 'POST', (): string => `/api/tasks/1/reject`, { reason: 'Not good enough' }],
   ] as const)('%s → 403 forbidden-for-agents, nothing written', async (operationId, method, path, body) => {
     const before = await t.pool.oneFirst(sql.type(z.object({ n: z.number() }))`select count(*)::int as n from audit_log`);
     const res = await agent.request(method, path(), body === undefined ? {} : { body });
