@@ -59,8 +59,9 @@ export interface AgentKeyVerifier {
 
 export function createAgentKeyVerifier(
   store: AgentKeyStore,
-  options: { ttlMs?: number; onTouchError?: (err: unknown) => void } = {},
+  options: { ttlMs?: number; onTouchError?: (err: unknown) => void; now?: () => number } = {},
 ): AgentKeyVerifier {
+  const clock = options.now ?? Date.now;
   const ttlMs = Math.min(options.ttlMs ?? AGENT_KEY_CACHE_TTL_MS, AGENT_KEY_CACHE_TTL_MS);
   const verified = new Map<string, { principal: Principal; until: number }>();
   const touchedAt = new Map<number, number>();
@@ -75,7 +76,7 @@ export function createAgentKeyVerifier(
 
   return {
     async verify(token) {
-      const now = Date.now();
+      const now = clock();
       const hash = hashAgentKey(token);
       const cacheKey = hash.toString('base64url');
       const hit = verified.get(cacheKey);
