@@ -29,7 +29,7 @@ export function identityFromClaims(claims: JWTPayload): Identity {
     email: nonEmptyString(claims.email),
     name: nonEmptyString(claims.name),
     tenantId,
-    client: client !== null && client.length <= MAX_ID_LENGTH ? client : null,
+    ...(client !== null && client.length <= MAX_ID_LENGTH ? { client } : {}),
   };
 }
 
