@@ -310,7 +310,7 @@ export interface paths {
         put?: never;
         /**
          * Mint an API key for an agent
-         * @description Mints a key with which a program acts as the agent: `Authorization: Bearer tfa_…`. The response is the only time the `secret` is shown — store it in your agent's secret store; the server keeps only its SHA-256 hash and the display `prefix`. Without `expires_at` the key is valid until revoked. The same permission rule as listing applies. Writes an `agent_key_created` audit entry (never the secret).
+         * @description Mints a key with which a program acts as the agent: `Authorization: Bearer tfa_…`. The response is the only time the `secret` is shown — store it in your agent's secret store; the server keeps only its SHA-256 hash and the display `prefix`. Without `expires_at` the key is valid until revoked. The same permission rule as listing applies. Writes an `agent_key_created` audit entry (never the secret). There is no `Idempotency-Key` here: replaying the response would mean storing the secret. If a response is lost, revoke the key you cannot see and mint another.
          */
         post: operations["createAgentKey"];
         delete?: never;
@@ -3664,10 +3664,7 @@ export interface operations {
     createAgentKey: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: never;
             path: {
                 /**
                  * @description Id of an agent of your tenant (its worker id).
@@ -3695,7 +3692,6 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     /** @description The new key's URI, the one `revokeAgentKey` deletes. */
                     Location?: string;
-                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3719,7 +3715,6 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["NotAgentManager"];
             404: components["responses"]["AgentNotFound"];
-            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];

@@ -45,8 +45,9 @@ describe('Idempotency-Key', () => {
       if (post.responses['201']) creating.push(post.operationId);
       if ((post.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey')) declared.push(post.operationId);
     }
-    expect(declared.sort()).toEqual(creating.sort());
-    expect(creating.sort()).toEqual(['addProjectMember', 'createAgent', 'createProject', 'createSubtask', 'createTask']);
+    // Minting an API key is the exception: a replay would need its secret stored, and only its hash is.
+    expect(declared.sort()).toEqual(creating.filter((op) => op !== 'createAgentKey').sort());
+    expect(creating.sort()).toEqual(['addProjectMember', 'createAgent', 'createAgentKey', 'createProject', 'createSubtask', 'createTask']);
   });
 
   // Each creating operation: a body for the first call, and the path.
