@@ -116,7 +116,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}": {
+    "/api/projects/{project_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -125,13 +125,13 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * Get a project
-         * @description One project the caller is a member of, with its `ETag`.
+         * @description One project the caller is a member of, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the project has not changed.
          */
         get: operations["getProject"];
         put?: never;
@@ -150,7 +150,7 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
-    "/api/projects/{projectId}/members": {
+    "/api/projects/{project_id}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -159,7 +159,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -180,7 +180,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/members/{memberId}": {
+    "/api/projects/{project_id}/members/{member_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -189,12 +189,12 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -246,7 +246,7 @@ export interface paths {
         put?: never;
         /**
          * Register an agent
-         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{projectId}/members` to make it assignable. Writes an `agent_created` audit entry.
+         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{project_id}/members` to make it assignable. Writes an `agent_created` audit entry.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -255,7 +255,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/agents/{agentId}": {
+    "/api/agents/{agent_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -264,13 +264,13 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
         /**
          * Get an agent
-         * @description One agent of the caller's tenant, with its `ETag`.
+         * @description One agent of the caller's tenant, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the agent has not changed.
          */
         get: operations["getAgent"];
         put?: never;
@@ -298,7 +298,7 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agent_id: components["parameters"]["KeyAgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -328,7 +328,7 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agent_id: components["parameters"]["KeyAgentId"];
+                agent_id: components["parameters"]["AgentId"];
                 /**
                  * @description Id of one of the agent's API keys (`AgentKey.id`).
                  * @example 3
@@ -350,7 +350,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/tasks": {
+    "/api/projects/{project_id}/tasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -359,21 +359,22 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * List and filter a project's tasks
-         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_id` says otherwise — as
+         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_task_id` says otherwise — as
          *     `TaskSummary` objects. All filters combine with AND; a repeatable filter (`status`, `priority`)
-         *     matches any of its values, except `tag`, where every given tag must be present.
+         *     matches any of its values, except `tags`, where every given tag must be present.
          *
          *     **Sorting** (`sort`, default `-created_at`; a leading `-` means descending):
          *
          *     | sort | order |
          *     |------|-------|
          *     | `created_at` / `-created_at` | creation time |
+         *     | `updated_at` / `-updated_at` | time of the last change; with `updated_since`, the way to sync what changed |
          *     | `due_date` / `-due_date` | due date; tasks without a due date come **last in both directions** |
          *     | `priority` / `-priority` | rank low < medium < high < critical, so `priority` lists `low` first and `-priority` lists `critical` first |
          *     | `title` / `-title` | title |
@@ -385,7 +386,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{taskId}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
+         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{task_id}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
          */
         post: operations["createTask"];
         delete?: never;
@@ -403,7 +404,7 @@ export interface paths {
         };
         /**
          * My work across all projects
-         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{projectId}/tasks`.
+         * @description Tasks from every project the caller is a member of — the "my work" view and cross-project search. Use `assignee_id=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything, or narrow it to one project with `project_id`. The filters, sorting and paging are exactly those of `GET /api/projects/{project_id}/tasks`.
          */
         get: operations["listMyTasks"];
         put?: never;
@@ -414,7 +415,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}": {
+    "/api/tasks/{task_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -423,13 +424,13 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
         /**
          * Get a task with its subtasks
-         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence and its direct subtasks. Carries an `ETag` for `If-Match`.
+         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence, the latest rejection and progress note, and its first 50 direct subtasks (`subtasks`; `subtask_count` is the total — page through the rest with `parent_task_id` on the task list). Carries an `ETag` for `If-Match`; send it back as `If-None-Match` to get a bodiless 304 while the task has not changed.
          */
         get: operations["getTask"];
         put?: never;
@@ -448,7 +449,7 @@ export interface paths {
         patch: operations["updateTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/status": {
+    "/api/tasks/{task_id}/status": {
         parameters: {
             query?: never;
             header?: never;
@@ -457,7 +458,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -497,7 +498,7 @@ export interface paths {
         patch: operations["updateTaskStatus"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/progress": {
+    "/api/tasks/{task_id}/progress": {
         parameters: {
             query?: never;
             header?: never;
@@ -506,7 +507,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -518,12 +519,12 @@ export interface paths {
         head?: never;
         /**
          * Report progress
-         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` is kept in the audit trail only (`progress_updated` entry), handy for agents that report what they did.
+         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` becomes the task's `last_progress_note` (a report without one keeps the previous note) and is kept in the `progress_updated` audit entry — handy for agents that report what they did.
          */
         patch: operations["updateTaskProgress"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/assign": {
+    "/api/tasks/{task_id}/assign": {
         parameters: {
             query?: never;
             header?: never;
@@ -532,7 +533,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -549,7 +550,7 @@ export interface paths {
         patch: operations["assignTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/subtasks": {
+    "/api/tasks/{task_id}/subtasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -558,7 +559,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -566,7 +567,7 @@ export interface paths {
         put?: never;
         /**
          * Create a subtask
-         * @description Creates a task whose parent is `taskId`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
+         * @description Creates a task whose parent is `task_id`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
          */
         post: operations["createSubtask"];
         delete?: never;
@@ -575,7 +576,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/approve": {
+    "/api/tasks/{task_id}/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -584,7 +585,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -592,7 +593,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a task in review
-         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{taskId}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
+         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{task_id}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
          */
         post: operations["approveTask"];
         delete?: never;
@@ -601,7 +602,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/reject": {
+    "/api/tasks/{task_id}/reject": {
         parameters: {
             query?: never;
             header?: never;
@@ -610,7 +611,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -618,7 +619,7 @@ export interface paths {
         put?: never;
         /**
          * Send a task in review back to work
-         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on (stored in the `rejected` audit entry). From any other status: 409 `not-in-review`.
+         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on: the task's `last_rejection` shows it (with the reviewer and the time), and the `rejected` audit entry keeps it. From any other status: 409 `not-in-review`.
          */
         post: operations["rejectTask"];
         delete?: never;
@@ -634,9 +635,9 @@ export interface paths {
             path: {
                 /**
                  * @description Id of a task in one of your projects.
-                 * @example 44
+                 * @example 42
                  */
-                task_id: components["parameters"]["ClaimTaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -662,7 +663,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["ClaimProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -679,7 +680,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/audit": {
+    "/api/tasks/{task_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -688,7 +689,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -705,7 +706,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/audit": {
+    "/api/projects/{project_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -714,7 +715,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -845,7 +846,7 @@ export interface components {
              */
             instance?: string;
             /**
-             * @description For `validation-failed`, one entry per invalid field.
+             * @description For `validation-failed`, one entry per invalid field (the first 100 when a request has more).
              * @example [
              *       {
              *         "pointer": "/body/title",
@@ -860,8 +861,6 @@ export interface components {
              * @example @alice
              */
             assignee_handle?: string;
-        } & {
-            [key: string]: unknown;
         };
         /**
          * @description One invalid field of a request.
@@ -872,7 +871,7 @@ export interface components {
          */
         FieldError: {
             /**
-             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/taskId`, `/header/if-match`).
+             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/task_id`, `/header/if-match`).
              * @example /body/title
              */
             pointer: string;
@@ -1000,7 +999,8 @@ export interface components {
          *       "member_count": 3,
          *       "task_count": 14,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-03T16:20:00Z"
+         *       "updated_at": "2026-02-03T16:20:00Z",
+         *       "version": 4
          *     }
          */
         Project: {
@@ -1058,6 +1058,11 @@ export interface components {
              * @example 2026-02-03T16:20:00Z
              */
             updated_at: string;
+            /**
+             * @description The project's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of projects.
@@ -1235,7 +1240,8 @@ export interface components {
          *         "copy-editing"
          *       ],
          *       "created_at": "2026-01-20T14:00:00Z",
-         *       "updated_at": "2026-01-20T14:00:00Z"
+         *       "updated_at": "2026-01-20T14:00:00Z",
+         *       "version": 1
          *     }
          */
         Agent: {
@@ -1276,6 +1282,11 @@ export interface components {
              * @example 2026-01-20T14:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The agent's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of agents.
@@ -1418,7 +1429,8 @@ export interface components {
          *       "subtask_count": 2,
          *       "is_recurring": false,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-02T14:30:00Z"
+         *       "updated_at": "2026-02-02T14:30:00Z",
+         *       "version": 4
          *     }
          */
         TaskSummary: {
@@ -1500,6 +1512,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A task with everything about it: the `TaskSummary` fields plus description, workflow timestamps, recurrence and its direct subtasks.
@@ -1526,6 +1543,7 @@ export interface components {
          *       "is_recurring": true,
          *       "created_at": "2026-02-02T16:05:00Z",
          *       "updated_at": "2026-02-02T16:05:00Z",
+         *       "version": 1,
          *       "description": "Collect merged changes since last Monday and post them on the blog.",
          *       "created_by_id": 5,
          *       "started_at": null,
@@ -1536,6 +1554,8 @@ export interface components {
          *       },
          *       "recurring_root_id": 47,
          *       "spawn_count": 1,
+         *       "last_rejection": null,
+         *       "last_progress_note": null,
          *       "subtasks": []
          *     }
          */
@@ -1619,6 +1639,11 @@ export interface components {
              */
             updated_at: string;
             /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
+            /**
              * @description Longer explanation in plain text or Markdown, or `null`.
              * @example Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.
              */
@@ -1657,7 +1682,17 @@ export interface components {
              * @example 0
              */
             spawn_count: number;
-            /** @description The direct subtasks, oldest first. */
+            /**
+             * @description The latest time the task was sent back from review (`POST /api/tasks/{task_id}/reject`): why, by whom and when, so the assignee sees what to fix on the task itself. `null` if it never was; it stays after a later approval (the audit trail keeps every rejection).
+             * @example null
+             */
+            last_rejection: components["schemas"]["TaskRejection"] | null;
+            /**
+             * @description The latest `note` sent with a progress report (`PATCH /api/tasks/{task_id}/progress`), and when; `null` if none was. A report without a note keeps the previous one.
+             * @example null
+             */
+            last_progress_note: components["schemas"]["ProgressNote"] | null;
+            /** @description The first 50 direct subtasks, oldest first. `subtask_count` says how many there are; when it is above 50, page through all of them with `GET /api/projects/{project_id}/tasks?parent_task_id=<this id>&sort=created_at`. */
             subtasks: components["schemas"]["TaskSummary"][];
         };
         /**
@@ -1823,7 +1858,7 @@ export interface components {
         /**
          * @description A progress report.
          * @example {
-         *       "percent": 60
+         *       "progress_percent": 60
          *     }
          */
         TaskProgressUpdate: {
@@ -1831,9 +1866,9 @@ export interface components {
              * @description The new progress in percent.
              * @example 60
              */
-            percent: number;
+            progress_percent: number;
             /**
-             * @description What was done, kept in the audit trail.
+             * @description What was done; shown as the task's `last_progress_note` and kept in the audit trail.
              * @example First draft done; waiting for the pricing numbers.
              */
             note?: string;
@@ -1853,6 +1888,59 @@ export interface components {
             assignee_id: number | null;
         };
         /**
+         * @description A rejection of the work in review, as the task keeps the latest one.
+         * @example {
+         *       "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+         *       "rejected_by_id": 12,
+         *       "rejected_by_handle": "@claude-reviewer",
+         *       "rejected_at": "2026-02-04T10:12:00Z"
+         *     }
+         */
+        TaskRejection: {
+            /**
+             * @description What needs to change, as the reviewer wrote it.
+             * @example Two links still point to the staging site, and the pricing claim needs a source.
+             */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Worker id of the reviewer; `null` if that worker (an agent) was deleted since.
+             * @example 12
+             */
+            rejected_by_id: number | null;
+            /**
+             * @description Handle of the reviewer; `null` if that worker was deleted since.
+             * @example @claude-reviewer
+             */
+            rejected_by_handle: string | null;
+            /**
+             * Format: date-time
+             * @description When the task was sent back.
+             * @example 2026-02-04T10:12:00Z
+             */
+            rejected_at: string;
+        };
+        /**
+         * @description The note of a progress report, as the task keeps the latest one.
+         * @example {
+         *       "note": "First draft done; waiting for the pricing numbers.",
+         *       "noted_at": "2026-02-02T14:30:00Z"
+         *     }
+         */
+        ProgressNote: {
+            /**
+             * @description What was done, as the reporter wrote it.
+             * @example First draft done; waiting for the pricing numbers.
+             */
+            note: string;
+            /**
+             * Format: date-time
+             * @description When the note was sent.
+             * @example 2026-02-02T14:30:00Z
+             */
+            noted_at: string;
+        };
+        /**
          * @description Why the work in review is sent back.
          * @example {
          *       "reason": "Two links still point to the staging site, and the pricing claim needs a source."
@@ -1860,7 +1948,7 @@ export interface components {
          */
         TaskReject: {
             /**
-             * @description What needs to change, for the assignee; kept in the audit trail.
+             * @description What needs to change, for the assignee; shown as the task's `last_rejection` and kept in the audit trail.
              * @example The second paragraph promises a launch date we have not confirmed yet.
              */
             reason: string;
@@ -1992,7 +2080,7 @@ export interface components {
             secret: string;
         };
         /**
-         * @description An agent's API keys, newest first — all of them, since an agent has few.
+         * @description An agent's API keys, newest first: all of them up to the newest 100 (an agent has few; revoke unused ones).
          * @example {
          *       "items": []
          *     }
@@ -2264,6 +2352,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Not modified: the `If-None-Match` you sent names the current version. There is no body; keep using your copy. The `ETag` header repeats the current version. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description `precondition-failed`: the `If-Match` ETag is no longer current — someone changed the resource after you read it. Re-read it, re-apply your change and retry with the new ETag. */
         PreconditionFailed: {
             headers: {
@@ -2318,7 +2415,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/taskId`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
+        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/task_id`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
         ValidationFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2367,7 +2464,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `internal`: an unexpected error. Nothing was half-written — the change was rolled back. Retrying is safe with an `Idempotency-Key`; report the `X-Request-Id` if it persists. */
+        /** @description `internal`: an unexpected error. A change is never half-written (it commits whole or not at all), but a request cut off by a failure **may or may not have been applied**: the failure can strike after the commit, before the answer. To know, retry with the same `Idempotency-Key` (every `POST`): you get the original answer if it was applied, or it runs now if it was not. A `PATCH`/`DELETE` can be retried with the `If-Match` it was sent with: 412 means it (or someone else's change) was applied. Report the `X-Request-Id` if it persists. */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2385,7 +2482,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2441,7 +2538,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `already-claimed`: someone else holds the task (`assignee_handle` names them); or `invalid-transition`: the task is not `pending`, and `allowed_transitions` lists where it may go. */
+        /** @description `already-claimed`: someone else holds the task (`assignee_handle` names them); or `invalid-transition`: the task is not `pending`, and `allowed_transitions` lists where it may go; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
         ClaimConflict: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2473,6 +2570,11 @@ export interface components {
          * @example 33
          */
         MemberId: number;
+        /**
+         * @description Id of one of the agent's API keys (`AgentKey.id`).
+         * @example 3
+         */
+        KeyId: number;
         /** @description Page size — how many items to return at most. */
         Limit: number;
         /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
@@ -2481,36 +2583,34 @@ export interface components {
         TaskStatusFilter: components["schemas"]["TaskStatus"][];
         /** @description Only tasks due before this instant (tasks without a due date are excluded). */
         DueBefore: string;
+        /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+        PriorityFilter: components["schemas"]["TaskPriority"][];
+        /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+        AssigneeFilter: string;
+        /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+        TagsFilter: string[];
+        /** @description Case-insensitive text search in title and description. */
+        TextQuery: string;
+        /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+        DueAfter: string;
+        /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+        HasDueDate: boolean;
+        /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+        ParentTaskFilter: string;
+        /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+        UpdatedSince: string;
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
-        TaskSort: "created_at" | "-created_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
+        TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
         IfMatch: string;
-        /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+        /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+        IfNoneMatch: string;
+        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
         IdempotencyKey: string;
-        /**
-         * @description Id of an agent of your tenant (its worker id).
-         * @example 12
-         */
-        KeyAgentId: number;
-        /**
-         * @description Id of one of the agent's API keys (`AgentKey.id`).
-         * @example 3
-         */
-        KeyId: number;
-        /**
-         * @description Id of a task in one of your projects.
-         * @example 44
-         */
-        ClaimTaskId: number;
-        /**
-         * @description Id of a project you are a member of.
-         * @example 7
-         */
-        ClaimProjectId: number;
     };
     requestBodies: never;
     headers: {
-        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created this time. */
+        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created or changed this time. */
         IdempotentReplayed: "true";
         /** @description Id of this request in the server logs. Quote it when reporting a problem. */
         XRequestId: string;
@@ -2711,7 +2811,8 @@ export interface operations {
                      *           "member_count": 1,
                      *           "task_count": 4,
                      *           "created_at": "2026-01-12T08:00:00Z",
-                     *           "updated_at": "2026-01-12T08:00:00Z"
+                     *           "updated_at": "2026-01-12T08:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 7,
@@ -2723,7 +2824,8 @@ export interface operations {
                      *           "member_count": 3,
                      *           "task_count": 14,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-03T16:20:00Z"
+                     *           "updated_at": "2026-02-03T16:20:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -2743,7 +2845,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -2784,7 +2886,8 @@ export interface operations {
                      *       "member_count": 1,
                      *       "task_count": 0,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-01-31T09:00:00Z"
+                     *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -2822,13 +2925,16 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2853,12 +2959,14 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-03T16:20:00Z"
+                     *       "updated_at": "2026-02-03T16:20:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ProjectNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -2882,7 +2990,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2936,7 +3044,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -2971,7 +3079,8 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-04T10:05:00Z"
+                     *       "updated_at": "2026-02-04T10:05:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -3004,7 +3113,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3066,7 +3175,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3074,7 +3183,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3175,12 +3284,12 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -3327,7 +3436,8 @@ export interface operations {
                      *             "copy-editing"
                      *           ],
                      *           "created_at": "2026-01-20T14:00:00Z",
-                     *           "updated_at": "2026-01-20T14:00:00Z"
+                     *           "updated_at": "2026-01-20T14:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 13,
@@ -3339,7 +3449,8 @@ export interface operations {
                      *             "labeling"
                      *           ],
                      *           "created_at": "2026-02-01T10:00:00Z",
-                     *           "updated_at": "2026-02-02T09:45:00Z"
+                     *           "updated_at": "2026-02-02T09:45:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJpZCI6MTN9"
@@ -3359,7 +3470,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3404,7 +3515,8 @@ export interface operations {
                      *         "labeling"
                      *       ],
                      *       "created_at": "2026-02-01T10:00:00Z",
-                     *       "updated_at": "2026-02-01T10:00:00Z"
+                     *       "updated_at": "2026-02-01T10:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3442,13 +3554,16 @@ export interface operations {
     getAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3473,12 +3588,14 @@ export interface operations {
                      *         "copy-editing"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-01-20T14:00:00Z"
+                     *       "updated_at": "2026-01-20T14:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -3499,7 +3616,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3553,7 +3670,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3592,7 +3709,8 @@ export interface operations {
                      *         "accessibility-audit"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-02-04T08:30:00Z"
+                     *       "updated_at": "2026-02-04T08:30:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3620,7 +3738,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agent_id: components["parameters"]["KeyAgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3670,7 +3788,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agent_id: components["parameters"]["KeyAgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3732,7 +3850,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agent_id: components["parameters"]["KeyAgentId"];
+                agent_id: components["parameters"]["AgentId"];
                 /**
                  * @description Id of one of the agent's API keys (`AgentKey.id`).
                  * @example 3
@@ -3782,22 +3900,24 @@ export interface operations {
             query?: {
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
-                /** @description Only tasks with one of these priorities. Repeat the parameter for several. */
-                priority?: components["schemas"]["TaskPriority"][];
-                /** @description Only tasks assigned to this worker. */
-                assignee_id?: number;
-                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several. */
-                tag?: string[];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
-                q?: string;
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
                 /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
-                due_after?: string;
+                due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
-                has_due_date?: boolean;
-                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task. Omit it to list every task of the project. */
-                parent_id?: string;
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -3811,7 +3931,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3849,7 +3969,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": true,
                      *           "created_at": "2026-02-02T16:05:00Z",
-                     *           "updated_at": "2026-02-02T16:05:00Z"
+                     *           "updated_at": "2026-02-02T16:05:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 42,
@@ -3874,7 +3995,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjpbIjIwMjYtMDEtMzFUMDk6MDA6MDBaIiw0Ml19"
@@ -3895,7 +4017,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3903,7 +4025,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3962,6 +4084,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -3969,6 +4092,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4017,12 +4142,28 @@ export interface operations {
     listMyTasks: {
         parameters: {
             query?: {
-                /** @description `me` for tasks assigned to the caller, or a worker id. */
-                assignee?: string;
+                /** @description Only tasks of this project (one you are a member of; any other id simply matches nothing). */
+                project_id?: number;
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Case-insensitive text search in title and description. */
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
+                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                due_after?: components["parameters"]["DueAfter"];
+                /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -4069,7 +4210,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 18,
@@ -4091,7 +4233,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-14T19:40:00Z",
-                     *           "updated_at": "2026-01-14T19:40:00Z"
+                     *           "updated_at": "2026-01-14T19:40:00Z",
+                     *           "version": 1
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -4110,13 +4253,16 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4155,6 +4301,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-02T14:30:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4162,6 +4309,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -4183,7 +4332,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -4207,7 +4357,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4215,6 +4366,7 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -4235,7 +4387,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4270,7 +4422,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4319,6 +4471,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-03T09:10:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4326,6 +4479,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -4347,7 +4502,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -4371,7 +4527,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4403,7 +4560,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4449,6 +4606,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T10:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4456,6 +4614,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4504,7 +4664,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4512,7 +4672,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "percent": 60,
+                 *       "progress_percent": 60,
                  *       "note": "First draft done; waiting for the pricing numbers."
                  *     }
                  */
@@ -4552,6 +4712,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:30:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4559,6 +4720,11 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": {
+                     *         "note": "First draft done; waiting for the pricing numbers.",
+                     *         "noted_at": "2026-02-02T14:30:00Z"
+                     *       },
                      *       "subtasks": []
                      *     }
                      */
@@ -4607,7 +4773,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4654,6 +4820,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-01T11:35:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4661,6 +4828,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4706,7 +4875,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4714,7 +4883,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4770,6 +4939,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-01-31T09:25:00Z",
+                     *       "version": 1,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4777,6 +4947,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4824,13 +4996,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4840,6 +5014,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4866,6 +5041,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4873,6 +5049,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4882,7 +5060,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be approved, or `open-subtasks`: a subtask is still open. */
+            /** @description `not-in-review`: only a task in `review` can be approved; `open-subtasks`: a subtask is still open; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -4913,13 +5091,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4938,6 +5118,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4966,6 +5147,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4973,6 +5155,13 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": {
+                     *         "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+                     *         "rejected_by_id": 12,
+                     *         "rejected_by_handle": "@claude-reviewer",
+                     *         "rejected_at": "2026-02-04T10:12:00Z"
+                     *       },
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4983,7 +5172,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be rejected. */
+            /** @description `not-in-review`: only a task in `review` can be rejected; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5016,13 +5205,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
-                 * @example 44
+                 * @example 42
                  */
-                task_id: components["parameters"]["ClaimTaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5032,6 +5223,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5060,6 +5252,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -5067,6 +5260,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5086,34 +5281,26 @@ export interface operations {
     claimNextTask: {
         parameters: {
             query?: {
-                /**
-                 * @description Only tasks carrying all of these tags (repeat the parameter for several).
-                 * @example [
-                 *       "copy"
-                 *     ]
-                 */
-                tags?: string[];
-                /**
-                 * @description Only tasks with one of these priorities (repeat the parameter for several).
-                 * @example [
-                 *       "high",
-                 *       "critical"
-                 *     ]
-                 */
-                priority?: components["schemas"]["TaskPriority"][];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
                 /**
                  * @description Only direct subtasks of this task.
                  * @example 42
                  */
                 parent_task_id?: number;
             };
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["ClaimProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5123,6 +5310,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5151,6 +5339,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -5158,6 +5347,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5168,12 +5359,14 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ProjectNotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -5194,7 +5387,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5297,7 +5490,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };

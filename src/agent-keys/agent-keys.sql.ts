@@ -52,9 +52,12 @@ export const insertAgentKey = (db: Db, key: NewKey) =>
             ${key.expiresAt}::timestamptz, ${key.createdById})
     returning ${KEY_COLUMNS}`);
 
-/** Every key of an agent, newest first. */
+/** How many keys listAgentKeys returns at most (the contract's maxItems): the newest ones. */
+export const MAX_LISTED_KEYS = 100;
+
+/** The keys of an agent, newest first, at most MAX_LISTED_KEYS. */
 export const listAgentKeyRows = (db: Db, agentId: number) =>
-  db.any(sql.type(AgentKeyRow)`select ${KEY_COLUMNS} from agent_key k where k.agent_id = ${agentId} order by k.id desc`);
+  db.any(sql.type(AgentKeyRow)`select ${KEY_COLUMNS} from agent_key k where k.agent_id = ${agentId} order by k.id desc limit ${MAX_LISTED_KEYS}`);
 
 const RevokedRow = AgentKeyRow.extend({ wasActive: z.boolean() });
 

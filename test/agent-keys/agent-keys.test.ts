@@ -87,7 +87,7 @@ describe('acting as the agent', () => {
   it('records actor_type agent and its handle on what it changes', async () => {
     const task = await createTask(alice, project, { title: 'Agent work' });
     await forceStatus(t, task.id, 'in_progress');
-    const res = await agent.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { percent: 30 } });
+    const res = await agent.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 30 } });
     expect(res.status).toBe(200);
     const audit = await alice.request('GET', `/api/tasks/${task.id}/audit`);
     expect(audit.body.items[0]).toMatchObject({ action: 'progress_updated', actor_id: agent.id, actor_handle: agent.handle, actor_type: 'agent', client: null });

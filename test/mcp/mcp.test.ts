@@ -68,8 +68,8 @@ describe('tools/list', () => {
     expect(Object.keys(claimNext.inputSchema.properties!).sort()).toEqual(['parent_task_id', 'priority', 'project_id', 'tags']);
     expect(claimNext.outputSchema).toBeUndefined(); // 200 or 204: no single success body
     const progress = byName.get('updateTaskProgress')!;
-    expect(Object.keys(progress.inputSchema.properties!).sort()).toEqual(['note', 'percent', 'taskId']);
-    expect(progress.inputSchema.required).toEqual(['taskId', 'percent']);
+    expect(Object.keys(progress.inputSchema.properties!).sort()).toEqual(['note', 'progress_percent', 'task_id']);
+    expect(progress.inputSchema.required).toEqual(['task_id', 'progress_percent']);
     expect(progress.outputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['allowed_transitions']) });
     expect(byName.get('getTask')!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(byName.get('deleteTask')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: true });
@@ -87,14 +87,14 @@ describe('tool calls', () => {
     expect(claimed.isError).toBeFalsy();
     expect(json(claimed)).toMatchObject({ id: task.id, status: 'in_progress', assignee_id: agent.id });
 
-    const progressed = await client.callTool({ name: 'updateTaskProgress', arguments: { taskId: task.id, percent: 90, note: 'drafted' } });
+    const progressed = await client.callTool({ name: 'updateTaskProgress', arguments: { task_id: task.id, progress_percent: 90, note: 'drafted' } });
     expect(progressed.isError).toBeFalsy();
     expect(progressed.structuredContent).toMatchObject({ id: task.id, progress_percent: 90 });
 
-    const handedIn = await client.callTool({ name: 'updateTaskStatus', arguments: { taskId: task.id, status: 'review' } });
+    const handedIn = await client.callTool({ name: 'updateTaskStatus', arguments: { task_id: task.id, status: 'review' } });
     expect(handedIn.structuredContent).toMatchObject({ status: 'review', allowed_transitions: ['in_progress', 'completed'] });
 
-    const selfApproval = await client.callTool({ name: 'approveTask', arguments: { taskId: task.id } });
+    const selfApproval = await client.callTool({ name: 'approveTask', arguments: { task_id: task.id } });
     expect(selfApproval.isError).toBe(true);
     expect(json(selfApproval)).toMatchObject({ type: 'https://taskflow.dev/problems/forbidden-for-agents', status: 403 });
 
@@ -120,12 +120,12 @@ describe('tool calls', () => {
 
   it('invalid arguments and problems are isError results with the problem JSON, not protocol errors', async () => {
     const client = await connect(agent.key.secret);
-    const invalid = await client.callTool({ name: 'updateTaskProgress', arguments: { taskId: 1, percent: 250 } });
+    const invalid = await client.callTool({ name: 'updateTaskProgress', arguments: { task_id: 1, progress_percent: 250 } });
     expect(invalid.isError).toBe(true);
-    expect(json(invalid)).toMatchObject({ type: 'https://taskflow.dev/problems/validation-failed', errors: [expect.objectContaining({ pointer: '/body/percent' })] });
-    const unknownField = await client.callTool({ name: 'createTask', arguments: { projectId: project, title: 'x', titel: 'typo' } });
+    expect(json(invalid)).toMatchObject({ type: 'https://taskflow.dev/problems/validation-failed', errors: [expect.objectContaining({ pointer: '/body/progress_percent' })] });
+    const unknownField = await client.callTool({ name: 'createTask', arguments: { project_id: project, title: 'x', titel: 'typo' } });
     expect(json(unknownField)).toMatchObject({ status: 422, errors: [expect.objectContaining({ pointer: '/body/titel' })] });
-    const missing = await client.callTool({ name: 'getTask', arguments: { taskId: 999_999 } });
+    const missing = await client.callTool({ name: 'getTask', arguments: { task_id: 999_999 } });
     expect(json(missing)).toMatchObject({ type: 'https://taskflow.dev/problems/task-not-found', status: 404 });
     const noTool = await client.callTool({ name: 'dropDatabase', arguments: {} });
     expect(noTool.isError).toBe(true);

@@ -169,7 +169,7 @@ describe('allowed_transitions', () => {
     await forceStatus(t, child.id, 'completed'); // a completed child with an open grandchild still blocks
     const got = await alice.request<Task>('GET', `/api/tasks/${parent.id}`);
     expect(got.body.allowed_transitions).toEqual(['in_progress', 'blocked']);
-    const list = await alice.request('GET', `/api/projects/${p}/tasks`, { query: { parent_id: 'none' } });
+    const list = await alice.request('GET', `/api/projects/${p}/tasks`, { query: { parent_task_id: 'none' } });
     expect(list.body.items.find((x: Task) => x.id === parent.id).allowed_transitions).toEqual(['in_progress', 'blocked']);
     const refused = expectProblem(await setStatus(alice, parent.id, 'review'), 409, 'invalid-transition');
     expect(refused.allowed_transitions).toEqual(['in_progress', 'blocked']);
