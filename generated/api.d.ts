@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -688,6 +688,7 @@ export interface components {
          *     | `internal` | 500 | An unexpected error; nothing was written. |
          *     | `unavailable` | 503 | The database is unreachable or too slow; nothing was written. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
          *       "title": "Task not found",
@@ -702,7 +703,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -2073,10 +2074,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. On the readiness probe also `overloaded`: this instance refused requests for lack of capacity within the last second, so a load balancer should send new traffic elsewhere. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -2088,6 +2090,18 @@ export interface components {
                  *       "detail": "The database did not answer within 5 seconds; retry shortly."
                  *     }
                  */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                /** @description Seconds to wait before retrying; always sent with a 503. */
+                "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -2294,7 +2308,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjects: {
@@ -2356,7 +2370,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createProject: {
@@ -2435,7 +2449,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getProject: {
@@ -2483,7 +2497,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteProject: {
@@ -2540,7 +2554,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateProject: {
@@ -2606,7 +2620,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectMembers: {
@@ -2678,7 +2692,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     addProjectMember: {
@@ -2782,7 +2796,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     removeProjectMember: {
@@ -2854,7 +2868,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     searchMembers: {
@@ -2909,7 +2923,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgents: {
@@ -2971,7 +2985,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgent: {
@@ -3054,7 +3068,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getAgent: {
@@ -3102,7 +3116,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteAgent: {
@@ -3155,7 +3169,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateAgent: {
@@ -3224,7 +3238,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectTasks: {
@@ -3328,7 +3342,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createTask: {
@@ -3446,7 +3460,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listMyTasks: {
@@ -3529,7 +3543,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getTask: {
@@ -3632,7 +3646,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteTask: {
@@ -3667,7 +3681,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTask: {
@@ -3787,7 +3801,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskStatus: {
@@ -3884,7 +3898,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskProgress: {
@@ -3982,7 +3996,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     assignTask: {
@@ -4084,7 +4098,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSubtask: {
@@ -4195,7 +4209,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     approveTask: {
@@ -4280,7 +4294,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     rejectTask: {
@@ -4377,7 +4391,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listTaskAudit: {
@@ -4471,7 +4485,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectAudit: {
@@ -4578,7 +4592,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
 }

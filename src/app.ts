@@ -24,6 +24,7 @@ import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
+import type { Admission } from './http/admission.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
@@ -35,6 +36,8 @@ export interface AppDeps {
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** Admission control for /api requests (see http/admission.ts); none: every request is admitted. */
+  admission?: Admission;
 }
 
 const contractText = readFileSync(CONTRACT_PATH, 'utf8');
@@ -139,6 +142,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId());
+  // First, before logging, parsing and authentication: a request refused for lack of capacity costs almost nothing.
+  if (deps.admission) app.use(deps.admission.middleware);
   app.use(requestDeadline(requestDeadlineMs(config)));
   app.use(
     pinoHttp({

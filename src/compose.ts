@@ -4,6 +4,7 @@ import { createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createAdmission } from './http/admission.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -19,12 +20,14 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
+  const admission = createAdmission(config.admission, metrics);
   return buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded }),
+    admission,
     logger,
     metrics,
   });
