@@ -25,6 +25,7 @@ import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
 import type { Admission } from './http/admission.js';
+import type { RateLimitStore } from './http/rate-limit-store.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
@@ -38,6 +39,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Admission control for /api requests (see http/admission.ts); none: every request is admitted. */
   admission?: Admission;
+  /** Where rate-limit counters live (memory, Redis, PostgreSQL). */
+  rateLimitStore: RateLimitStore;
 }
 
 const contractText = readFileSync(CONTRACT_PATH, 'utf8');
@@ -53,8 +56,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (!isTransactionScoped(deps.pool)) {
     throw new Error('buildApp needs transactionScoped(pool), shared with the handlers, so an idempotent creation and its key commit together');
   }
-  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
-  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
+  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute, deps.rateLimitStore);
+  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute, deps.rateLimitStore);
   const api = new OpenAPIBackend({
     definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,

@@ -118,6 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.rateLimit.store === 'redis' && !config.rateLimit.redisUrl) {
     throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=redis needs REDIS_URL');
   }
+  if (config.rateLimit.store === 'postgres' && !config.database.url) {
+    throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=postgres needs DATABASE_URL (the embedded database serves one instance only)');
+  }
   if (!config.auth.jwksUrl && !config.auth.devMode) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL (or SSO_URL) is required unless AUTH_DEV_MODE=true');
   }

@@ -40,7 +40,7 @@ describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=100
     taskId = task.body.id;
     blocker = new pg.Client({ connectionString: t.db.url });
     await blocker.connect();
-  });
+  }, 120_000);
   afterAll(async () => {
     await blocker?.end().catch(() => {});
     await t?.close();
@@ -120,5 +120,5 @@ describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=100
     } finally {
       await open.close();
     }
-  });
+  }, 120_000);
 });
