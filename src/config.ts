@@ -45,9 +45,9 @@ const EnvSchema = z.object({
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   RATE_LIMIT_STORE: z.enum(['memory', 'redis', 'postgres']).optional(),
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
-  MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(64),
-  MAX_QUEUE: z.coerce.number().int().min(0).default(128),
-  MAX_QUEUE_WAIT_MS: ms(500),
+  MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE_WAIT_MS: ms(1_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
 });
 
