@@ -24,6 +24,8 @@ interface Waiting {
   next: NextFunction;
   since: number;
   timer: NodeJS.Timeout;
+  /** Takes the request out of the queue (its client went away, or it waited too long); false if it was not there. */
+  leave: () => boolean;
 }
 
 /** Seconds a shed client is asked to wait; short, because a burst usually is. */
@@ -77,9 +79,12 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
     while (inFlight < maxInFlight && queued() > 0) {
       const waiting = queue[head]!;
       queue[head++] = undefined as never;
-      if (head > 1024 && head * 2 > queue.length) queue.splice(0, head), (head = 0);
+      if (head > 1024 && head * 2 > queue.length) {
+        queue.splice(0, head);
+        head = 0;
+      }
       clearTimeout(waiting.timer);
-      if (waiting.res.destroyed || waiting.res.writableEnded) continue; // the client left, or the deadline answered
+      waiting.res.off('close', waiting.leave);
       admit(waiting.res, waiting.next, performance.now() - waiting.since);
     }
     gauges();
@@ -96,14 +101,17 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
         res,
         next,
         since: performance.now(),
-        timer: setTimeout(() => {
+        timer: setTimeout(() => waiting.leave() && shed(req, res, 'queue_timeout'), maxQueueWaitMs),
+        leave: () => {
           const at = queue.indexOf(waiting, head);
-          if (at < 0) return;
+          if (at < 0) return false;
           queue.splice(at, 1);
-          shed(req, res, 'queue_timeout');
+          clearTimeout(waiting.timer);
           gauges();
-        }, maxQueueWaitMs),
+          return true;
+        },
       };
+      res.once('close', waiting.leave); // a client that hangs up while waiting frees its place at once
       queue.push(waiting);
     }
     gauges();

@@ -98,16 +98,29 @@ describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=100
     expect(titles).not.toContain('Queued');
   });
 
-  it('a queued request runs as soon as a slot frees up', async () => {
+  it('a client that hangs up while queued frees its place; a queued request runs as soon as a slot frees up', async () => {
     await blocker.query('begin');
     await blocker.query('select 1 from task where id = $1 for update', [taskId]);
     const stuck = [1, 2].map((n) => alice.request('PATCH', `/api/tasks/${taskId}`, { body: { title: `Again ${n}` } }));
     await until('both slots are taken', async () => (await metric(t, 'taskflow_admission_in_flight')) === 2);
+    const leaving = new AbortController();
+    const abandoned = fetch(`${t.url}/api/projects/${alice.projectId}/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: 'Abandoned' }),
+      signal: leaving.signal,
+    }).catch((err: unknown) => err);
+    await until('the request is queued', async () => (await metric(t, 'taskflow_admission_queued')) === 1);
+    leaving.abort();
+    expect(await abandoned).toMatchObject({ name: 'AbortError' });
+    await until('its place is free again', async () => (await metric(t, 'taskflow_admission_queued')) === 0);
     const queued = alice.request('GET', `/api/tasks/${taskId}`);
     await until('one request is queued', async () => (await metric(t, 'taskflow_admission_queued')) === 1);
     await blocker.query('rollback');
     expect((await queued).status).toBe(200);
     expect((await Promise.all(stuck)).map((r) => r.status)).toEqual([200, 200]);
+    const titles = (await alice.request('GET', `/api/projects/${alice.projectId}/tasks`)).body.items.map((i: { title: string }) => i.title);
+    expect(titles).not.toContain('Abandoned');
   });
 
   it('MAX_IN_FLIGHT=0 turns admission control off', async () => {
