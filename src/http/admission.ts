@@ -65,6 +65,13 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
         ? `The server is at capacity (${maxInFlight} requests running, ${maxQueue} waiting); retry in ${RETRY_AFTER_S} s`
         : `No capacity freed up within ${maxQueueWaitMs} ms; retry in ${RETRY_AFTER_S} s`;
     sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(RETRY_AFTER_S) });
+    // The connection is not read from for the Retry-After second: a client re-sending at once on it waits in the
+    // kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted work.
+    res.once('finish', () => {
+      const socket = req.socket;
+      socket.pause();
+      setTimeout(() => socket.resume(), RETRY_AFTER_S * 1000).unref();
+    });
   };
 
   const admit = (res: Response, next: NextFunction, waitedMs: number) => {
