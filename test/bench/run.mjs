@@ -706,7 +706,7 @@ async function main() {
 
   const overload = [];
   if (opts.overload) {
-    for (const w of OVERLOAD_WORKLOADS) {
+    for (const w of OVERLOAD_WORKLOADS.filter((x) => opts.only.includes(x))) {
       for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x))) {
         if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
         process.stdout.write(`overload ${w} ${TARGETS[t].label.padEnd(12)} ${opts.overloadConnections} conn. `);
