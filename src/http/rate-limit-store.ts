@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 
 /** How long a limiter may wait for the shared store before the local limiter decides instead. */
 const STORE_TIMEOUT_MS = 250;
-/** The table of sql/1795770000000_rate-limit-store.sql. */
+/** The table of sql/1795770000001_rate-limit-store.sql. */
 const PG_TABLE = 'rate_limit';
 
 export interface LimiterOptions {
