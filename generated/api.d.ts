@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -806,6 +806,7 @@ export interface components {
          *     | `internal` | 500 | An unexpected error; nothing was written. |
          *     | `unavailable` | 503 | The database is unreachable or too slow; nothing was written. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
          *
          *     Some types carry machine-readable extension members (RFC 9457 §3.2), listed as properties below, so
          *     a program never parses `detail`: `allowed_transitions` on `invalid-transition`, `assignee_handle` on
@@ -824,7 +825,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -2482,10 +2483,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. On the readiness probe also `overloaded`: this instance refused requests for lack of capacity within the last second, so a load balancer should send new traffic elsewhere. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -2542,6 +2544,18 @@ export interface components {
         ClaimConflict: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                /** @description Seconds to wait before retrying; always sent with a 503. */
+                "Retry-After": number;
                 [name: string]: unknown;
             };
             content: {
@@ -2774,7 +2788,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjects: {
@@ -2838,7 +2852,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createProject: {
@@ -2919,7 +2933,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getProject: {
@@ -2972,7 +2986,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteProject: {
@@ -3029,7 +3043,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateProject: {
@@ -3096,7 +3110,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectMembers: {
@@ -3168,7 +3182,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     addProjectMember: {
@@ -3272,7 +3286,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     removeProjectMember: {
@@ -3344,7 +3358,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     searchMembers: {
@@ -3399,7 +3413,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgents: {
@@ -3463,7 +3477,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgent: {
@@ -3548,7 +3562,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getAgent: {
@@ -3601,7 +3615,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteAgent: {
@@ -3655,7 +3669,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateAgent: {
@@ -3726,7 +3740,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgentKeys: {
@@ -3776,7 +3790,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgentKey: {
@@ -3838,7 +3852,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     revokeAgentKey: {
@@ -3892,7 +3906,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectTasks: {
@@ -4010,7 +4024,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createTask: {
@@ -4136,7 +4150,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listMyTasks: {
@@ -4247,7 +4261,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getTask: {
@@ -4372,7 +4386,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteTask: {
@@ -4407,7 +4421,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTask: {
@@ -4545,7 +4559,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskStatus: {
@@ -4649,7 +4663,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskProgress: {
@@ -4758,7 +4772,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     assignTask: {
@@ -4868,7 +4882,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSubtask: {
@@ -4987,7 +5001,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     approveTask: {
@@ -5082,7 +5096,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     rejectTask: {
@@ -5196,7 +5210,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     claimTask: {
@@ -5275,7 +5289,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     claimNextTask: {
@@ -5370,7 +5384,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listTaskAudit: {
@@ -5467,7 +5481,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectAudit: {
@@ -5577,7 +5591,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
 }

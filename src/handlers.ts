@@ -17,6 +17,8 @@ export interface HandlerDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  /** True while admission control is refusing requests (readiness reports it). */
+  overloaded: () => boolean;
 }
 
 /** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
