@@ -1,14 +1,16 @@
 import type express from 'express';
 import { buildApp } from './app.js';
-import { createAuthenticator } from './auth/index.js';
+import { findActiveAgentKey, touchAgentKey } from './agent-keys/index.js';
+import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { createChatModel, createToolsBridge } from './chat/index.js';
-import type { Request } from 'express';
+import { createChatModel } from './chat/index.js';
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
 export async function composeApp(parts: {
@@ -28,20 +30,32 @@ export async function composeApp(parts: {
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
-  return buildApp({
+  const admission = createAdmission(config.admission, metrics);
+  const rateLimitStore = createRateLimitStore(config, logger, metrics);
+  const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state }),
+    verifyAgentKey: createAgentKeyVerifier(
+      { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
+      { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
+    ).verify,
+    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded }),
+    admission,
+    rateLimitStore,
     logger,
     metrics,
-    chat: { pool: chatPool, model: await createChatModel(config), toolsFor: (req) => createToolsBridge(ownAddress(req)) },
+    chat: { pool: chatPool, model: await createChatModel(config) },
   });
+  releases.set(app, () => rateLimitStore.close());
+  return app;
 }
 
-/** The address a request came in on: this server, as the tools bridge calls it back. */
-function ownAddress(req: Request): string {
-  const address = (req.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
-  return `http://${address.includes(':') ? `[${address}]` : address}:${req.socket.localPort}`;
+const releases = new WeakMap<express.Express, () => Promise<void>>();
+
+/** Closes what composeApp opened besides the pool (the rate-limit store's connections), after the server stopped. */
+export async function releaseApp(app: express.Express): Promise<void> {
+  await releases.get(app)?.();
 }
+

@@ -13,6 +13,7 @@ export interface HealthDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  overloaded: () => boolean;
 }
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -44,6 +45,10 @@ export const healthHandlers = (deps: HealthDeps) =>
     getHealth: async () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
 
     getReadiness: async () => {
+      // Shedding requests right now: a load balancer should send new traffic elsewhere until this passes.
+      if (deps.overloaded()) {
+        throw new ProblemError('overloaded', { detail: 'The server is refusing requests for lack of capacity', headers: { 'Retry-After': '1' } });
+      }
       // The conversations database is optional: when it is down only /chatkit fails, so the instance stays ready.
       const [database, chat] = await Promise.all([
         databaseReachable(deps.pool),

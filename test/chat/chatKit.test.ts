@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../helpers/fake-openai.js';
 import { signIn, type SignedIn } from '../helpers/users.js';
+import { contract } from '../../src/app.js';
+import { toolsFromContract } from '../../src/mcp/tools.js';
 import { assistantText, chatkit, storedItems, text } from './support.js';
 
 let t: TestApp;
@@ -29,6 +31,9 @@ afterAll(async () => {
 const TaskRow = z.object({ id: z.number(), title: z.string(), status: z.string(), priority: z.string(), project_id: z.number(), created_by: z.number() });
 const tasksOf = (projectId: number) =>
   t.pool.any(sql.type(TaskRow)`select id, title, status, priority, project_id, created_by_id as created_by from task where project_id = ${projectId} order by id`);
+const auditClients = (taskId: number) =>
+  t.pool.any(sql.type(z.object({ action: z.string(), actor_id: z.number(), actor_type: z.string(), client: z.string().nullable() }))`
+    select action, actor_id, actor_type, client from audit_log where entity_type = 'task' and entity_id = ${taskId} order by id`);
 const auditActors = (taskId: number) =>
   t.pool.any(sql.type(z.object({ action: z.string(), actor_id: z.number() }))`
     select action, actor_id from audit_log where entity_type = 'task' and entity_id = ${taskId} order by id`);
@@ -108,7 +113,10 @@ describe('threads.create: a streamed turn with a tool call', () => {
     // The model saw the tools and was asked as the caller; the tool ran with the caller's own token.
     const [first, second] = model.requests.slice(-2);
     expect(first!.stream).toBe(true);
-    expect(first!.tools!.map((x) => x.function.name).sort()).toEqual(['createTask', 'getTask', 'listMyTasks', 'listProjectTasks', 'updateTaskStatus']);
+    // The same contract-derived tool list as the MCP endpoint: one tool per /api operation.
+    const toolNames = first!.tools!.map((x) => x.function.name).sort();
+    expect(toolNames).toEqual(toolsFromContract(contract).tools.map((x) => x.name).sort());
+    expect(toolNames).toEqual(expect.arrayContaining(['createTask', 'getTask', 'listMyTasks', 'listProjectTasks', 'updateTaskStatus']));
     expect(first!.messages[0]!.role).toBe('system');
     expect(first!.messages[0]!.content).toContain(`id ${alice.projectId}`);
     expect(lastToolResult(second!)).toMatchObject({ ok: true, body: { id: task!.id, title: 'Draft the launch announcement' } });
@@ -137,6 +145,39 @@ describe('threads.create: a streamed turn with a tool call', () => {
     const request = model.requests.at(-3)!;
     expect(request.messages.filter((m) => m.role === 'user').map((m) => m.content)).toEqual(['Hi', 'Complete my pending task']);
     expect(request.messages.filter((m) => m.role === 'assistant').map((m) => m.content)).toEqual(['Hello!']);
+  });
+
+  it("records a tool call's audit entry as the user, with client chat", async () => {
+    const threadId = await newThread(alice, 'Audit me');
+    model.script(
+      { toolCalls: [{ name: 'createTask', arguments: { project_id: alice.projectId, title: 'Written by chat' } }] },
+      (request) => ({ text: `Created task ${lastToolResult(request).body.id}.` }),
+    );
+    const res = await chatkit(alice, { type: 'threads.add_user_message', params: { thread_id: threadId, input: text('Add a task: Written by chat') } });
+    expect(res.status).toBe(200);
+    const task = (await tasksOf(alice.projectId)).find((x) => x.title === 'Written by chat');
+    expect(task).toBeDefined();
+    expect(await auditClients(task!.id)).toEqual([{ action: 'task_created', actor_id: alice.workerId, actor_type: 'human', client: 'chat' }]);
+
+    // The same user's own request to the API is not attributed to chat.
+    const direct = await alice.request('PATCH', `/api/tasks/${task!.id}`, { body: { title: 'Renamed directly' } });
+    expect(direct.status).toBe(200);
+    expect((await auditClients(task!.id)).at(-1)).toEqual({ action: 'task_updated', actor_id: alice.workerId, actor_type: 'human', client: null });
+  });
+
+  it('lets no external request claim client chat: not by header, not by a token naming it', async () => {
+    const [task] = await tasksOf(alice.projectId);
+    for (const value of ['chat', '1', crypto.randomUUID() + crypto.randomUUID()]) {
+      const res = await alice.request('PATCH', `/api/tasks/${task!.id}`, { headers: { 'x-taskflow-dispatch': value }, body: { title: `Forged ${value.length}` } });
+      expect(res.status).toBe(200);
+      expect((await auditClients(task!.id)).at(-1)).toEqual({ action: 'task_updated', actor_id: alice.workerId, actor_type: 'human', client: null });
+    }
+    for (const claim of ['azp', 'client_id']) {
+      const token = await t.sso.mint({ sub: 'alice', email: 'alice@example.test', name: 'alice', [claim]: 'chat' });
+      const res = await t.request('PATCH', `/api/tasks/${task!.id}`, { headers: { authorization: `Bearer ${token}` }, body: { title: `Token ${claim}` } });
+      expect(res.status).toBe(200);
+      expect((await auditClients(task!.id)).at(-1)).toEqual({ action: 'task_updated', actor_id: alice.workerId, actor_type: 'human', client: null });
+    }
   });
 
   it('hands a refused tool call back to the model as the API problem, and changes nothing', async () => {
