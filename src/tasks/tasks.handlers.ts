@@ -14,7 +14,7 @@ import {
   deleteTaskRow,
   findVisibleTask,
   getTaskById,
-  insertTask,
+  insertTaskWithAudit,
   isProjectMember,
   isTaskInProject,
   listSubtasks,
@@ -84,7 +84,7 @@ async function assigneeProblem(db: Db, projectId: number, assigneeId: number | n
   return [{ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` }];
 }
 
-/** Validates and inserts a task in a project the caller may write to; records `task_created`. */
+/** Validates and inserts a task in a project the caller may write to, with its `task_created` entry. */
 async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>, checkParent: boolean) {
   const title = trimmedTitle(body.title);
   const errors = await assigneeProblem(tx, projectId, body.assignee_id);
@@ -107,19 +107,10 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
     recurrence: toRecurrence(body.recurrence),
     createdById: who.workerId,
   };
-  const row = await insertTask(tx, task);
-  const id = row.id;
+  // The insert writes its task_created entry (title, priority, assignee, parent, due date, recurrence as stored).
+  const row = await insertTaskWithAudit(tx, task, actorOf(who));
   // A task just created has no subtasks yet.
-  const reply = { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${id}`, ETag: etagOf(row.version) } };
-  const { priority, assignee_id, due_date, recurrence } = reply.body; // as stored: due date in UTC, defaults applied
-  await recordAudit(tx, actorOf(who), {
-    projectId,
-    entityType: 'task',
-    entityId: id,
-    action: 'task_created',
-    details: { title, priority, assignee_id, parent_task_id: parentTaskId, due_date, recurrence },
-  });
-  return reply;
+  return { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } };
 }
 
 /** What updateTask may change, as the contract names it: the before/after of `task_updated`. */

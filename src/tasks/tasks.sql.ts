@@ -1,6 +1,7 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Priority, TaskStatus, Timestamp, type Db } from '../db/index.js';
+import { auditInsertFrom, type Actor } from '../audit/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
 import type { StatusEffects } from './workflow.js';
@@ -117,9 +118,16 @@ export interface NewTask {
 
 const IdRow = z.object({ id: Id });
 
-/** Inserts a pending task and returns its id. */
-/** Inserts a task and returns it as stored (defaults applied), in the one round trip. */
-export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
+/** A stored timestamptz as the API writes it (RFC 3339 UTC, milliseconds), for jsonb built in SQL. */
+const isoText = (column: FragmentSqlToken) =>
+  sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Inserts a task and its `task_created` audit entry in one statement, and returns the task as stored (defaults
+ * applied). The entry's details are the stored values: title, priority, assignee, parent, due date in UTC and
+ * recurrence, as the reply shows them.
+ */
+export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
     with t as (
       insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
@@ -127,7 +135,18 @@ export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
       values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
               ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
               ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
-      returning *)
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'task_created',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`jsonb_build_object(
+        'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
+        'due_date', ${isoText(sql.fragment`t.due_date`)},
+        'recurrence', case when t.recurrence_pattern is null then null
+                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`,
+    })})
     select ${TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
 
