@@ -8,7 +8,7 @@ import {
   incrementSpawnCount,
   insertNextOccurrence,
   lockSeriesRoot,
-  setTaskStatus,
+  setTaskStatusWithAudit,
   type TaskRow,
 } from './tasks.sql.js';
 import { effectsOf } from './workflow.js';
@@ -26,11 +26,8 @@ export interface StatusAudit {
  */
 export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: TaskStatus, audit: StatusAudit): Promise<void> {
   if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
-  const { completedAt } = await setTaskStatus(tx, task.id, effectsOf(task.status, to, task.startedAt !== null));
-  await recordAudit(tx, actorOf(who), {
-    projectId: task.projectId,
-    entityType: 'task',
-    entityId: task.id,
+  // The update writes its audit entry in the same statement.
+  const { completedAt } = await setTaskStatusWithAudit(tx, task.id, effectsOf(task.status, to, task.startedAt !== null), actorOf(who), {
     action: audit.action,
     details: { status: { before: task.status, after: to }, ...audit.details },
   });

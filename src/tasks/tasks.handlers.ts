@@ -22,7 +22,7 @@ import {
   lockVisibleTask,
   shareLockProjectOfTask,
   setTaskAssignee,
-  setTaskProgress,
+  setTaskProgressWithAudit,
   updateTaskFields,
   type TaskPatch,
   type TaskRow,
@@ -224,18 +224,12 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
-        await setTaskProgress(tx, task.id, body.percent);
-        await recordAudit(tx, actorOf(who), {
-          projectId: task.projectId,
-          entityType: 'task',
-          entityId: task.id,
-          action: 'progress_updated',
-          details: {
-            progress_percent: { before: task.progressPercent, after: body.percent },
-            ...(body.note === undefined ? {} : { note: body.note }),
-          },
+        // The update writes its progress_updated entry and returns the task as it is now.
+        const row = await setTaskProgressWithAudit(tx, task.id, body.percent, actorOf(who), {
+          progress_percent: { before: task.progressPercent, after: body.percent },
+          ...(body.note === undefined ? {} : { note: body.note }),
         });
-        return taskReply(tx, task.id, 200);
+        return { status: 200 as const, body: toTask(row, await listSubtasks(tx, task.id)), headers: { ETag: etagOf(row.version) } };
       }),
 
     assignTask: async ({ principal: who, params, headers, body }) =>

@@ -187,21 +187,51 @@ export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch)
 
 const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
 
-/** Moves a task to a status with the side effects the workflow decided; returns its completion time, if any. */
-export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
+/**
+ * Moves a task to a status with the side effects the workflow decided and records `action` with `details` in
+ * the same statement; returns its completion time, if any.
+ */
+export const setTaskStatusWithAudit = (
+  db: Db, taskId: number, effects: StatusEffects, actor: Actor,
+  audit: { action: 'status_changed' | 'approved' | 'rejected'; details: Record<string, unknown> },
+) =>
   db.one(sql.type(CompletedAtRow)`
-    update task set
-      status = ${effects.status},
-      started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
-      completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
-      progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
-      version = version + 1, updated_at = now()
-    where id = ${taskId}
-    returning completed_at as "completedAt"`);
+    with t as (
+      update task set
+        status = ${effects.status},
+        started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
+        completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
+        progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: audit.action,
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(audit.details as never)}`,
+    })})
+    select completed_at as "completedAt" from t`);
 
-export const setTaskProgress = (db: Db, taskId: number, percent: number) =>
-  db.query(sql.unsafe`
-    update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}`);
+/**
+ * Reports progress and records `progress_updated` with `details` in one statement; returns the task as it is
+ * now (the reply needs no re-read).
+ */
+export const setTaskProgressWithAudit = (db: Db, taskId: number, percent: number, actor: Actor, details: Record<string, unknown>): Promise<TaskRow> =>
+  db.one(sql.type(TaskRow)`
+    with t as (
+      update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'progress_updated',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(details as never)}`,
+    })})
+    select ${TASK_COLUMNS}
+    from t left join worker a on a.id = t.assignee_id`);
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`
