@@ -1,4 +1,5 @@
 import type { DriverClient, DriverFactory, DriverQueryResult } from 'slonik';
+import { usesPreparedStatements } from '../../src/db/pool.js';
 import { isStalePreparedStatement, statementName, withPreparedStatements } from '../../src/db/prepared.js';
 
 type Sent = { text: string; name?: string };
@@ -102,5 +103,13 @@ describe('named prepared statements (driver layer)', () => {
     expect(isStalePreparedStatement(Object.assign(new Error('feature not supported'), { code: '0A000' }))).toBe(false);
     expect(isStalePreparedStatement(Object.assign(new Error('duplicate key'), { code: '23505' }))).toBe(false);
     expect(isStalePreparedStatement(null)).toBe(false);
+  });
+
+  it('DB_PREPARED_STATEMENTS: auto is on for a direct connection and off behind a pooler; on and off are what they say', () => {
+    expect(usesPreparedStatements('auto', false)).toBe(true);
+    expect(usesPreparedStatements(undefined, false)).toBe(true);
+    expect(usesPreparedStatements('auto', true)).toBe(false);
+    expect(usesPreparedStatements('on', true)).toBe(true);
+    expect(usesPreparedStatements('off', false)).toBe(false);
   });
 });
