@@ -56,7 +56,11 @@ export class StatementCache {
   /** The pool's schema generation this cache was built under (see withPreparedStatements). */
   generation = 0;
 
-  constructor(private readonly options: PreparedStatementOptions) {}
+  private readonly options: PreparedStatementOptions;
+
+  constructor(options: PreparedStatementOptions) {
+    this.options = options;
+  }
 
   get size(): number {
     return this.names.size;
