@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, TaskStatus, Timestamp, type Db } from '../db/index.js';
+import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
 import { auditInsertFrom, type Actor } from '../audit/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
@@ -29,6 +29,7 @@ export const TaskSummaryRow = z.object({
   isRecurring: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  version: z.number().int(),
 });
 export type TaskSummaryRow = z.infer<typeof TaskSummaryRow>;
 
@@ -43,7 +44,12 @@ export const TaskRow = TaskSummaryRow.extend({
   recurrenceMax: z.number().int().nullable(),
   recurringRootId: Id.nullable(),
   spawnCount: z.number().int(),
-  version: z.number().int(),
+  lastRejectionReason: z.string().nullable(),
+  lastRejectedById: Id.nullable(),
+  lastRejectedByHandle: z.string().nullable(),
+  lastRejectedAt: Timestamp.nullable(),
+  lastProgressNote: z.string().nullable(),
+  lastProgressNoteAt: Timestamp.nullable(),
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
@@ -52,12 +58,16 @@ export const SUMMARY_COLUMNS = sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
   (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
-  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt"`;
+  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
+  t.version`;
 
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
   t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
-  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount", t.version`;
+  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount",
+  t.last_rejection_reason as "lastRejectionReason", t.last_rejected_by_id as "lastRejectedById",
+  (select r.handle from worker r where r.id = t.last_rejected_by_id) as "lastRejectedByHandle",
+  t.last_rejected_at as "lastRejectedAt", t.last_progress_note as "lastProgressNote", t.last_progress_note_at as "lastProgressNoteAt"`;
 
 /** Visibility: the caller is a member of the task's project, in the caller's tenant. */
 const visibleTask = (who: Principal, taskId: number) => sql.fragment`
@@ -79,20 +89,53 @@ export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<vo
   if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
 };
 
-/** A task by id, as it is now; for re-reading a row this transaction has just changed. Throws if it is gone. */
-export const getTaskById = (db: Db, taskId: number): Promise<TaskRow> =>
-  db.one(sql.type(TaskRow)`
-    select ${TASK_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.id = ${taskId}`);
+/** How many direct subtasks a Task embeds (the contract's `Task.subtasks` maxItems); the rest are paged. */
+export const EMBEDDED_SUBTASKS = 50;
 
-/** The direct subtasks of a task, oldest first. */
-export const listSubtasks = (db: Db, taskId: number) =>
-  db.any(sql.type(TaskSummaryRow)`
-    select ${SUMMARY_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.parent_task_id = ${taskId}
-    order by t.created_at, t.id`);
+/** A timestamp inside json_agg: PostgreSQL's JSON form `2026-01-31T09:00:00.123456+00:00`, made RFC 3339 UTC. */
+const JsonTimestamp = z.string().transform((value) => timestamptzToIso(value.replace('T', ' ')));
+const EmbeddedSubtask = TaskSummaryRow.extend({ dueDate: JsonTimestamp.nullable(), createdAt: JsonTimestamp, updatedAt: JsonTimestamp });
+
+/** A task with its first EMBEDDED_SUBTASKS direct subtasks, oldest first. */
+export const TaskWithSubtasksRow = TaskRow.extend({ subtasks: z.array(EmbeddedSubtask) });
+export type TaskWithSubtasksRow = z.infer<typeof TaskWithSubtasksRow>;
+
+/**
+ * Joins `st.subtasks`: the first EMBEDDED_SUBTASKS direct subtasks of the task as a JSON array, so a task, its
+ * bounded subtasks and their count (subtask_count) come back in one round trip. A range of task_parent_idx.
+ */
+const embeddedSubtasks = (taskId: number) => sql.fragment`
+  left join lateral (
+    select coalesce(json_agg(s order by s."createdAt", s.id), '[]'::json) as subtasks
+    from (
+      select ${SUMMARY_COLUMNS}
+      from task t left join worker a on a.id = t.assignee_id
+      where t.parent_task_id = ${taskId}
+      order by t.created_at, t.id
+      limit ${EMBEDDED_SUBTASKS}
+    ) s
+  ) st on true`;
+
+/** findVisibleTask with the task's embedded subtasks, in one statement. */
+export const findVisibleTaskWithSubtasks = async (db: Db, who: Principal, taskId: number): Promise<TaskWithSubtasksRow | null> =>
+  isId(taskId)
+    ? db.maybeOne(sql.type(TaskWithSubtasksRow)`
+        select ${TASK_COLUMNS}, st.subtasks
+        from task t
+        join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+        left join worker a on a.id = t.assignee_id
+        ${embeddedSubtasks(taskId)}
+        where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`)
+    : null;
+
+/** A task by id as it is now, with its embedded subtasks: for re-reading a row this transaction has just changed. */
+export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    select ${TASK_COLUMNS}, st.subtasks
+    from task t
+    left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}
+    where t.id = ${taskId}`);
 
 /** Whether a worker is a member of the project (and so may be assigned its tasks). */
 export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>
@@ -187,21 +230,30 @@ export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch)
 
 const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
 
+/** Why, by whom: a rejection written with the status change it comes with (the task's `last_rejection`). */
+export interface Rejection {
+  reviewerId: number;
+  reason: string;
+}
+
 /**
- * Moves a task to a status with the side effects the workflow decided and records `action` with `details` in
- * the same statement; returns its completion time, if any.
+ * Moves a task to a status with the side effects the workflow decided, records `action` with `details` and,
+ * for a rejection, sets the task's last rejection, all in one statement; returns the task as it is now with its
+ * embedded subtasks (the reply needs no re-read).
  */
 export const setTaskStatusWithAudit = (
   db: Db, taskId: number, effects: StatusEffects, actor: Actor,
   audit: { action: 'status_changed' | 'approved' | 'rejected'; details: Record<string, unknown> },
-) =>
-  db.one(sql.type(CompletedAtRow)`
+  rejection?: Rejection,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
     with t as (
       update task set
         status = ${effects.status},
         started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
         completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
         progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
+        ${rejection === undefined ? sql.fragment`` : sql.fragment`last_rejection_reason = ${rejection.reason}, last_rejected_by_id = ${rejection.reviewerId}, last_rejected_at = now(),`}
         version = version + 1, updated_at = now()
       where id = ${taskId}
       returning *),
@@ -212,16 +264,24 @@ export const setTaskStatusWithAudit = (
       entityId: sql.fragment`t.id`,
       details: sql.fragment`${sql.jsonb(audit.details as never)}`,
     })})
-    select completed_at as "completedAt" from t`);
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
 
 /**
- * Reports progress and records `progress_updated` with `details` in one statement; returns the task as it is
- * now (the reply needs no re-read).
+ * Reports progress and records `progress_updated` with `details` in one statement; a note becomes the task's
+ * latest progress note (none keeps the previous one). Returns the task as it is now with its embedded subtasks
+ * (the reply needs no re-read).
  */
-export const setTaskProgressWithAudit = (db: Db, taskId: number, percent: number, actor: Actor, details: Record<string, unknown>): Promise<TaskRow> =>
-  db.one(sql.type(TaskRow)`
+export const setTaskProgressWithAudit = (
+  db: Db, taskId: number, percent: number, note: string | undefined, actor: Actor, details: Record<string, unknown>,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
     with t as (
-      update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}
+      update task set progress_percent = ${percent},
+        ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
       returning *),
     audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
       entityType: 'task',
@@ -230,8 +290,9 @@ export const setTaskProgressWithAudit = (db: Db, taskId: number, percent: number
       entityId: sql.fragment`t.id`,
       details: sql.fragment`${sql.jsonb(details as never)}`,
     })})
-    select ${TASK_COLUMNS}
-    from t left join worker a on a.id = t.assignee_id`);
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`

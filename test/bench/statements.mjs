@@ -29,7 +29,7 @@ const { migrate } = await load('db/migrate.js');
 const { createDatabasePool } = await load('db/pool.js');
 const { requireProjectRole } = await load('members/access.js');
 const { listProjectTasksPage } = await load('tasks/tasks-list.sql.js');
-const { findVisibleTask, listSubtasks, insertTaskWithAudit } = await load('tasks/tasks.sql.js');
+const { findVisibleTaskWithSubtasks, insertTaskWithAudit } = await load('tasks/tasks.sql.js');
 const { sql } = await import('slonik');
 
 const TICK_MS = 1000 / 100; // USER_HZ
@@ -48,9 +48,8 @@ const OPS = {
     await requireProjectRole(db, who, 1);
     await listProjectTasksPage(db, who, 1, {}, { sort: '-created_at', limit: 20 });
   },
-  'W2 get a task (task + subtasks)': async (db) => {
-    const task = await findVisibleTask(db, member42, 4242);
-    await listSubtasks(db, task.id);
+  'W2 get a task (task with its embedded subtasks, one statement)': async (db) => {
+    await findVisibleTaskWithSubtasks(db, member42, 4242);
   },
   'W3 create a task (BEGIN, membership, insert + audit, COMMIT)': (db) =>
     db.transaction(async (tx) => {

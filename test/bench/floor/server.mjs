@@ -53,27 +53,35 @@ async function caller(req) {
 const MEMBER = `exists (select 1 from project p join member m on m.project_id = p.id and m.worker_id = $2 where p.id = $1 and p.tenant_id = $3)`;
 const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id, a.handle as assignee_handle,
   t.due_date, t.parent_task_id, (select count(*) from task c where c.parent_task_id = t.id) as subtask_count,
-  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at`;
+  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version`;
 const DETAIL = `${SUMMARY}, t.description, t.created_by_id, t.started_at, t.completed_at, t.recurrence_pattern,
-  t.recurrence_max, t.recurring_root_id, t.spawn_count, t.version`;
+  t.recurrence_max, t.recurring_root_id, t.spawn_count, t.last_rejection_reason, t.last_rejected_by_id,
+  (select r.handle from worker r where r.id = t.last_rejected_by_id) as last_rejected_by_handle, t.last_rejected_at,
+  t.last_progress_note, t.last_progress_note_at`;
 const iso = (column) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 /** A subtask summary as JSON built in the statement, so a task and its subtasks come back in one row. */
 const SUMMARY_JSON = `json_build_object('id', c.id, 'project_id', c.project_id, 'title', c.title, 'status', c.status,
   'priority', c.priority, 'progress_percent', c.progress_percent, 'tags', c.tags, 'assignee_id', c.assignee_id,
   'assignee_handle', ca.handle, 'due_date', ${iso('c.due_date')}, 'parent_task_id', c.parent_task_id,
   'subtask_count', (select count(*) from task g where g.parent_task_id = c.id), 'is_recurring', c.recurrence_pattern is not null,
-  'created_at', ${iso('c.created_at')}, 'updated_at', ${iso('c.updated_at')})`;
+  'created_at', ${iso('c.created_at')}, 'updated_at', ${iso('c.updated_at')}, 'version', c.version)`;
+/** Task.subtasks holds the first 50 direct subtasks (the contract's maxItems); subtask_count says how many there are. */
+const EMBEDDED_SUBTASKS = 50;
 
 const summary = (r) => ({
   id: r.id, project_id: r.project_id, title: r.title, status: r.status, priority: r.priority, progress_percent: r.progress_percent, tags: r.tags,
   assignee_id: r.assignee_id, assignee_handle: r.assignee_handle, due_date: r.due_date, parent_task_id: r.parent_task_id,
-  subtask_count: r.subtask_count, is_recurring: r.is_recurring, created_at: r.created_at, updated_at: r.updated_at,
+  subtask_count: r.subtask_count, is_recurring: r.is_recurring, created_at: r.created_at, updated_at: r.updated_at, version: r.version,
 });
 const detail = (r, subtasks) => ({
   ...summary(r), description: r.description, created_by_id: r.created_by_id,
   started_at: r.started_at, completed_at: r.completed_at,
   recurrence: r.recurrence_pattern ? { pattern: r.recurrence_pattern, max_occurrences: r.recurrence_max } : null,
-  recurring_root_id: r.recurring_root_id, spawn_count: r.spawn_count, subtasks,
+  recurring_root_id: r.recurring_root_id, spawn_count: r.spawn_count,
+  last_rejection: r.last_rejected_at === null ? null
+    : { reason: r.last_rejection_reason ?? '', rejected_by_id: r.last_rejected_by_id, rejected_by_handle: r.last_rejected_by_handle, rejected_at: r.last_rejected_at },
+  last_progress_note: r.last_progress_note_at === null ? null : { note: r.last_progress_note ?? '', noted_at: r.last_progress_note_at },
+  subtasks,
 });
 
 // W1: membership and the newest page in one statement; TaskFlow's cursor (base64url JSON of sort and key).
@@ -97,13 +105,14 @@ async function listTasks(who, projectId, url) {
   return [200, { items: page.map(summary), next_cursor: next }];
 }
 
-// W2: the task (visible through membership) with its direct subtasks, in one statement.
+// W2: the task (visible through membership) with its first 50 direct subtasks, in one statement.
 async function getTask(who, taskId) {
   const { rows } = await pool.query({
     name: 'task',
     text: `select ${DETAIL},
              (select coalesce(json_agg(${SUMMARY_JSON} order by c.created_at, c.id), '[]')
-              from task c left join worker ca on ca.id = c.assignee_id where c.parent_task_id = t.id) as subtasks
+              from (select * from task c where c.parent_task_id = t.id order by c.created_at, c.id limit ${EMBEDDED_SUBTASKS}) c
+              left join worker ca on ca.id = c.assignee_id) as subtasks
            from task t join member m on m.project_id = t.project_id and m.worker_id = $2
            left join worker a on a.id = t.assignee_id where t.id = $1 and t.tenant_id = $3`,
     values: [taskId, who.workerId, who.tenantId],
@@ -134,7 +143,9 @@ async function createTask(who, projectId, body) {
            select ok.member, ok.assignee_ok, t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags,
                   t.assignee_id, a.handle as assignee_handle, t.due_date, t.parent_task_id, 0::int8 as subtask_count,
                   t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.description, t.created_by_id,
-                  t.started_at, t.completed_at, t.recurrence_pattern, t.recurrence_max, t.recurring_root_id, t.spawn_count, t.version
+                  t.started_at, t.completed_at, t.recurrence_pattern, t.recurrence_max, t.recurring_root_id, t.spawn_count, t.version,
+                  t.last_rejection_reason, t.last_rejected_by_id, null::text as last_rejected_by_handle, t.last_rejected_at,
+                  t.last_progress_note, t.last_progress_note_at
            from ok left join t on true left join worker a on a.id = t.assignee_id`,
     values: [projectId, who.workerId, who.tenantId, body.title.trim(), body.description ?? null, body.priority ?? null,
       body.assignee_id ?? null, body.tags ?? null, body.due_date ?? null, who.handle],

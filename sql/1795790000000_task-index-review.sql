@@ -1,6 +1,6 @@
 -- Up Migration
 
--- Index review of `task` (15 indexes). Every index costs each insert and update of a task, and each one is a
+-- Index review of `task` (17 indexes). Every index costs each insert and update of a task, and each one is a
 -- candidate the planner weighs for every query on the table. Checked with the EXPLAIN shapes of
 -- test/bench/explain.mjs on the 100,000-task bench data set and test/tasks/list-plans.test.ts:
 --
@@ -10,6 +10,8 @@
 --   task_project_due_idx                                                              due_before, project task counts
 --   task_parent_idx                                                                   subtasks, subtask counts, cascades
 --   task_tenant_created_idx, task_assignee_created_idx                                "my work" (GET /api/tasks)
+--   task_project_updated_idx                                                          sort=updated_at / updated_since in a project
+--   task_tenant_updated_idx                                                           the same across projects (a cold-start sync)
 --   task_recurring_root_idx                                                           deletes (on delete set null)
 --
 -- task_tags_idx (GIN) is in no plan: the tag filter only runs inside one project (or one page of "my work"),
