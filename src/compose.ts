@@ -1,9 +1,12 @@
 import type express from 'express';
 import { buildApp } from './app.js';
-import { createAuthenticator } from './auth/index.js';
+import { findActiveAgentKey, touchAgentKey } from './agent-keys/index.js';
+import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -19,13 +22,30 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
-  return buildApp({
+  const admission = createAdmission(config.admission, metrics);
+  const rateLimitStore = createRateLimitStore(config, logger, metrics);
+  const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    verifyAgentKey: createAgentKeyVerifier(
+      { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
+      { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
+    ).verify,
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded }),
+    admission,
+    rateLimitStore,
     logger,
     metrics,
   });
+  releases.set(app, () => rateLimitStore.close());
+  return app;
+}
+
+const releases = new WeakMap<express.Express, () => Promise<void>>();
+
+/** Closes what composeApp opened besides the pool (the rate-limit store's connections), after the server stopped. */
+export async function releaseApp(app: express.Express): Promise<void> {
+  await releases.get(app)?.();
 }

@@ -8,12 +8,13 @@ import {
   incrementSpawnCount,
   insertNextOccurrence,
   lockSeriesRoot,
+  setTaskClaimed,
   setTaskStatusWithAudit,
   type Rejection,
   type TaskRow,
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
-import { effectsOf } from './workflow.js';
+import { decideClaim, effectsOf } from './workflow.js';
 
 export interface StatusAudit {
   action: Extract<AuditAction, 'status_changed' | 'approved' | 'rejected'>;
@@ -41,6 +42,24 @@ export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: Ta
     return { ...row, spawnCount: row.spawnCount + 1 };
   }
   return row;
+}
+
+/**
+ * Claims a task the transaction has locked for the caller: assigns them and starts it (pending → in_progress),
+ * recorded as one `claimed` entry. Their own task in progress is left as it is; the refusals are decideClaim's.
+ * Returns whether anything changed.
+ */
+export async function claim(tx: Db, who: Principal, task: TaskRow): Promise<boolean> {
+  if (decideClaim(task, who.workerId).kind === 'noop') return false;
+  await setTaskClaimed(tx, task.id, who.workerId);
+  await recordAudit(tx, actorOf(who), {
+    projectId: task.projectId,
+    entityType: 'task',
+    entityId: task.id,
+    action: 'claimed',
+    details: { assignee_id: { before: task.assigneeId, after: who.workerId }, status: { before: task.status, after: 'in_progress' } },
+  });
+  return true;
 }
 
 async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {

@@ -4,7 +4,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { DatabasePool } from 'slonik';
 import type { paths } from '../../generated/api.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, releaseApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { transactionScoped } from '../../src/idempotency/index.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -149,6 +149,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await releaseApp(app);
       await pool.end();
       await checkPool.end();
       if (!options.sso) await sso.close();
