@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: ms(5_000),
   DB_STATEMENT_TIMEOUT_MS: ms(10_000),
   DB_POOLED: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  DB_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
+  DB_MAX_PREPARED_STATEMENTS: z.coerce.number().int().min(1).max(10_000).default(200),
 
   AUTH_JWKS_URL: z.url().optional(),
   SSO_URL: z.url().optional(),
@@ -83,6 +85,10 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
       /** Behind PgBouncer (Neon `-pooler`)? Detected from the host name unless DB_POOLED says. */
       pooled: env.DB_POOLED,
+      /** Named prepared statements: `auto` = on for a direct connection, off behind PgBouncer (see README). */
+      preparedStatements: env.DB_PREPARED_STATEMENTS,
+      /** Prepared statements kept per connection (least recently used deallocated beyond). */
+      maxPreparedStatements: env.DB_MAX_PREPARED_STATEMENTS,
     },
     auth: {
       jwksUrl: jwksUrl ? new URL(jwksUrl) : undefined,
