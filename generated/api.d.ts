@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The conversations database of `POST /chatkit` is reported in `chat_database` but never makes the server unready. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -287,6 +287,67 @@ export interface paths {
          * @description Changes the agent's name, type and/or capabilities (`capabilities` replaces the whole list). The handle cannot be changed. Writes an `agent_updated` audit entry with the changed fields.
          */
         patch: operations["updateAgent"];
+        trace?: never;
+    };
+    "/api/agents/{agent_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an agent's API keys
+         * @description The agent's keys, newest first, revoked ones included (with `revoked_at`). Secrets are never shown again after creation: a key is identified by its `prefix`. Only the human who registered the agent, or an owner of a project the agent is a member of, may list, mint and revoke its keys (403 `not-agent-manager` for anyone else in the tenant; 404 `agent-not-found` outside it). Agents themselves may not (403 `forbidden-for-agents`).
+         */
+        get: operations["listAgentKeys"];
+        put?: never;
+        /**
+         * Mint an API key for an agent
+         * @description Mints a key with which a program acts as the agent: `Authorization: Bearer tfa_…`. The response is the only time the `secret` is shown — store it in your agent's secret store; the server keeps only its SHA-256 hash and the display `prefix`. Without `expires_at` the key is valid until revoked. The same permission rule as listing applies. Writes an `agent_key_created` audit entry (never the secret). There is no `Idempotency-Key` here: replaying the response would mean storing the secret. If a response is lost, revoke the key you cannot see and mint another.
+         */
+        post: operations["createAgentKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agent_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an agent's API key
+         * @description Revokes the key: within 5 seconds no instance of the API accepts it any more (verified keys are remembered for at most 5 s). Revoking a key that is already revoked changes nothing and answers 204 again. The same permission rule as listing applies. Writes an `agent_key_revoked` audit entry.
+         */
+        delete: operations["revokeAgentKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/projects/{project_id}/tasks": {
@@ -567,6 +628,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tasks/{task_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a task
+         * @description Takes the task for yourself: assigns you and starts it (`pending` → `in_progress`) in one transaction, written as one `claimed` audit entry. Claiming a task that is already yours and `in_progress` is a no-op that answers 200 with the task unchanged. A task someone else holds is 409 `already-claimed` (the problem names the holder in `assignee_handle`); a task of yours or nobody's that is not `pending` is 409 `invalid-transition` with the statuses it may move to in `allowed_transitions`. No request body.
+         */
+        post: operations["claimTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tasks/claim-next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the most urgent open task
+         * @description Finds the most urgent task of the project that is `pending` and unassigned — highest priority first, then the earliest due date (tasks without one last), then the oldest — and claims it exactly like `POST /api/tasks/{task_id}/claim`. The optional filters narrow the candidates: every tag in `tags`, one of the `priority` values, subtasks of `parent_task_id`. Concurrent callers never get the same task: a task another caller is claiming right now is skipped, not waited for. 204 when no task matches. No request body.
+         */
+        post: operations["claimNextTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tasks/{task_id}/audit": {
         parameters: {
             query?: never;
@@ -619,6 +732,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chatkit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ChatKit conversations with the task assistant
+         * @description The [ChatKit](https://github.com/openai/chatkit-js) server protocol: point a ChatKit frontend's custom
+         *     backend (`api.url`) here and send the caller's token in `Authorization`. One JSON request per call,
+         *     told apart by `type`. The assistant works on tasks through the task operations of this API, as the
+         *     caller, so it can do exactly what the caller can and every change is in the audit trail.
+         *
+         *     **Streaming requests** (`threads.create`, `threads.add_user_message`, `threads.retry_after_item`) are
+         *     answered `200 text/event-stream`: one `data: <event JSON>` line and a blank line per thread event —
+         *     `thread.created`, `thread.item.done` (the stored user message), `stream_options`, `progress_update`
+         *     (a tool is running), `thread.item.added`, `thread.item.updated` (`assistant_message.content_part.added`,
+         *     `…text_delta`, `…done`), `thread.item.done` (the assistant message, stored), `thread.updated` (the new
+         *     title). A failure during the turn (the model errs or times out after `CHAT_MODEL_TIMEOUT_MS`, the
+         *     conversations database goes away) is an `error` event — `{"type": "error", "code": "custom" |
+         *     "stream.error", "message": "…", "allow_retry": true}` — and ends the stream; the user message stays
+         *     stored and a half-written answer is not, so `threads.retry_after_item` can run the turn again.
+         *     `threads.custom_action` and `threads.add_client_tool_output` are part of the protocol but not
+         *     supported here: they are answered with a single `error` event (`allow_retry: false`).
+         *
+         *     Unlike the rest of the API, unknown fields in a request are ignored, as the reference ChatKit server
+         *     does (frontends add their own); a missing or invalid known field is a 422 naming it, and an unknown
+         *     `type` a 422 at `/body/type`.
+         *
+         *     **Other requests** are answered `200 application/json`: a thread, a page of threads or items
+         *     (`data`, `has_more`, `after`: pass `after` back for the next page; `order` `asc` or `desc`, `limit`
+         *     1–100, default 20), an attachment, or `{}`.
+         *
+         *     Threads belong to the user who created them, in their tenant; someone else's thread is a 404
+         *     `thread-not-found`. Deleting a thread deletes its items. Conversations are stored in a database of
+         *     their own: while it is unreachable, or when no model is configured, this operation answers 503
+         *     `chat-unavailable` and every other operation works as usual. Errors before a stream starts are
+         *     problems as everywhere else (401, 404, 422 naming the field, 429, 503).
+         */
+        post: operations["chatKit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -651,6 +813,137 @@ export interface components {
              * @enum {string}
              */
             database: "ok";
+            /**
+             * @description The conversations database of `POST /chatkit`. It is optional: `unavailable` or `not_configured` leave the server ready, since only `/chatkit` needs it.
+             * @example ok
+             * @enum {string}
+             */
+            chat_database: "ok" | "unavailable" | "not_configured";
+        };
+        /** @description One ChatKit protocol request, told apart by `type`; `params` as the protocol defines them for that type, and optional `metadata` (accepted, not used). */
+        ChatKitRequest: components["schemas"]["ChatKitMessageRequest"] | components["schemas"]["ChatKitThreadRequest"] | components["schemas"]["ChatKitPageRequest"] | components["schemas"]["ChatKitOtherRequest"];
+        /** @description `threads.create` (no `thread_id`) or `threads.add_user_message`: a user message, answered by a stream. */
+        ChatKitMessageRequest: {
+            /** @enum {string} */
+            type: "threads.create" | "threads.add_user_message";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                input: {
+                    /** @description `{"type": "input_text", "text": "…"}` or `{"type": "input_tag", "id", "text", "data"}` parts. */
+                    content: {
+                        /** @enum {string} */
+                        type: "input_text" | "input_tag";
+                        text: string;
+                    }[];
+                    /** @description Ids from `attachments.create`. */
+                    attachments?: components["schemas"]["ChatId"][];
+                    quoted_text?: string | null;
+                    /** @description `tool_choice` and `model` as the client sends them; stored with the message. */
+                    inference_options?: Record<string, never>;
+                };
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description A request about one thread or item: `threads.get_by_id`, `threads.update` (`title`), `threads.delete`, `threads.retry_after_item` (`item_id` of a user message; streamed), `items.feedback` (`item_ids`, `kind` positive or negative), `attachments.create` (`name`, `size`, `mime_type`: metadata only, no bytes are stored), `attachments.delete` (`attachment_id`). */
+        ChatKitThreadRequest: {
+            /** @enum {string} */
+            type: "threads.get_by_id" | "threads.update" | "threads.delete" | "threads.retry_after_item" | "items.feedback" | "attachments.create" | "attachments.delete";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                item_id?: components["schemas"]["ChatId"];
+                title?: string;
+                item_ids?: components["schemas"]["ChatId"][];
+                /** @enum {string} */
+                kind?: "positive" | "negative";
+                attachment_id?: components["schemas"]["ChatId"];
+                name?: string;
+                size?: number;
+                mime_type?: string;
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description `threads.list` (the caller's threads) or `items.list` (a thread's items, with `thread_id`). */
+        ChatKitPageRequest: {
+            /** @enum {string} */
+            type: "threads.list" | "items.list";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                limit?: number | null;
+                /**
+                 * @default desc
+                 * @enum {string}
+                 */
+                order: "asc" | "desc";
+                after?: components["schemas"]["ChatId"] | null;
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description Protocol requests this server does not support; answered with one `error` event. */
+        ChatKitOtherRequest: {
+            /** @enum {string} */
+            type: "threads.custom_action" | "threads.add_client_tool_output";
+            params?: Record<string, never>;
+            metadata?: Record<string, never>;
+        };
+        /**
+         * @description A protocol id (`thr_…`, `msg_…`, `ctx_…`, `atc_…`).
+         * @example thr_6f1c0d2a9b8e4c3f7a5d1e20
+         */
+        ChatId: string;
+        /** @description What a non-streaming request answers: a thread, a page, an attachment, or `{}`. */
+        ChatKitResult: components["schemas"]["ChatThread"] | components["schemas"]["ChatPage"] | components["schemas"]["ChatAttachment"] | Record<string, never>;
+        /** @description A page of threads or items; pass `after` back for the next one. */
+        ChatPage: {
+            data: (components["schemas"]["ChatThread"] | components["schemas"]["ChatThreadItem"])[];
+            has_more: boolean;
+            after?: components["schemas"]["ChatId"];
+        };
+        /** @description A conversation. `items` holds its first 20 items for `threads.get_by_id` and is empty elsewhere. */
+        ChatThread: {
+            id: components["schemas"]["ChatId"];
+            /** @description Set from the first message; `threads.update` changes it. */
+            title?: string;
+            /** Format: date-time */
+            created_at: string;
+            status: {
+                /** @enum {string} */
+                type: "active" | "locked" | "closed";
+                reason?: string;
+            };
+            items: {
+                data: components["schemas"]["ChatThreadItem"][];
+                has_more: boolean;
+                after?: components["schemas"]["ChatId"];
+            };
+        };
+        /** @description A stored item: `user_message` (`content`, `attachments`, `quoted_text`, `inference_options`) or `assistant_message` (`content` of `output_text` parts). Tool calls and their results are kept as hidden context for the model and never listed. */
+        ChatThreadItem: {
+            /** @enum {string} */
+            type: "user_message" | "assistant_message";
+            id: components["schemas"]["ChatId"];
+            thread_id: components["schemas"]["ChatId"];
+            /** Format: date-time */
+            created_at: string;
+            content: {
+                /** @enum {string} */
+                type: "input_text" | "input_tag" | "output_text";
+                text: string;
+                /** @description Citations of an `output_text` part; always empty here. */
+                annotations?: Record<string, never>[];
+            }[];
+            attachments?: components["schemas"]["ChatAttachment"][];
+            quoted_text?: string;
+            inference_options?: Record<string, never>;
+        };
+        /** @description Attachment metadata (`attachments.create`); the file itself is not stored by this server. */
+        ChatAttachment: {
+            /** @enum {string} */
+            type: "file";
+            id: components["schemas"]["ChatId"];
+            /** @example launch-plan.pdf */
+            name: string;
+            /** @example application/pdf */
+            mime_type: string;
         };
         /**
          * @description An RFC 9457 problem document, sent with `Content-Type: application/problem+json` for every error.
@@ -667,6 +960,9 @@ export interface components {
          *     | `task-not-found` | 404 | The task does not exist or the caller is not a member of its project. |
          *     | `agent-not-found` | 404 | The tenant has no agent with this id. |
          *     | `member-not-found` | 404 | The project has no membership with this id. |
+         *     | `thread-not-found` | 404 | The conversation does not exist or belongs to someone else (`POST /chatkit`). |
+         *     | `chat-item-not-found` | 404 | The conversation item or attachment does not exist or is someone else's (`POST /chatkit`). |
+         *     | `agent-key-not-found` | 404 | The agent has no API key with this id. |
          *     | `method-not-allowed` | 405 | The path exists but not with this HTTP method. |
          *     | `slug-taken` | 409 | Another project of the tenant already uses the slug. |
          *     | `handle-taken` | 409 | Another worker (human or agent) of the tenant already has the handle. |
@@ -675,7 +971,10 @@ export interface components {
          *     | `project-has-tasks` | 409 | Deleting a project that has tasks without `force=true`. |
          *     | `owner-membership` | 409 | Removing the owner's membership. |
          *     | `agent-in-use` | 409 | Deleting an agent that is still a member of a project. |
-         *     | `invalid-transition` | 409 | The status change is not in the workflow; `detail` names the allowed targets. |
+         *     | `forbidden-for-agents` | 403 | An agent API key called an operation reserved for humans (see `bearerAuth`). |
+         *     | `not-agent-manager` | 403 | Managing the keys of an agent you neither registered nor share a project as owner with. |
+         *     | `invalid-transition` | 409 | The status change is not in the workflow; `allowed_transitions` lists the allowed targets. |
+         *     | `already-claimed` | 409 | Claiming a task someone else holds; `assignee_handle` names them. |
          *     | `open-subtasks` | 409 | Completing (or approving) a task while one of its subtasks is not completed. |
          *     | `not-in-progress` | 409 | Reporting progress on a task that is not `in_progress`. |
          *     | `not-in-review` | 409 | Approving or rejecting a task that is not in `review`. |
@@ -689,6 +988,12 @@ export interface components {
          *     | `internal` | 500 | An unexpected error; nothing was written. |
          *     | `unavailable` | 503 | The database is unreachable or too slow; nothing was written. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `chat-unavailable` | 503 | `POST /chatkit` only: no model is configured, or the conversations database is not configured or unreachable. |
+         *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
+         *
+         *     Some types carry machine-readable extension members (RFC 9457 §3.2), listed as properties below, so
+         *     a program never parses `detail`: `allowed_transitions` on `invalid-transition`, `assignee_handle` on
+         *     `already-claimed`. Ignore members you do not know: new ones may be added.
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
          *       "title": "Task not found",
@@ -703,7 +1008,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/thread-not-found" | "https://taskflow.dev/problems/chat-item-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/chat-unavailable" | "https://taskflow.dev/problems/overloaded";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -734,6 +1039,12 @@ export interface components {
              *     ]
              */
             errors?: components["schemas"]["FieldError"][];
+            allowed_transitions?: components["schemas"]["AllowedTransitions"];
+            /**
+             * @description For `already-claimed`, the handle of whoever holds the task.
+             * @example @alice
+             */
+            assignee_handle?: string;
         };
         /**
          * @description One invalid field of a request.
@@ -833,10 +1144,10 @@ export interface components {
          */
         Me: {
             /**
-             * @description The user id — the `sub` claim of the JWT.
+             * @description The user id — the `sub` claim of the JWT; `null` when the caller is an agent (API key).
              * @example usr_2NfXq8kLw1
              */
-            user_id: string;
+            user_id: string | null;
             /**
              * @description Email from the token, if it has one.
              * @example alice@example.com
@@ -855,10 +1166,10 @@ export interface components {
             worker: components["schemas"]["Worker"];
             /**
              * Format: int64
-             * @description Id of the caller's personal default project, created on their first request.
+             * @description Id of the caller's personal default project, created on their first request; `null` for an agent, which has none.
              * @example 3
              */
-            default_project_id: number;
+            default_project_id: number | null;
         };
         /**
          * @description A project the caller is a member of.
@@ -1284,6 +1595,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Draft the launch announcement",
          *       "status": "in_progress",
+         *       "allowed_transitions": [
+         *         "review",
+         *         "completed",
+         *         "blocked"
+         *       ],
          *       "priority": "high",
          *       "progress_percent": 40,
          *       "tags": [
@@ -1320,6 +1636,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -1392,6 +1709,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Publish the weekly changelog",
          *       "status": "pending",
+         *       "allowed_transitions": [
+         *         "in_progress",
+         *         "blocked",
+         *         "completed"
+         *       ],
          *       "priority": "medium",
          *       "progress_percent": 0,
          *       "tags": [
@@ -1440,6 +1762,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -1815,19 +2138,184 @@ export interface components {
             reason: string;
         };
         /**
+         * @description An API key of an agent, without its secret.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": "2026-02-04T09:12:00Z",
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null
+         *     }
+         */
+        AgentKey: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for, so people can tell keys apart.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret (`tfa_` and 8 more), enough to recognise it.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a request last authenticated with it, to the minute; `null` if never.
+             * @example 2026-02-04T09:12:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; `null` while it is active.
+             * @example null
+             */
+            revoked_at: string | null;
+        };
+        /**
+         * @description A newly minted key with its secret, returned once.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": null,
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null,
+         *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+         *     }
+         */
+        AgentKeyCreated: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            last_used_at: null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            revoked_at: null;
+            /**
+             * @description The key itself: `tfa_` followed by 32 random bytes in base64url. Send it as `Authorization: Bearer <secret>`. It is never shown again.
+             * @example tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9
+             */
+            secret: string;
+        };
+        /**
+         * @description An agent's API keys, newest first: all of them up to the newest 100 (an agent has few; revoke unused ones).
+         * @example {
+         *       "items": []
+         *     }
+         */
+        AgentKeyList: {
+            /** @description The keys. */
+            items: components["schemas"]["AgentKey"][];
+        };
+        /**
+         * @description A key to mint.
+         * @example {
+         *       "name": "CI runner",
+         *       "expires_at": "2026-05-01T00:00:00Z"
+         *     }
+         */
+        AgentKeyCreate: {
+            /**
+             * @description What the key is for, such as the machine or pipeline that will hold it.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working (must be in the future); omit or `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at?: string | null;
+        };
+        /**
+         * @description The statuses the task may move to now through `PATCH /api/tasks/{taskId}/status`, given the workflow and its subtasks (`completed` is left out while a subtask at any depth is open).
+         * @example [
+         *       "review",
+         *       "completed",
+         *       "blocked"
+         *     ]
+         */
+        AllowedTransitions: components["schemas"]["TaskStatus"][];
+        /**
          * @description Kind of entity an audit entry is about.
          * @example task
          * @enum {string}
          */
         AuditEntityType: "task" | "project" | "member" | "agent";
         /**
-         * @description What happened.
+         * @description What happened. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "claimed" | "agent_key_created" | "agent_key_revoked";
         /**
-         * @description `human` or `agent` for a worker acting through the API, `system` for the server itself (such as a recurrence spawn).
+         * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself (such as a recurrence spawn).
          * @example human
          * @enum {string}
          */
@@ -1842,6 +2330,7 @@ export interface components {
          *       "actor_id": 5,
          *       "actor_handle": "@alice",
          *       "actor_type": "human",
+         *       "client": null,
          *       "details": {
          *         "status": {
          *           "before": "pending",
@@ -1878,6 +2367,11 @@ export interface components {
              */
             actor_handle: string;
             actor_type: components["schemas"]["ActorType"];
+            /**
+             * @description The OAuth client the change was made through, when the actor's token named one (its `azp` or `client_id` claim), such as `taskflow-web` or `claude-desktop`; `null` otherwise (agent keys, tokens without a client, the server itself).
+             * @example taskflow-web
+             */
+            client: string | null;
             /**
              * @description What changed: each changed field as `{"before": …, "after": …}` (`before` is `null` on creation, `after` is `null` on deletion), plus context such as a progress `note` or a rejection `reason`.
              * @example {
@@ -2172,10 +2666,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. On the readiness probe also `overloaded`: this instance refused requests for lack of capacity within the last second, so a load balancer should send new traffic elsewhere. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -2187,6 +2682,66 @@ export interface components {
                  *       "detail": "The database did not answer within 5 seconds; retry shortly."
                  *     }
                  */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `forbidden-for-agents`: the caller authenticated with an agent API key, and this operation is reserved for humans (see the table in the `bearerAuth` security scheme). */
+        ForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/forbidden-for-agents",
+                 *       "title": "Agents may not do this",
+                 *       "status": 403,
+                 *       "detail": "@claude-reviewer is an agent; approveTask is reserved for humans."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `forbidden`: you are a member of this project, but only its owner may do this; or `forbidden-for-agents`: the caller is an agent, and this operation is reserved for humans. */
+        OwnerOnlyOrForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `not-agent-manager`: only the human who registered the agent, or an owner of a project the agent is a member of, may manage its keys; or `forbidden-for-agents`: agents may not manage keys at all. */
+        NotAgentManager: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `already-claimed`: someone else holds the task (`assignee_handle` names them); or `invalid-transition`: the task is not `pending`, and `allowed_transitions` lists where it may go; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
+        ClaimConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                /** @description Seconds to wait before retrying; always sent with a 503. */
+                "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -2212,6 +2767,11 @@ export interface components {
          * @example 33
          */
         MemberId: number;
+        /**
+         * @description Id of one of the agent's API keys (`AgentKey.id`).
+         * @example 3
+         */
+        KeyId: number;
         /** @description Page size — how many items to return at most. */
         Limit: number;
         /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
@@ -2242,7 +2802,7 @@ export interface components {
         IfMatch: string;
         /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
         IfNoneMatch: string;
-        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
         IdempotencyKey: string;
     };
     requestBodies: never;
@@ -2312,7 +2872,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "ready",
-                     *       "database": "ok"
+                     *       "database": "ok",
+                     *       "chat_database": "ok"
                      *     }
                      */
                     "application/json": components["schemas"]["Readiness"];
@@ -2411,7 +2972,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjects: {
@@ -2475,14 +3036,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createProject: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -2532,6 +3093,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `slug-taken`: another project of the tenant already uses this slug (pick another), or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -2555,7 +3117,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getProject: {
@@ -2608,7 +3170,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteProject: {
@@ -2641,7 +3203,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `project-has-tasks`: the project still has tasks and `force` was not `true`, or `default-project`: this is the owner's personal default project, which cannot be deleted. */
             409: {
@@ -2665,7 +3227,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateProject: {
@@ -2732,7 +3294,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectMembers: {
@@ -2804,14 +3366,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     addProjectMember: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -2860,7 +3422,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `already-member`: the human or agent is already a member of this project, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -2908,7 +3470,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     removeProjectMember: {
@@ -2940,7 +3502,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             /** @description `project-not-found`: the project does not exist or you are not a member, or `member-not-found`: the project has no membership with this id. */
             404: {
                 headers: {
@@ -2980,7 +3542,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     searchMembers: {
@@ -3035,7 +3597,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgents: {
@@ -3099,14 +3661,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgent: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3160,6 +3722,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `handle-taken`: a human or agent of the tenant already has this handle, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -3183,7 +3746,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getAgent: {
@@ -3236,7 +3799,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteAgent: {
@@ -3266,6 +3829,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             /** @description `agent-in-use`: the agent is still a member of at least one project. */
             409: {
@@ -3289,7 +3853,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateAgent: {
@@ -3352,6 +3916,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3359,7 +3924,173 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listAgentKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "agent_id": 12,
+                     *           "name": "CI runner",
+                     *           "prefix": "tfa_q3Xo9Lw2",
+                     *           "created_at": "2026-02-01T08:00:00Z",
+                     *           "last_used_at": "2026-02-04T09:12:00Z",
+                     *           "expires_at": "2026-05-01T00:00:00Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    createAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI runner",
+                 *       "expires_at": "2026-05-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description The new key's URI, the one `revokeAgentKey` deletes. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "agent_id": 12,
+                     *       "name": "CI runner",
+                     *       "prefix": "tfa_q3Xo9Lw2",
+                     *       "created_at": "2026-02-01T08:00:00Z",
+                     *       "last_used_at": null,
+                     *       "expires_at": "2026-05-01T00:00:00Z",
+                     *       "revoked_at": null,
+                     *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    revokeAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            /** @description `agent-not-found`: your tenant has no such agent, or `agent-key-not-found`: the agent has no key with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/agent-key-not-found",
+                     *       "title": "API key not found",
+                     *       "status": 404,
+                     *       "detail": "Agent 12 has no API key 3."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectTasks: {
@@ -3419,6 +4150,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Publish the weekly changelog",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -3439,6 +4175,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -3467,14 +4208,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createTask: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3522,6 +4263,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -3588,7 +4334,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listMyTasks: {
@@ -3644,6 +4390,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -3665,6 +4416,11 @@ export interface operations {
                      *           "project_id": 3,
                      *           "title": "Renew the passport",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [],
@@ -3689,7 +4445,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getTask: {
@@ -3724,6 +4480,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -3754,6 +4515,9 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -3774,6 +4538,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -3801,7 +4570,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteTask: {
@@ -3836,7 +4605,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTask: {
@@ -3881,6 +4650,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "critical",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -3911,6 +4685,9 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -3931,6 +4708,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -3961,7 +4743,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskStatus: {
@@ -4005,6 +4787,10 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "review",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -4061,7 +4847,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskProgress: {
@@ -4106,6 +4892,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 60,
                      *       "tags": [
@@ -4165,7 +4956,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     assignTask: {
@@ -4209,6 +5000,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -4270,14 +5066,14 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSubtask: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4323,6 +5119,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -4384,7 +5185,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     approveTask: {
@@ -4393,7 +5194,7 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4422,6 +5223,9 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "completed",
+                     *       "allowed_transitions": [
+                     *         "review"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 100,
                      *       "tags": [
@@ -4452,6 +5256,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
             /** @description `not-in-review`: only a task in `review` can be approved; `open-subtasks`: a subtask is still open; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -4475,7 +5280,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     rejectTask: {
@@ -4484,7 +5289,7 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4522,6 +5327,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -4558,6 +5368,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
             /** @description `not-in-review`: only a task in `review` can be rejected; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -4583,7 +5394,181 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["ClaimConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimNextTask: {
+        parameters: {
+            query?: {
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only direct subtasks of this task.
+                 * @example 42
+                 */
+                parent_task_id?: number;
+            };
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task you now hold, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No pending, unassigned task matches; nothing was changed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ProjectNotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listTaskAudit: {
@@ -4624,6 +5609,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "progress_percent": {
                      *               "before": 20,
@@ -4641,6 +5627,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "status": {
                      *               "before": "pending",
@@ -4657,6 +5644,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "title": {
                      *               "before": null,
@@ -4677,7 +5665,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectAudit: {
@@ -4724,6 +5712,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "handle": {
                      *               "before": null,
@@ -4744,6 +5733,7 @@ export interface operations {
                      *           "actor_id": null,
                      *           "actor_handle": "system",
                      *           "actor_type": "system",
+                     *           "client": null,
                      *           "details": {
                      *             "spawned_task_id": {
                      *               "before": null,
@@ -4764,6 +5754,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "slug": {
                      *               "before": null,
@@ -4784,7 +5775,104 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    chatKit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatKitRequest"];
+            };
+        };
+        responses: {
+            /** @description A stream of thread events for a streaming request; the JSON result of any other request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "thr_6f1c0d2a9b8e4c3f7a5d1e20",
+                     *           "title": "Add a task to draft the launch announcement",
+                     *           "created_at": "2026-01-31T09:00:00.000Z",
+                     *           "status": {
+                     *             "type": "active"
+                     *           },
+                     *           "items": {
+                     *             "data": [],
+                     *             "has_more": false
+                     *           }
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatKitResult"];
+                    /**
+                     * @example data: {"type":"thread.created","thread":{"id":"thr_6f1c0d2a9b8e4c3f7a5d1e20","created_at":"2026-01-31T09:00:00.000Z","status":{"type":"active"},"items":{"data":[],"has_more":false}}}
+                     *
+                     *     data: {"type":"stream_options","stream_options":{"allow_cancel":true}}
+                     *
+                     *     data: {"type":"progress_update","text":"Running createTask…"}
+                     *
+                     *     data: {"type":"thread.item.done","item":{"type":"assistant_message","id":"msg_0b7e5c1d2a3f4e5d6c7b8a90","thread_id":"thr_6f1c0d2a9b8e4c3f7a5d1e20","created_at":"2026-01-31T09:00:02.000Z","content":[{"type":"output_text","text":"Created task 42, high priority.","annotations":[]}]}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `thread-not-found`: the thread does not exist or is someone else's; `chat-item-not-found`: the item (for `threads.retry_after_item`) or an attachment is not there. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/thread-not-found",
+                     *       "title": "Conversation not found",
+                     *       "status": 404,
+                     *       "detail": "Thread thr_6f1c0d2a9b8e4c3f7a5d1e20 does not exist or is not yours"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            /** @description `chat-unavailable`: no model is configured (`CHAT_MODEL`), or the conversations database is not configured or unreachable; `unavailable` / `auth-unavailable` as everywhere. Nothing was stored. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/chat-unavailable",
+                     *       "title": "Chat unavailable",
+                     *       "status": 503,
+                     *       "detail": "No assistant model is configured (CHAT_MODEL)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
 }

@@ -1,16 +1,27 @@
 import type express from 'express';
 import { buildApp } from './app.js';
-import { createAuthenticator } from './auth/index.js';
+import { findActiveAgentKey, touchAgentKey } from './agent-keys/index.js';
+import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createChatModel } from './chat/index.js';
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
-export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<express.Express> {
-  const { config, pool, logger } = parts;
+export async function composeApp(parts: {
+  config: Config;
+  pool: DatabasePool;
+  /** The conversations database, when one is configured. */
+  chatPool?: DatabasePool;
+  logger: Logger;
+  metrics?: Metrics;
+}): Promise<express.Express> {
+  const { config, pool, chatPool, logger } = parts;
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -19,13 +30,32 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
-  return buildApp({
+  const admission = createAdmission(config.admission, metrics);
+  const rateLimitStore = createRateLimitStore(config, logger, metrics);
+  const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    verifyAgentKey: createAgentKeyVerifier(
+      { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
+      { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
+    ).verify,
+    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded }),
+    admission,
+    rateLimitStore,
     logger,
     metrics,
+    chat: { pool: chatPool, model: await createChatModel(config) },
   });
+  releases.set(app, () => rateLimitStore.close());
+  return app;
 }
+
+const releases = new WeakMap<express.Express, () => Promise<void>>();
+
+/** Closes what composeApp opened besides the pool (the rate-limit store's connections), after the server stopped. */
+export async function releaseApp(app: express.Express): Promise<void> {
+  await releases.get(app)?.();
+}
+

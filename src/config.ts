@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: ms(5_000),
   DB_STATEMENT_TIMEOUT_MS: ms(10_000),
   DB_POOLED: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  DB_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
+  DB_MAX_PREPARED_STATEMENTS: z.coerce.number().int().min(1).max(10_000).default(200),
 
   AUTH_JWKS_URL: z.url().optional(),
   SSO_URL: z.url().optional(),
@@ -44,7 +46,24 @@ const EnvSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  RATE_LIMIT_STORE: z.enum(['memory', 'redis', 'postgres']).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE_WAIT_MS: ms(1_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
+
+  CHAT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  CHAT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  CHAT_DB_IDLE_TIMEOUT_MS: ms(60_000),
+  CHAT_DB_CONNECT_TIMEOUT_MS: ms(2_000),
+  CHAT_DB_STATEMENT_TIMEOUT_MS: ms(5_000),
+  CHAT_MODEL: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  CHAT_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  CHAT_MODEL_STREAM: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  CHAT_MAX_STEPS: z.coerce.number().int().min(1).max(20).default(6),
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
@@ -85,6 +104,10 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
       /** Behind PgBouncer (Neon `-pooler`)? Detected from the host name unless DB_POOLED says. */
       pooled: env.DB_POOLED,
+      /** Named prepared statements: `auto` = on for a direct connection, off behind PgBouncer (see README). */
+      preparedStatements: env.DB_PREPARED_STATEMENTS,
+      /** Prepared statements kept per connection (least recently used deallocated beyond). */
+      maxPreparedStatements: env.DB_MAX_PREPARED_STATEMENTS,
     },
     auth: {
       jwksUrl: jwksUrl ? new URL(jwksUrl) : undefined,
@@ -102,8 +125,38 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     corsOrigins: env.CORS_ORIGINS,
     metricsToken: env.METRICS_TOKEN,
     trustProxy: env.TRUST_PROXY,
-    rateLimit: { perUserPerMinute: env.RATE_LIMIT_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE },
+    rateLimit: {
+      perUserPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      /** Where counters live: shared by every instance in Redis or PostgreSQL, or per instance in memory. */
+      store: env.RATE_LIMIT_STORE ?? (env.REDIS_URL ? 'redis' : 'memory'),
+      redisUrl: env.REDIS_URL,
+    },
+    admission: { maxInFlight: env.MAX_IN_FLIGHT, maxQueue: env.MAX_QUEUE, maxQueueWaitMs: env.MAX_QUEUE_WAIT_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    chat: {
+      /** Unset: the embedded PostgreSQL's `taskflow_chat` when the API runs on the embedded one, else chat is off. */
+      databaseUrl: env.CHAT_DATABASE_URL,
+      database: {
+        poolSize: env.CHAT_DB_POOL_SIZE,
+        idleTimeoutMs: env.CHAT_DB_IDLE_TIMEOUT_MS,
+        maxConnectionAgeMs: env.DB_MAX_CONNECTION_AGE_MS,
+        connectTimeoutMs: env.CHAT_DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: env.CHAT_DB_STATEMENT_TIMEOUT_MS,
+        pooled: undefined as boolean | undefined,
+      },
+      /** The assistant; without CHAT_MODEL, /chatkit answers 503. */
+      model: env.CHAT_MODEL
+        ? {
+            name: env.CHAT_MODEL,
+            baseUrl: env.OPENAI_BASE_URL,
+            apiKey: env.OPENAI_API_KEY,
+            timeoutMs: env.CHAT_MODEL_TIMEOUT_MS,
+            stream: env.CHAT_MODEL_STREAM,
+            maxSteps: env.CHAT_MAX_STEPS,
+          }
+        : undefined,
+    },
   };
 }
 
@@ -121,6 +174,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = toConfig(parsed.data);
   if (config.auth.devMode && config.production) {
     throw new ConfigError('Invalid configuration:\n  AUTH_DEV_MODE=true is not allowed with NODE_ENV=production: it would accept unauthenticated requests');
+  }
+  if (config.rateLimit.store === 'redis' && !config.rateLimit.redisUrl) {
+    throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=redis needs REDIS_URL');
+  }
+  if (config.rateLimit.store === 'postgres' && !config.database.url) {
+    throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=postgres needs DATABASE_URL (the embedded database serves one instance only)');
   }
   if (!config.auth.jwksUrl && !config.auth.devMode) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL (or SSO_URL) is required unless AUTH_DEV_MODE=true');

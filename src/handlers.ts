@@ -1,3 +1,4 @@
+import { agentKeyHandlers } from './agent-keys/agent-keys.handlers.js';
 import { agentHandlers } from './agents/agents.handlers.js';
 import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
@@ -13,9 +14,13 @@ import { taskHandlers } from './tasks/tasks.handlers.js';
 
 export interface HandlerDeps {
   pool: DatabasePool;
+  /** The conversations database, when configured (readiness reports it). */
+  chatPool?: DatabasePool;
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  /** True while admission control is refusing requests (readiness reports it). */
+  overloaded: () => boolean;
 }
 
 /** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
@@ -25,6 +30,7 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...projectHandlers(deps),
   ...memberHandlers(deps),
   ...agentHandlers(deps),
+  ...agentKeyHandlers(deps),
   ...taskHandlers(deps),
   ...auditHandlers(deps),
 });

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
-import { composeApp } from './compose.js';
+import { composeApp, releaseApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
 import { EmbeddedPostgresError } from './db/embedded.js';
@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDrainer } from './http/drain.js';
+import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
 const PURGE_EVERY_MS = 60 * 60_000;
 
@@ -19,16 +20,22 @@ export interface RunningServer {
 }
 
 /** Without DATABASE_URL, a PostgreSQL kept under .data/ is started for local work. */
-async function localDatabase(logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+async function localDatabase(logger: Logger): Promise<{ url: string; chatUrl: string; stop: () => Promise<void> }> {
   const { startLocalDatabase } = await import('./db/local.js');
   const db = await startLocalDatabase((line) => logger.info(line));
+  try {
+    await ensureDatabase(db.urlFor('postgres'), EMBEDDED_CHAT_DATABASE);
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
   logger.info(
     { port: db.port, dataDir: db.dataDir, ...(db.stagedIn ? { stagedIn: db.stagedIn } : {}) },
     db.stagedIn
       ? `embedded PostgreSQL started from ${db.stagedIn}, which the postgres user can reach (set DATABASE_URL to use another database)`
       : 'embedded PostgreSQL started (set DATABASE_URL to use another database)',
   );
-  return db;
+  return { url: db.url, chatUrl: db.urlFor(EMBEDDED_CHAT_DATABASE), stop: db.stop };
 }
 
 export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -43,7 +50,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
 
   // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
-  const app = await composeApp({ config, pool, logger });
+  const chatPool = await openChatDatabase(config.chat.databaseUrl ?? embedded?.chatUrl, config, logger);
+  const app = await composeApp({ config, pool, chatPool, logger });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -73,10 +81,31 @@ export async function startServer(config: Config, logger = createLogger(config.l
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
       const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       if (!poolEnded) logger.warn('database pool did not close in time');
+      if (chatPool) await settlesWithin(chatPool.end(), 1_000);
+      await releaseApp(app);
       await embedded?.stop();
       logger.info({ ms: Date.now() - started }, 'stopped');
     })());
   return { server, url, shutdown };
+}
+
+/**
+ * The conversations database: migrated and pooled on its own. It is optional: unset, or unreachable at start,
+ * the API serves everything but /chatkit (which answers 503) rather than refusing to start.
+ */
+async function openChatDatabase(url: string | undefined, config: Config, logger: Logger): Promise<DatabasePool | undefined> {
+  if (!url) {
+    logger.info('no conversations database (CHAT_DATABASE_URL): /chatkit answers 503');
+    return undefined;
+  }
+  try {
+    const applied = await migrateChat(url);
+    if (applied.length) logger.info({ applied }, 'chat migrations applied');
+    return await createChatPool(url, config);
+  } catch (err) {
+    logger.error({ err }, 'conversations database unreachable at start: /chatkit answers 503 until a restart');
+    return undefined;
+  }
 }
 
 /** True if `promise` settles within `ms`; never rejects. */

@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Timestamp, type Db } from '../db/index.js';
 
@@ -11,6 +11,7 @@ export const AuditAction = z.enum([
   'agent_created', 'agent_updated', 'agent_deleted',
   'task_created', 'task_updated', 'task_deleted',
   'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned',
+  'claimed', 'agent_key_created', 'agent_key_revoked',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 export type ActorType = 'human' | 'agent' | 'system';
@@ -20,6 +21,8 @@ export interface Actor {
   workerId: number | null;
   handle: string;
   type: ActorType;
+  /** The OAuth client a human's token named; null otherwise. */
+  client?: string | null;
 }
 
 export interface AuditRecord {
@@ -33,14 +36,34 @@ export interface AuditRecord {
   createdAt?: string;
 }
 
-/** The only INSERT into audit_log. Call it inside the transaction of the change it records. */
+/** The INSERT into audit_log (with auditInsertFrom). Call it inside the transaction of the change it records. */
 export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Promise<void> {
   await db.query(sql.unsafe`
-    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details, created_at)
+    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details, created_at)
     values (${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${sql.jsonb((record.details ?? {}) as never)},
+            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${sql.jsonb((record.details ?? {}) as never)},
             coalesce(${record.createdAt ?? null}::timestamptz, now()))`);
 }
+
+/** An entry whose ids and details are SQL over the rows of `source`, a CTE of the same statement. */
+export interface AuditRecordFrom {
+  entityType: EntityType;
+  action: AuditAction;
+  projectId: FragmentSqlToken;
+  entityId: FragmentSqlToken;
+  /** A jsonb expression. */
+  details: FragmentSqlToken;
+}
+
+/**
+ * recordAudit as a data-modifying CTE: the entry for the row another CTE of the same statement writes, so the
+ * change and its entry take one round trip (and commit together like any single statement).
+ */
+export const auditInsertFrom = (actor: Actor, source: IdentifierSqlToken, record: AuditRecordFrom): FragmentSqlToken => sql.fragment`
+  insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details)
+  select ${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
+         ${actor.workerId}, ${actor.handle}, ${actor.type}, ${record.details}
+  from ${source}`;
 
 export const AuditRow = z.object({
   id: Id,
@@ -50,12 +73,13 @@ export const AuditRow = z.object({
   actor_id: Id.nullable(),
   actor_handle: z.string(),
   actor_type: z.enum(['human', 'agent', 'system']),
+  client: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
   created_at: Timestamp,
 });
 export type AuditRow = z.infer<typeof AuditRow>;
 
-const AUDIT_COLUMNS = sql.fragment`a.id, a.entity_type, a.entity_id, a.action, a.actor_id, a.actor_handle, a.actor_type, a.details, a.created_at`;
+const AUDIT_COLUMNS = sql.fragment`a.id, a.entity_type, a.entity_id, a.action, a.actor_id, a.actor_handle, a.actor_type, a.client, a.details, a.created_at`;
 
 export interface AuditFilter {
   actorId?: number;

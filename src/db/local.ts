@@ -11,6 +11,8 @@ export interface LocalDatabase {
   /** Where the cluster's files are (under .data/pg, or staged under /var/tmp when running as root). */
   dataDir: string;
   stagedIn?: string;
+  /** URL of another database in the same cluster (`postgres` for administration). */
+  urlFor(database: string): string;
   stop(): Promise<void>;
 }
 
@@ -33,5 +35,5 @@ export async function startLocalDatabase(notice: (line: string) => void = () => 
     await pg.stop();
     throw err;
   }
-  return { url: pg.urlFor('taskflow'), port: pg.port, dataDir: pg.dataDir, ...(pg.stagedIn ? { stagedIn: pg.stagedIn } : {}), stop: pg.stop };
+  return { url: pg.urlFor('taskflow'), port: pg.port, dataDir: pg.dataDir, ...(pg.stagedIn ? { stagedIn: pg.stagedIn } : {}), urlFor: pg.urlFor, stop: pg.stop };
 }

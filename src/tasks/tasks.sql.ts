@@ -1,6 +1,7 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
+import { auditInsertFrom, type Actor } from '../audit/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
 import type { StatusEffects } from './workflow.js';
@@ -26,6 +27,8 @@ export const TaskSummaryRow = z.object({
   parentTaskId: Id.nullable(),
   subtaskCount: z.number().int(),
   isRecurring: z.boolean(),
+  /** A subtask at any depth is not completed (so the task cannot be completed yet). */
+  hasOpenSubtasks: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   version: z.number().int(),
@@ -52,13 +55,27 @@ export const TaskRow = TaskSummaryRow.extend({
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
+/**
+ * Whether `t` has a subtask at any depth that is not completed: what keeps `completed` out of its
+ * allowed_transitions. Only asked for the statuses that could go to completed; a leaf costs one index probe.
+ */
+const OPEN_SUBTASKS = sql.fragment`
+  case when t.status in ('pending', 'in_progress', 'review') then exists (
+    with recursive descendant(id, status) as (
+      select c.id, c.status from task c where c.parent_task_id = t.id
+      union all
+      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+    )
+    select 1 from descendant where status <> 'completed') else false end`;
+
 /** The TaskSummary columns of `task t left join worker a` (the assignee); shared with tasks-list.sql.ts. */
 export const SUMMARY_COLUMNS = sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
   (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
   t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
-  t.version`;
+  t.version,
+  ${OPEN_SUBTASKS} as "hasOpenSubtasks"`;
 
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
@@ -82,6 +99,11 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 /** Locks a task the caller may see for the rest of the transaction. Null: the same as findVisibleTask. */
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
+
+/** Share-locks a project: member removal (which unassigns) waits for claims in it, and they for it. */
+export const shareLockProject = async (db: Db, projectId: number): Promise<void> => {
+  if (isId(projectId)) await db.query(sql.unsafe`select 1 from project where id = ${projectId} for share`);
+};
 
 /** Share-locks the project a task belongs to (nothing when there is no such task). */
 export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
@@ -160,9 +182,16 @@ export interface NewTask {
 
 const IdRow = z.object({ id: Id });
 
-/** Inserts a pending task and returns its id. */
-/** Inserts a task and returns it as stored (defaults applied), in the one round trip. */
-export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
+/** A stored timestamptz as the API writes it (RFC 3339 UTC, milliseconds), for jsonb built in SQL. */
+const isoText = (column: FragmentSqlToken) =>
+  sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Inserts a task and its `task_created` audit entry in one statement, and returns the task as stored (defaults
+ * applied). The entry's details are the stored values: title, priority, assignee, parent, due date in UTC and
+ * recurrence, as the reply shows them.
+ */
+export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
     with t as (
       insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
@@ -170,7 +199,18 @@ export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
       values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
               ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
               ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
-      returning *)
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'task_created',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`jsonb_build_object(
+        'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
+        'due_date', ${isoText(sql.fragment`t.due_date`)},
+        'recurrence', case when t.recurrence_pattern is null then null
+                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`,
+    })})
     select ${TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
 
@@ -211,31 +251,105 @@ export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch)
 
 const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
 
-/** Moves a task to a status with the side effects the workflow decided; returns its completion time, if any. */
-export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
-  db.one(sql.type(CompletedAtRow)`
-    update task set
-      status = ${effects.status},
-      started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
-      completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
-      progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
-      version = version + 1, updated_at = now()
-    where id = ${taskId}
-    returning completed_at as "completedAt"`);
+/** Why, by whom: a rejection written with the status change it comes with (the task's `last_rejection`). */
+export interface Rejection {
+  reviewerId: number;
+  reason: string;
+}
 
-/** Sets the progress; a note becomes the task's latest progress note (none keeps the previous one). */
-export const setTaskProgress = (db: Db, taskId: number, percent: number, note: string | undefined) =>
+/**
+ * Moves a task to a status with the side effects the workflow decided, records `action` with `details` and,
+ * for a rejection, sets the task's last rejection, all in one statement; returns the task as it is now with its
+ * embedded subtasks (the reply needs no re-read).
+ */
+export const setTaskStatusWithAudit = (
+  db: Db, taskId: number, effects: StatusEffects, actor: Actor,
+  audit: { action: 'status_changed' | 'approved' | 'rejected'; details: Record<string, unknown> },
+  rejection?: Rejection,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    with t as (
+      update task set
+        status = ${effects.status},
+        started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
+        completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
+        progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
+        ${rejection === undefined ? sql.fragment`` : sql.fragment`last_rejection_reason = ${rejection.reason}, last_rejected_by_id = ${rejection.reviewerId}, last_rejected_at = now(),`}
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: audit.action,
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(audit.details as never)}`,
+    })})
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
+
+/**
+ * Reports progress and records `progress_updated` with `details` in one statement; a note becomes the task's
+ * latest progress note (none keeps the previous one). Returns the task as it is now with its embedded subtasks
+ * (the reply needs no re-read).
+ */
+export const setTaskProgressWithAudit = (
+  db: Db, taskId: number, percent: number, note: string | undefined, actor: Actor, details: Record<string, unknown>,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    with t as (
+      update task set progress_percent = ${percent},
+        ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'progress_updated',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(details as never)}`,
+    })})
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
+
+/** Claims a task: the worker becomes its assignee and it starts (the caller checked it was pending). */
+export const setTaskClaimed = (db: Db, taskId: number, workerId: number) =>
   db.query(sql.unsafe`
-    update task set progress_percent = ${percent},
-      ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
-      version = version + 1, updated_at = now()
+    update task set assignee_id = ${workerId}, status = 'in_progress', started_at = coalesce(started_at, now()),
+                    version = version + 1, updated_at = now()
     where id = ${taskId}`);
 
-/** Records why, by whom and when the task was sent back from review (the status change itself is setTaskStatus). */
-export const setLastRejection = (db: Db, taskId: number, reviewerId: number, reason: string) =>
-  db.query(sql.unsafe`
-    update task set last_rejection_reason = ${reason}, last_rejected_by_id = ${reviewerId}, last_rejected_at = now()
-    where id = ${taskId}`);
+export interface ClaimFilter {
+  tags?: readonly string[];
+  priorities?: readonly string[];
+  parentTaskId?: number;
+}
+
+/**
+ * Locks the most urgent pending, unassigned task of a project that matches the filter: highest priority, then
+ * earliest due date (none last), then oldest. Rows another transaction holds are skipped, not waited for, so
+ * concurrent claimers each get a different task. Null when none is left.
+ */
+export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter) => {
+  const conditions = [
+    sql.fragment`t.project_id = ${projectId}`,
+    sql.fragment`t.tenant_id = ${tenantId}`,
+    sql.fragment`t.status = 'pending'`,
+    sql.fragment`t.assignee_id is null`,
+    ...(filter.tags?.length ? [sql.fragment`t.tags @> ${sql.array([...filter.tags], 'text')}`] : []),
+    ...(filter.priorities?.length ? [sql.fragment`t.priority = any(${sql.array([...filter.priorities], 'text')})`] : []),
+    ...(filter.parentTaskId === undefined ? [] : [sql.fragment`t.parent_task_id = ${isId(filter.parentTaskId) ? filter.parentTaskId : null}`]),
+  ];
+  return db.maybeOneFirst(sql.type(IdRow)`
+    select t.id from task t
+    where ${sql.join(conditions, sql.fragment` and `)}
+    order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
+    limit 1
+    for update of t skip locked`);
+};
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`

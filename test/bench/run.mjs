@@ -2,13 +2,16 @@
 /**
  * `make bench`: TaskFlow API under 100 concurrent connections, side by side with a bare baseline (issue 6).
  *
- *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W2] [--targets taskflow,baseline,scale-out]
+ *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,floor,scale-out,unprepared]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
+ *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts a fake SSO (sso.mjs), then for every workload and target starts the server(s) fresh,
  * checks a few responses, warms up, measures, and reads the server's CPU time and peak RSS from /proc. The
  * load comes from separate processes (load.mjs, autocannon). Results: test/bench/results/ (JSON + markdown).
+ * Then the overload workload: W2 and W4 at --overload-connections (default 10× the normal 100) for
+ * --overload-seconds, admitted and shed answers apart, then 100 connections again to see the recovery.
  * See test/bench/README.md.
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
@@ -23,6 +26,7 @@ import {
   PROJECTS, TASKS, USERS, defaultProjectOf, projectMembers, projectOfTask, seed, seededStatus, userEmail, userId, userName,
 } from './seed.mjs';
 import { startBenchSso } from './sso.mjs';
+import { seedAgentKeys } from './agent-keys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -34,8 +38,8 @@ const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both serv
 // ---------------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 1, only: ['W1', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
-    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false };
+  const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'floor', 'scale-out'], cpuProf: false,
+    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
     return argv[i + 1];
@@ -51,6 +55,9 @@ function parseArgs(argv) {
     else if (a === '--generators') o.generators = Number(value(i++));
     else if (a === '--log-level') o.logLevel = value(i++);
     else if (a === '--skip-explain') o.skipExplain = true;
+    else if (a === '--no-overload') o.overload = false;
+    else if (a === '--overload-connections') o.overloadConnections = Number(value(i++));
+    else if (a === '--overload-seconds') o.overloadSec = Number(value(i++));
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -59,6 +66,7 @@ function parseArgs(argv) {
   if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
   o.warmupSec = o.quick ? 2 : 5;
   o.durationSec = o.quick ? 5 : 15;
+  if (o.quick) o.overloadSec = Math.min(o.overloadSec, 5);
   return o;
 }
 
@@ -72,6 +80,8 @@ function usage(error) {
 
 const WORKLOADS = {
   W1: { title: "list a project's 20 newest tasks", build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
+  // The same requests as W1, authenticated with agent API keys instead of JWTs (agent-keys.mjs).
+  W1K: { title: "W1 with agent API keys", taskflowOnly: true, tokens: (ctx) => ctx.agentKeys, build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
   W2: { title: 'get one task (with subtasks)', build: (ctx) => ({ requests: repeat(20_000, () => getRequest(ctx)) }) },
   W3: { title: 'create a task (+ audit entry)', writes: true, build: (ctx) => ({ requests: repeat(20_000, () => createRequest(ctx)) }) },
   W4: {
@@ -94,10 +104,15 @@ const WORKLOADS = {
 };
 
 const TARGETS = {
-  taskflow: { label: 'TaskFlow', instances: 1 },
-  baseline: { label: 'baseline', instances: 1 },
-  'scale-out': { label: 'TaskFlow ×2', instances: 2 },
+  taskflow: { label: 'TaskFlow', instances: 1, kind: 'taskflow' },
+  baseline: { label: 'baseline', instances: 1, kind: 'baseline' },
+  floor: { label: 'floor', instances: 1, kind: 'floor' },
+  'scale-out': { label: 'TaskFlow ×2', instances: 2, kind: 'taskflow' },
+  // TaskFlow as it was before named prepared statements: the same build with DB_PREPARED_STATEMENTS=off.
+  unprepared: { label: 'TaskFlow unprepared', instances: 1, kind: 'taskflow', env: { DB_PREPARED_STATEMENTS: 'off' } },
 };
+/** Servers that are not TaskFlow (they need no build of it). */
+const BARE = new Set(['baseline', 'floor']);
 
 /** mulberry32: the same request sequence on every run and machine. */
 function prng(seed) {
@@ -251,7 +266,7 @@ function stopProcess(child, signal = 'SIGTERM', timeoutMs = 20_000) {
 async function startServerProcess(kind, env, { cpuProfName } = {}) {
   const { freePort } = await import(pathToFileURL(join(DIST, 'src/db/embedded.js')).href);
   const port = await freePort();
-  const script = kind === 'baseline' ? join(HERE, 'baseline/server.mjs') : join(DIST, 'src/server.js');
+  const script = BARE.has(kind) ? join(HERE, `${kind}/server.mjs`) : join(DIST, 'src/server.js');
   const nodeArgs = cpuProfName ? ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', cpuProfName] : [];
   mkdirSync(join(RESULTS, 'logs'), { recursive: true });
   const logFile = join(RESULTS, 'logs', `${kind}-${new Date().toISOString().replace(/[-:.]/g, '')}-${port}.log`);
@@ -334,12 +349,14 @@ function percentile(sorted, p) {
 async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const workload = WORKLOADS[workloadId];
   const target = TARGETS[targetId];
-  const { opts, env, tokens, pgInfo } = ctx;
-  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const { opts, env, pgInfo } = ctx;
+  const tokens = workload.tokens?.(ctx) ?? ctx.tokens;
+  const kind = target.kind;
+  const serverEnv = { ...env, ...target.env };
   const servers = [];
   const generators = [];
   try {
-    for (let k = 0; k < target.instances; k++) servers.push(await startServerProcess(kind, env, { cpuProfName }));
+    for (let k = 0; k < target.instances; k++) servers.push(await startServerProcess(kind, serverEnv, { cpuProfName }));
     ctx.random = prng(0xbe4c5 + workloadId.charCodeAt(1));
     const plan = workload.build(ctx);
     await preflight(servers[0].url, plan, tokens, workloadId);
@@ -478,15 +495,35 @@ function aggregate(measurements) {
 
 const TARGET_RULES = {
   W1: { rpsRatio: 0.8, p95: 80 },
+  W1K: { p95: 80 },
   W2: { rpsRatio: 0.8, p95: 50 },
   W3: { rpsRatio: 0.7, p95: 150 },
   W4: {},
 };
 
+/** Issue 13: against the floor (the same responses, least work), side by side in one run. */
+const FLOOR_RULES = { W1: { rpsRatio: 0.7 }, W2: { rpsRatio: 0.5 }, W3: { rpsRatio: 0.7 } };
+
 function evaluate(rows) {
   const find = (w, t) => rows.find((r) => r.workload === w && r.target === t);
   const ratios = [];
   const checks = [];
+  const floorRatios = [];
+  for (const w of Object.keys(FLOOR_RULES)) {
+    const tf = find(w, 'taskflow');
+    const floor = find(w, 'floor');
+    if (!tf || !floor) continue;
+    const before = find(w, 'unprepared');
+    floorRatios.push({
+      workload: w, rpsRatio: tf.rps / floor.rps, p95Ratio: tf.p95 / floor.p95,
+      dbCpu: tf.dbCpuMsPerReq, floorDbCpu: floor.dbCpuMsPerReq, beforeDbCpu: before?.dbCpuMsPerReq ?? NaN, beforeRps: before?.rps ?? NaN,
+    });
+    checks.push({ what: `${w} throughput ≥ ${FLOOR_RULES[w].rpsRatio} × floor`, value: `${(tf.rps / floor.rps).toFixed(2)} ×`, ok: tf.rps / floor.rps >= FLOOR_RULES[w].rpsRatio });
+    checks.push({ what: `${w} p95 ≤ 1.5 × floor's`, value: `${(tf.p95 / floor.p95).toFixed(2)} ×`, ok: tf.p95 / floor.p95 <= 1.5 });
+    if (before) {
+      checks.push({ what: `${w} DB CPU/req ≤ ½ × unprepared's`, value: `${tf.dbCpuMsPerReq} vs ${before.dbCpuMsPerReq} ms`, ok: tf.dbCpuMsPerReq <= before.dbCpuMsPerReq / 2 });
+    }
+  }
   for (const w of Object.keys(WORKLOADS)) {
     const tf = find(w, 'taskflow');
     if (!tf) continue;
@@ -503,13 +540,18 @@ function evaluate(rows) {
       ratios.push({ workload: w, rpsRatio: NaN, p95Ratio: NaN, scaleOut: two.rps / tf.rps });
     }
     if (rule.p95) checks.push({ what: `${w} p95 ≤ ${rule.p95} ms`, value: `${tf.p95} ms`, ok: tf.p95 <= rule.p95 });
+    const jwt = w === 'W1K' ? find('W1', 'taskflow') : undefined;
+    if (jwt) {
+      const cost = 1 - tf.rps / jwt.rps;
+      checks.push({ what: 'W1K: agent-key authentication costs ≤ 5 % of W1 (JWT) throughput', value: `${(cost * 100).toFixed(1)} %`, ok: cost <= 0.05 });
+    }
     checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
   }
-  return { ratios, checks };
+  return { ratios, checks, floorRatios };
 }
 
 function markdown(report) {
-  const { meta, rows, ratios, checks, explain, profiles } = report;
+  const { meta, rows, ratios, checks, explain, profiles, floorRatios = [] } = report;
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const lines = [];
   lines.push(`# TaskFlow API benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: not a measurement)' : ''}`, '');
@@ -527,8 +569,12 @@ function markdown(report) {
     lines.push('', '| workload | TaskFlow / baseline req/s | TaskFlow / baseline p95 | TaskFlow ×2 / ×1 req/s |', '|---|---:|---:|---:|');
     for (const r of ratios) lines.push(`| ${r.workload} | ${f(r.rpsRatio, 2)} | ${f(r.p95Ratio, 2)} | ${f(r.scaleOut, 2)} |`);
   }
+  if (floorRatios.length) {
+    lines.push('', '| workload | TaskFlow / floor req/s | TaskFlow / floor p95 | DB CPU ms/req: TaskFlow | floor | TaskFlow unprepared |', '|---|---:|---:|---:|---:|---:|');
+    for (const r of floorRatios) lines.push(`| ${r.workload} | ${f(r.rpsRatio, 2)} | ${f(r.p95Ratio, 2)} | ${f(r.dbCpu, 2)} | ${f(r.floorDbCpu, 2)} | ${f(r.beforeDbCpu, 2)} |`);
+  }
   if (checks.length) {
-    lines.push('', '| target (issue 6) | measured | met |', '|---|---:|:---:|');
+    lines.push('', '| target (issues 6 and 13) | measured | met |', '|---|---:|:---:|');
     for (const c of checks) lines.push(`| ${c.what} | ${c.value} | ${c.ok ? '✓' : '✗'} |`);
   }
   const w4 = rows.find((r) => r.workload === 'W4');
@@ -543,11 +589,91 @@ function markdown(report) {
   return lines.join('\n');
 }
 
+// ---------------------------------------------------------------------------------------------- overload
+
+const OVERLOAD_WORKLOADS = ['W2', 'W4'];
+const RECOVERY_SEC = 5;
+
+/** One sample of a server's own /metrics (0 when absent). */
+async function scrapeMetric(url, name) {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+/**
+ * A burst: `workloadId`'s requests at opts.overloadConnections for opts.overloadSec (after the usual warm-up at
+ * opts.connections), then opts.connections again for RECOVERY_SEC. Admitted (2xx) and shed (503) answers are
+ * reported apart; anything else is an error. Peak RSS covers warm-up, burst and recovery.
+ */
+async function measureOverload(ctx, workloadId, targetId) {
+  const { opts, env, tokens } = ctx;
+  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const server = await startServerProcess(kind, env);
+  const generators = [];
+  try {
+    ctx.random = prng(0x0e71 + workloadId.charCodeAt(1));
+    const plan = WORKLOADS[workloadId].build(ctx);
+    await preflight(server.url, plan, tokens, workloadId);
+    const burst = forkGenerator();
+    const steady = forkGenerator();
+    generators.push(burst, steady);
+    const base = { tokens, requests: plan.requests, fallback: plan.fallback ?? [] };
+    await burst.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.overloadConnections }], unique: plan.unique ?? [] } });
+    await steady.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.connections }], unique: [] } });
+    await steady.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec });
+
+    const cpu0 = cpuMs(server.pid);
+    const b = (await burst.ask({ type: 'run', phase: 'measure', seconds: opts.overloadSec })).result;
+    const burstCpuMs = cpuMs(server.pid) - cpu0;
+    const r = (await steady.ask({ type: 'run', phase: 'measure', seconds: RECOVERY_SEC })).result;
+    const shedCounted = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total') : 0;
+
+    const sorted = (xs) => Float64Array.from(xs).sort();
+    const admitted = sorted(b.admitted);
+    const shed = sorted(b.shed);
+    const recovered = sorted(r.admitted);
+    const elapsed = b.elapsedMs / 1000;
+    const other = (res) => Object.entries(res.statusCodes).filter(([c]) => (c < 200 || c > 299) && c !== '503').reduce((n, [, v]) => n + v, 0) + res.errors + res.timeouts;
+    const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    return {
+      workload: workloadId, target: targetId, connections: opts.overloadConnections, seconds: opts.overloadSec,
+      okRps: round(admitted.length / elapsed, 0), shedRps: round(shed.length / elapsed, 0),
+      admittedP50: round(percentile(admitted, 50)), admittedP99: round(percentile(admitted, 99)), admittedMax: round(admitted.at(-1) ?? NaN),
+      shed: shed.length, shedCounted, shedP50: round(percentile(shed, 50)), shedP99: round(percentile(shed, 99)), shedMax: round(shed.at(-1) ?? NaN),
+      otherErrors: other(b), statusCodes: b.statusCodes,
+      serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
+      recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
+      recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
+      recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
+      generatorCpuPct: round((b.cpuMs / b.elapsedMs) * 100, 0),
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.close()));
+    await server.stop();
+  }
+}
+
+function overloadMarkdown(overload, rows, opts) {
+  if (!overload.length) return '';
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const normal = (o) => rows.find((r) => r.workload === o.workload && r.target === o.target);
+  const lines = ['', `## Overload: W2 and W4 at ${opts.overloadConnections} connections for ${opts.overloadSec} s, then ${opts.connections} again for ${RECOVERY_SEC} s`, ''];
+  lines.push('| workload | server | 2xx req/s | × at ' + opts.connections + ' conn. | admitted p50 / p99 ms | 503 shed (req/s) | shed p50 / p99 / max ms | other errors | server cores | peak RSS MB | after: 2xx in 1st s | after: req/s, p99 ms, non-2xx | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const o of overload) {
+    const n = normal(o);
+    lines.push(`| ${o.workload} | ${TARGETS[o.target].label} | ${f(o.okRps, 0)} | ${n ? f(o.okRps / n.rps, 2) : '–'} | ${f(o.admittedP50)} / ${f(o.admittedP99)} | ` +
+      `${o.shed} (${f(o.shedRps, 0)}) | ${o.shed ? `${f(o.shedP50)} / ${f(o.shedP99)} / ${f(o.shedMax)}` : '–'} | ${o.otherErrors} | ${f(o.serverCpuCores, 2)} | ${f(o.peakRssMb, 0)} | ` +
+      `${o.recoveryFirstSecondRps} | ${f(o.recoveryRps, 0)}, ${f(o.recoveryP99)}, ${o.recoveryNon2xx} | ${f(o.generatorCpuPct, 0)} % |`);
+  }
+  return lines.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------- main
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const wantsTaskflow = opts.targets.some((t) => t !== 'baseline');
+  const wantsTaskflow = opts.targets.some((t) => !BARE.has(t));
   for (const file of ['src/db/embedded.js', 'src/db/migrate.js', ...(wantsTaskflow ? ['src/server.js'] : [])]) {
     if (!existsSync(join(DIST, file))) throw new Error(`${join(DIST, file)} is missing: run \`make build\` first (make bench does)`);
   }
@@ -577,6 +703,7 @@ async function main() {
   const dbUrl = db.urlFor(DB_NAME);
   await migrate(dbUrl);
   await seed(dbUrl, { log });
+  const agentKeys = await seedAgentKeys(dbUrl);
 
   let explainFailed = false;
   const referencePlans = await checkQueryPlans(dbUrl);
@@ -589,7 +716,7 @@ async function main() {
     DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
     NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
   };
-  const ctx = { opts, env, tokens, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
+  const ctx = { opts, env, tokens, agentKeys, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
 
   let serverPlans;
   if (wantsTaskflow && !opts.skipExplain) {
@@ -605,13 +732,28 @@ async function main() {
   for (let run = 1; run <= opts.runs; run++) {
     for (const w of opts.only) {
       for (const t of opts.targets) {
-        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow' && t !== 'unprepared') continue;
         process.stdout.write(`run ${run}/${opts.runs}  ${w} ${TARGETS[t].label.padEnd(12)} `);
         const m = await measure(ctx, w, t);
         measurements.push({ ...m, run });
         log(`${String(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  non-2xx ${m.non2xx + m.errors + m.timeouts}` +
           `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %`);
         if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
+        if (WORKLOADS[w].writes) await resetWrites(dbUrl);
+      }
+    }
+  }
+
+  const overload = [];
+  if (opts.overload) {
+    for (const w of OVERLOAD_WORKLOADS.filter((x) => opts.only.includes(x))) {
+      for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x))) {
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        process.stdout.write(`overload ${w} ${TARGETS[t].label.padEnd(12)} ${opts.overloadConnections} conn. `);
+        const o = await measureOverload(ctx, w, t);
+        overload.push(o);
+        log(`2xx ${o.okRps} req/s  admitted p99 ${o.admittedP99} ms  shed ${o.shed} (p99 ${o.shedP99} ms)  other errors ${o.otherErrors}` +
+          `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %`);
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
     }
@@ -636,7 +778,7 @@ async function main() {
   }
 
   const rows = aggregate(measurements);
-  const { ratios, checks } = evaluate(rows);
+  const { ratios, checks, floorRatios } = evaluate(rows);
   const meta = {
     date: startedAt.toISOString(), quick: opts.quick, runs: opts.runs, connections: opts.connections, generators: opts.generators,
     warmupSec: opts.warmupSec, durationSec: opts.durationSec, logLevel: opts.logLevel, loadavg,
@@ -644,8 +786,8 @@ async function main() {
     node: process.versions.node, postgres,
   };
   const explain = serverPlans ?? referencePlans;
-  const report = { meta, rows, ratios, checks, measurements, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
-  const md = markdown(report);
+  const report = { meta, rows, ratios, checks, floorRatios, measurements, overload, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
+  const md = markdown(report) + overloadMarkdown(overload, rows, opts);
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), md + '\n');
   writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(report, null, 2));

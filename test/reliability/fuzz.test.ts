@@ -18,7 +18,14 @@ const ONLY = process.env.FUZZ_ONLY?.split(',').filter(Boolean);
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const POINTER = /^\/(body|query|path|header)(\/|$)/;
 
-const operations = operationsOf(contractDocument).filter((op) => !ONLY || ONLY.includes(op.operationId));
+/**
+ * Not fuzzed here, with the reason. chatKit: a protocol endpoint that, like the reference ChatKit server,
+ * ignores fields it does not know (clients add their own), so "an unknown field is refused" does not hold;
+ * its requests, errors and events are covered by test/chat/.
+ */
+const NOT_FUZZED: Record<string, string> = { chatKit: 'ChatKit protocol endpoint: lenient with unknown fields by design; see test/chat/' };
+
+const operations = operationsOf(contractDocument).filter((op) => !NOT_FUZZED[op.operationId] && (!ONLY || ONLY.includes(op.operationId)));
 
 describe('fuzzing every operation from the contract', () => {
   let t: TestApp;
