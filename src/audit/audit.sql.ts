@@ -60,9 +60,9 @@ export interface AuditRecordFrom {
  * change and its entry take one round trip (and commit together like any single statement).
  */
 export const auditInsertFrom = (actor: Actor, source: IdentifierSqlToken, record: AuditRecordFrom): FragmentSqlToken => sql.fragment`
-  insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details)
+  insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details)
   select ${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-         ${actor.workerId}, ${actor.handle}, ${actor.type}, ${record.details}
+         ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${record.details}
   from ${source}`;
 
 export const AuditRow = z.object({
