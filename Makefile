@@ -9,7 +9,7 @@ CONTRACT := openapi/taskflow.yaml
 GENERATED := generated/api.d.ts
 PORT ?= 3000
 
-.PHONY: help install run dev mock generate check-generated lint typecheck build unit test contract bench bench-seed clean
+.PHONY: help install run dev mock generate check-generated lint lint-owasp typecheck build migrate unit test contract contract-diff bench bench-seed clean
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -25,6 +25,9 @@ run: build ## The API on http://localhost:$(PORT) over an embedded PostgreSQL in
 	@if [ -z "$${AUTH_JWKS_URL:-}$${SSO_URL:-}" ]; then export AUTH_DEV_MODE=$${AUTH_DEV_MODE:-true}; fi; \
 	  PORT=$(PORT) exec node dist/src/server.js
 
+migrate: build ## Apply pending migrations and exit: DATABASE_URL_DIRECT, else DATABASE_URL, else the embedded database of make run
+	node dist/src/db/migrate-cli.js
+
 mock: install ## Prism mock of the contract on http://127.0.0.1:4010 (DYNAMIC=1 for generated data)
 	prism mock $(CONTRACT) -h 127.0.0.1 -p 4010 $(if $(DYNAMIC),--dynamic,)
 
@@ -36,8 +39,13 @@ check-generated: install ## Fail if generated/ is stale
 	  if ! diff -q $$tmp $(GENERATED) >/dev/null; then diff -u $(GENERATED) $$tmp | head -40; rm -f $$tmp; \
 	  echo "generated/ is stale: run 'make generate' and commit it"; exit 1; fi; rm -f $$tmp; echo "generated/ is up to date"
 
-lint: install ## Lint the contract (redocly, recommended rules)
+lint: install ## Lint the contract (redocly, recommended rules; Spectral OWASP ruleset, errors only)
 	redocly lint $(CONTRACT) --format=stylish
+	spectral lint $(CONTRACT) --ruleset .spectral.yaml --fail-severity error --display-only-failures --quiet
+	@echo "spectral (OWASP): no errors; 'make lint-owasp' lists the known gaps kept as warnings in .spectral.yaml"
+
+lint-owasp: install ## Every Spectral OWASP finding, warnings included (the known gaps of .spectral.yaml)
+	spectral lint $(CONTRACT) --ruleset .spectral.yaml --fail-severity error
 
 typecheck: install ## tsc --noEmit over src, test and generated
 	tsc --noEmit -p tsconfig.json
@@ -51,7 +59,10 @@ unit: build ## jest: unit, integration, auth, mock and reliability suites (start
 contract: build ## Dredd drives the built server through the whole contract, with schema checks
 	node test/contract/run.mjs
 
-test: lint check-generated typecheck unit contract ## Everything CI runs
+contract-diff: install ## Fail on a breaking change against the newest openapi/released/<version>.yaml (redocly diff)
+	node test/contract/diff-gate.mjs
+
+test: lint check-generated contract-diff typecheck unit contract ## Everything CI runs
 	@echo "make test: all checks passed"
 
 bench: build ## Load test: TaskFlow vs a bare baseline on 100,000 seeded tasks (see test/bench/)

@@ -27,6 +27,7 @@ import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
+import { createFailureSampler, describeFailure, failureKey } from './observability/failure-log.js';
 import type { Admission } from './http/admission.js';
 import type { RateLimitStore } from './http/rate-limit-store.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
@@ -189,16 +190,31 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.set('etag', false); // ETags are the rows' versions, set by handlers; not body hashes
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
+  // A failed request is logged once, on its pino-http line; identical failures in a burst are counted instead.
+  const failures = createFailureSampler({
+    windowMs: config.logFailureWindowMs,
+    report: ({ failure, suppressed, windowMs }) =>
+      logger.error({ failure, suppressed, windowMs }, `${suppressed} more identical failure(s) within ${windowMs / 1000} s, not logged one by one`),
+  });
+  const noteFailure = (res: Response, key: string, failure: Record<string, unknown>) => {
+    res.locals.failure = failure;
+    res.locals.failureLogged = failures.admit(key, () => failure);
+  };
   app.use(requestId());
   // First, before logging, parsing and authentication: a request refused for lack of capacity costs almost nothing.
   if (deps.admission) app.use(deps.admission.middleware);
-  app.use(requestDeadline(requestDeadlineMs(config)));
+  app.use(requestDeadline(requestDeadlineMs(config), (res, failure) => noteFailure(res, 'request-deadline', failure)));
   app.use(
     pinoHttp({
       logger,
       genReqId: (req) => (req as unknown as Request).res!.locals.requestId as string,
       customProps: (_req, res) => ({ operationId: res.locals?.operationId, userId: res.locals?.userId }),
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info'),
+      customLogLevel: (_req, res, err) =>
+        res.locals?.failureLogged === false ? 'silent' : err || res.statusCode >= 500 ? 'error' : 'info',
+      // `failure` is what the error handler recorded (no stack for a database outage), in place of pino-http's
+      // `err`, which would be a stand-in "failed with status code 503" with a stack of its own.
+      customErrorObject: (_req, res, _error, { err: _standIn, ...line }: Record<string, unknown>) =>
+        res.locals?.failure ? { ...line, failure: res.locals.failure } : line,
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -253,7 +269,12 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const { problem: body, headers, unexpected } = toProblem(bodyParserProblem(err) ?? err);
-    if (unexpected) req.log?.error({ err }, 'request failed');
+    if (unexpected) {
+      const outage = body.status === 503; // the database away: class, code and message say it all
+      const sentAlready = res.headersSent; // e.g. after the request deadline answered: its line is written
+      noteFailure(res, failureKey(body.type, err), describeFailure(err, outage));
+      if (sentAlready && res.locals.failureLogged) req.log?.warn({ failure: res.locals.failure }, 'request failed after its response was sent');
+    }
     sendProblem(req, res, body, headers);
   });
   return app;

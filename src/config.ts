@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FAILURE_WINDOW_MS: z.coerce.number().int().min(1).default(10_000),
 
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_URL_DIRECT: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -67,6 +68,22 @@ const EnvSchema = z.object({
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
 
+const DatabaseEnvSchema = EnvSchema.pick({ DATABASE_URL: true, DATABASE_URL_DIRECT: true });
+
+/**
+ * Only what a command-line tool that migrates needs (`npm run migrate`, `npm run import`): the URL migrations
+ * run over, `DATABASE_URL_DIRECT` first, then `DATABASE_URL`; undefined when neither is set.
+ */
+export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env): { databaseUrl?: string; migrationUrl?: string } {
+  const parsed = DatabaseEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const { DATABASE_URL: databaseUrl, DATABASE_URL_DIRECT: direct } = parsed.data;
+  return { ...(databaseUrl ? { databaseUrl } : {}), ...(direct ?? databaseUrl ? { migrationUrl: direct ?? databaseUrl } : {}) };
+}
+
 function toConfig(env: z.infer<typeof EnvSchema>) {
   const jwksUrl = env.AUTH_JWKS_URL ?? (env.SSO_URL ? new URL('/api/auth/jwks', env.SSO_URL).href : undefined);
   return {
@@ -75,6 +92,8 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     host: env.HOST,
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
+    /** Identical failures are logged once per window, then counted (observability/failure-log.ts). */
+    logFailureWindowMs: env.LOG_FAILURE_WINDOW_MS,
     database: {
       url: env.DATABASE_URL,
       migrationUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL,

@@ -1,13 +1,12 @@
 import type { Server } from 'node:http';
-import { join } from 'node:path';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
 import { composeApp, releaseApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
+import { EmbeddedPostgresError } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { DATA_DIR } from './paths.js';
 import { createDrainer } from './http/drain.js';
 import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
@@ -22,17 +21,21 @@ export interface RunningServer {
 
 /** Without DATABASE_URL, a PostgreSQL kept under .data/ is started for local work. */
 async function localDatabase(logger: Logger): Promise<{ url: string; chatUrl: string; stop: () => Promise<void> }> {
-  const { startEmbeddedPostgres } = await import('./db/embedded.js');
-  const pg = await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'pg'), persistent: true });
-  const admin = await createDatabasePool(pg.url, { poolSize: 1, idleTimeoutMs: 1000, maxConnectionAgeMs: 60_000, connectTimeoutMs: 5000, statementTimeoutMs: 0, pooled: false });
-  const { sql } = await import('slonik');
-  if (!(await admin.exists(sql.unsafe`select 1 from pg_database where datname = 'taskflow'`))) {
-    await admin.query(sql.unsafe`create database taskflow`);
+  const { startLocalDatabase } = await import('./db/local.js');
+  const db = await startLocalDatabase((line) => logger.info(line));
+  try {
+    await ensureDatabase(db.urlFor('postgres'), EMBEDDED_CHAT_DATABASE);
+  } catch (err) {
+    await db.stop();
+    throw err;
   }
-  await admin.end();
-  await ensureDatabase(pg.url, EMBEDDED_CHAT_DATABASE);
-  logger.info({ port: pg.port, dataDir: join(DATA_DIR, 'pg') }, 'embedded PostgreSQL started (set DATABASE_URL to use another database)');
-  return { url: pg.urlFor('taskflow'), chatUrl: pg.urlFor(EMBEDDED_CHAT_DATABASE), stop: pg.stop };
+  logger.info(
+    { port: db.port, dataDir: db.dataDir, ...(db.stagedIn ? { stagedIn: db.stagedIn } : {}) },
+    db.stagedIn
+      ? `embedded PostgreSQL started from ${db.stagedIn}, which the postgres user can reach (set DATABASE_URL to use another database)`
+      : 'embedded PostgreSQL started (set DATABASE_URL to use another database)',
+  );
+  return { url: db.url, chatUrl: db.urlFor(EMBEDDED_CHAT_DATABASE), stop: db.stop };
 }
 
 export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -127,7 +130,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   const running = await startServer(config, logger).catch((err) => {
     // Configuration mistakes are the operator's to fix: the message is the whole story, no stack trace.
-    logger.fatal(err instanceof ConfigError ? { reason: err.message } : { err }, 'failed to start');
+    logger.fatal(err instanceof ConfigError || err instanceof EmbeddedPostgresError ? { reason: err.message } : { err }, 'failed to start');
     process.exit(1);
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -48,7 +48,7 @@ export const PROBLEMS = {
 export type ProblemType = keyof typeof PROBLEMS;
 
 export interface FieldError {
-  /** JSON Pointer (RFC 6901) into the request: `/body/title`, `/query/limit`, `/path/taskId`, `/header/if-match`. */
+  /** JSON Pointer (RFC 6901) into the request: `/body/title`, `/query/limit`, `/path/task_id`, `/header/if-match`. */
   pointer: string;
   message: string;
 }

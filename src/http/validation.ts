@@ -24,11 +24,14 @@ function messageOf(error: ErrorObject): string {
 
 /** Errors that say a value has the wrong shape for a branch as a whole, rather than a bad field inside it. */
 const MISFIT = new Set(['type', 'required', 'additionalProperties', 'minProperties']);
+const WRONG_TYPE = new Set(['type']);
 
 /**
  * A oneOf/anyOf reports every branch's errors. When one branch fits the value's shape, only its errors are
  * about the client's mistake (`{"user_id": 5}` is a user with a bad id, not an agent without agent_id); when
- * none fits, the wrapper alone is reported, naming the properties the branches require.
+ * none fits but exactly one has the value's type (an object missing a field, beside `null`), its errors are
+ * reported at the field they name (`/body/recurrence/pattern`); otherwise the wrapper alone is reported, naming
+ * the properties the branches require.
  */
 function pruneBranches(errors: readonly ErrorObject[]): ErrorObject[] {
   let kept = [...errors];
@@ -41,9 +44,14 @@ function pruneBranches(errors: readonly ErrorObject[]): ErrorObject[] {
       if (branch !== undefined) branches.set(branch, [...(branches.get(branch) ?? []), e]);
     }
     if (branches.size === 0) continue;
-    const fits = [...branches].filter(([, errs]) => !errs.some((e) => e.instancePath === wrapper.instancePath && MISFIT.has(e.keyword)));
-    if (fits.length > 0) {
-      const [best] = fits.sort((a, b) => a[1].length - b[1].length)[0]!;
+    const misfits = (keywords: ReadonlySet<string>) => ([, errs]: [string, ErrorObject[]]) =>
+      !errs.some((e) => e.instancePath === wrapper.instancePath && keywords.has(e.keyword));
+    const fits = [...branches].filter(misfits(MISFIT));
+    // `{}` for a nullable object fits no branch, but only one branch has its type: its missing field is the mistake.
+    const typeFits = [...branches].filter(misfits(WRONG_TYPE));
+    const chosen = fits.length > 0 ? fits : typeFits.length === 1 ? typeFits : [];
+    if (chosen.length > 0) {
+      const [best] = chosen.sort((a, b) => a[1].length - b[1].length)[0]!;
       kept = kept.filter((e) => e !== wrapper && (branchOf(e) === undefined || branchOf(e) === best));
     } else {
       const required = [...new Set(kept.filter((e) => branchOf(e) !== undefined && e.keyword === 'required').map((e) => String(e.params.missingProperty)))];

@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { loadMigrationConfig } from '../config.js';
 import { createDatabasePool } from '../db/index.js';
+import { migrate } from '../db/migrate.js';
 import { parsePhase1 } from './phase1.js';
 import { planImport } from './plan.js';
 import { ImportRejected, importPhase1, type Count, type ImportReport } from './run.js';
@@ -13,7 +15,8 @@ export const EXIT = { ok: 0, invalidInput: 1, usage: 2, failed: 3 } as const;
 export const USAGE = `Usage: npm run import -- <path/to/.taskflow/data.json> --tenant <tenant> --owner <user id> [--dry-run]
 
 Imports a Phase I TaskFlow CLI file into tenant <tenant>; the projects are owned by the human whose JWT sub
-is <user id> (provisioned if they never signed in). DATABASE_URL names the database.
+is <user id> (provisioned if they never signed in). DATABASE_URL names the database; pending migrations are
+applied first (over DATABASE_URL_DIRECT when set), so an empty database works.
   --dry-run   check everything and print what would be written, then roll back
 
 Exit codes: 0 imported (or nothing new), 1 invalid input (every bad record is listed), 2 usage, 3 failure.`;
@@ -96,6 +99,16 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const planned = planImport(parsePhase1(json));
   if (!planned.ok) return invalid(io, args.file, planned.errors);
+
+  // A fresh database gets its tables first, as the server would at start-up: the import never runs against an
+  // old schema, and the README's steps work on an empty database. Schema only, so a dry run does it too.
+  try {
+    const applied = await migrate(loadMigrationConfig(io.env).migrationUrl ?? args.databaseUrl);
+    if (applied.length) io.out(`Applied ${applied.length} pending migration(s) first: ${applied.join(', ')}`);
+  } catch (err) {
+    io.err(`Cannot bring the database schema up to date, nothing was imported: ${(err as Error).message}`);
+    return EXIT.failed;
+  }
 
   const pool = await createDatabasePool(args.databaseUrl, {
     poolSize: 2,

@@ -9,7 +9,8 @@
  *    contract's 3.1 `type: [x, 'null']` and `oneOf: [$ref, {type: 'null'}]` are valid draft-07 as they are.
  *  - beforeEachValidation: the documented media type (parameters such as `charset` allowed), every header the
  *    contract marks `required` (X-Request-Id, ETag, Location), strong ETags, a Location that names the created
- *    resource, no body on 204, and a non-JSON body (text/plain) checked here rather than by Gavel's exact text diff.
+ *    resource, no body on 204, no undeclared Retry-After/RateLimit/ETag/Location/… (header-drift.cjs), and a
+ *    non-JSON body (text/plain) checked here rather than by Gavel's exact text diff.
  *    Violations fail the transaction (`transaction.fail`).
  *
  * Used by hooks.cjs (`make contract`) and, alone, by schema-hooks.cjs (the broken-response test).
@@ -19,6 +20,7 @@
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 const yaml = require('js-yaml');
+const { undeclaredHeaders } = require('./header-drift.cjs');
 
 const CONTRACT_PATH = join(__dirname, '../../openapi/taskflow.yaml');
 
@@ -138,6 +140,13 @@ function install(hooks, { doc = loadContract() } = {}) {
         if (h.name.toLowerCase() === 'location') problems.push(...checkLocation(value, real.body));
         if (h.schema?.type === 'integer' && !/^\d+$/.test(value)) problems.push(`header ${h.name}: ${value} is not an integer`);
       }
+      const { failures } = undeclaredHeaders({
+        operationId: contract.operation.operationId,
+        status: contract.status,
+        declared: (contract.headers ?? []).map((h) => h.name),
+        received: Object.keys(real.headers ?? {}),
+      });
+      if (failures.length) problems.push(`${failures.join(', ')} sent but not declared by the contract for this status`);
       if (contract.mediaType && !isJson(contract.mediaType)) {
         // e.g. /metrics text/plain: Gavel would demand the example text verbatim.
         if (contract.schema?.type === 'string' && typeof real.body !== 'string') problems.push('expected a text body');

@@ -3,8 +3,12 @@ import addFormats from 'ajv-formats';
 import yaml from 'js-yaml';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
 import { CONTRACT_PATH } from '../../src/paths.js';
+import headerDrift from '../contract/header-drift.cjs';
 
 export const contractDocument = yaml.load(readFileSync(CONTRACT_PATH, 'utf8')) as Document;
+
+/** Shared with the Dredd hooks: which undeclared response headers fail, and the allow-list of known gaps. */
+export { headerDrift };
 
 /**
  * The contract's response schemas are open (clients ignore unknown fields, so adding one is compatible), but our
@@ -57,7 +61,8 @@ export interface ObservedResponse {
 /**
  * Fails when a response is not what the contract documents for that operation and status: an undocumented
  * status, another media type, a body that does not match the schema (a wrong type, a missing required field,
- * an undocumented field: see closeObjectSchemas), or a missing documented header.
+ * an undocumented field: see closeObjectSchemas), a missing documented header, or a header that matters to
+ * clients (Retry-After, RateLimit, ETag, Location, …) sent without being declared (header-drift.cjs).
  */
 export async function assertMatchesContract(r: ObservedResponse): Promise<void> {
   const api = await contractChecker();
@@ -70,6 +75,15 @@ export async function assertMatchesContract(r: ObservedResponse): Promise<void> 
   const responses = (operation.responses ?? {}) as Record<string, { content?: Record<string, unknown>; headers?: Record<string, { required?: boolean }> }>;
   const documented = responses[String(r.status)] ?? responses.default;
   if (!documented) throw new Error(`${where}: status ${r.status} is not documented for ${operation.operationId}`);
+  const { failures } = headerDrift.undeclaredHeaders({
+    operationId: String(operation.operationId),
+    status: r.status,
+    declared: Object.keys(documented.headers ?? {}),
+    received: [...r.headers.keys()],
+  });
+  if (failures.length) {
+    throw new Error(`${where}: ${failures.join(', ')} sent but not declared by the contract for ${operation.operationId} ${r.status}`);
+  }
   const mediaTypes = Object.keys(documented.content ?? {});
   if (mediaTypes.length === 0) {
     if (r.body !== undefined && r.body !== '') throw new Error(`${where}: documented without a body but got one`);

@@ -156,6 +156,8 @@ describe('createTask', () => {
     ['a bad priority', { title: 'ok', priority: 'urgent' }, '/body/priority'],
     ['21 tags', { title: 'ok', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }, '/body/tags'],
     ['a bad recurrence', { title: 'ok', recurrence: { pattern: 'yearly' } }, '/body/recurrence/pattern'],
+    ['a recurrence without its pattern', { title: 'ok', recurrence: {} }, '/body/recurrence/pattern'],
+    ['max_occurrences without a pattern', { title: 'ok', recurrence: { max_occurrences: 3 } }, '/body/recurrence/pattern'],
     ['max_occurrences 0', { title: 'ok', recurrence: { pattern: 'daily', max_occurrences: 0 } }, '/body/recurrence/max_occurrences'],
     ['a bad due date', { title: 'ok', due_date: 'tomorrow' }, '/body/due_date'],
   ])('422 for %s, nothing written', async (_name, body, pointer) => {
