@@ -35,6 +35,8 @@ export interface AppDeps {
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** Called after every successful write request (live updates wake up without waiting for their poll). */
+  afterWrite?: () => void;
 }
 
 const contractText = readFileSync(CONTRACT_PATH, 'utf8');
@@ -117,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         body: c.request.requestBody,
         principal: c.security?.bearerAuth,
         raw: c,
+        response: res,
       } as HandlerContext<OperationId>;
       const run = () => (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context);
       const key = c.request.headers['idempotency-key'];
@@ -156,6 +159,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.use((req, res, next) => {
     const stop = metrics.duration.startTimer();
     res.on('finish', () => {
+      if (req.method !== 'GET' && req.method !== 'HEAD' && res.statusCode < 300) deps.afterWrite?.();
       const labels = { operation: (res.locals.operationId as string | undefined) ?? 'unmatched', status: String(res.statusCode) };
       stop(labels);
       metrics.requests.inc(labels);

@@ -4,13 +4,20 @@ import { createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createEventHub, type EventHub } from './events/index.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 
+export type ComposedApp = express.Express & {
+  /** The process's event hub: server.ts and the tests close it (ending live streams) before draining. */
+  events: EventHub;
+};
+
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
-export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<express.Express> {
+export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<ComposedApp> {
   const { config, pool, logger } = parts;
+  const events = createEventHub(pool, config.events, logger);
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -19,13 +26,15 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
-  return buildApp({
+  const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state }),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, events }),
     logger,
     metrics,
+    afterWrite: events.changed,
   });
+  return Object.assign(app, { events });
 }

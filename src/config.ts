@@ -44,7 +44,21 @@ const EnvSchema = z.object({
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
+
+  EVENTS_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(15_000),
+  EVENTS_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(5),
+  EVENTS_STREAM_BUFFER_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  EVENTS_LISTEN: flag.default(true),
+  WEBHOOK_ALLOW_PRIVATE: flag,
+  WEBHOOK_RETRY_DELAYS_MS: csv.transform((v) => v.map(Number)).pipe(z.array(z.number().int().min(0))),
+  WEBHOOK_DISABLE_AFTER_MS: ms(3 * 24 * 60 * 60_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
+  JOBS_ENABLED: flag.default(true),
 });
+
+/** Standard Webhooks' schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — 8 attempts over ~28 h. */
+const WEBHOOK_RETRY_DELAYS_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
 
@@ -85,6 +99,23 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     trustProxy: env.TRUST_PROXY,
     rateLimit: { perUserPerMinute: env.RATE_LIMIT_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    events: {
+      pollIntervalMs: env.EVENTS_POLL_INTERVAL_MS,
+      heartbeatMs: env.EVENTS_HEARTBEAT_MS,
+      maxStreamsPerUser: env.EVENTS_MAX_STREAMS_PER_USER,
+      streamBufferBytes: env.EVENTS_STREAM_BUFFER_BYTES,
+      /** LISTEN needs a session: over DATABASE_URL_DIRECT when set (poolers cannot LISTEN). */
+      listen: env.EVENTS_LISTEN,
+      listenUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL,
+    },
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      httpsOnly: env.NODE_ENV === 'production',
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS.length ? env.WEBHOOK_RETRY_DELAYS_MS : WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    },
+    jobs: { enabled: env.JOBS_ENABLED },
   };
 }
 

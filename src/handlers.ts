@@ -2,6 +2,7 @@ import { agentHandlers } from './agents/agents.handlers.js';
 import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
+import { eventHandlers, type EventHub } from './events/index.js';
 import { healthHandlers } from './health/health.handlers.js';
 import type { Handlers } from './http/handler.js';
 import { identityHandlers } from './identity/identity.handlers.js';
@@ -16,6 +17,7 @@ export interface HandlerDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  events: EventHub;
 }
 
 /** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
@@ -27,4 +29,5 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...agentHandlers(deps),
   ...taskHandlers(deps),
   ...auditHandlers(deps),
+  ...eventHandlers({ pool: deps.pool, hub: deps.events }),
 });

@@ -70,6 +70,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
       const started = Date.now();
       logger.info({ reason, inFlight: drainer.inFlight }, 'shutting down: no new connections, finishing in-flight requests');
       clearInterval(purgeTimer);
+      await app.events.close(); // live streams end now; their clients resume elsewhere from Last-Event-ID
       const { forced } = await drainer.drain(config.shutdownTimeoutMs);
       if (forced) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout were cut off');
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.

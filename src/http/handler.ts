@@ -1,3 +1,4 @@
+import type { Response } from 'express';
 import type { Context } from 'openapi-backend';
 import type { operations } from '../../generated/api.js';
 import type { Principal } from '../identity/principal.js';
@@ -31,6 +32,11 @@ export interface HandlerContext<K extends OperationId> {
   principal: Principal;
   /** The raw openapi-backend context, for the rare handler that needs more. */
   raw: Context;
+  /**
+   * The HTTP response, for streaming operations only (text/event-stream): such a handler writes it itself,
+   * after auth and validation ran from the contract like for any other operation. Its reply is then ignored.
+   */
+  response: Response;
 }
 
 export type OpHandler<K extends OperationId> = (c: HandlerContext<K>) => Promise<Reply<K>>;

@@ -263,3 +263,22 @@ export const incrementSpawnCount = (db: Db, rootId: number, completingTaskId: nu
   db.query(sql.unsafe`
     update task set spawn_count = spawn_count + 1, version = version + (id <> ${completingTaskId})::int
     where id = ${rootId}`);
+
+/** Tasks by id, as they are now (events show the task as the API does); missing ids are left out. */
+export const listTasksByIds = (db: Db, ids: readonly number[]) =>
+  ids.length === 0
+    ? Promise.resolve([] as readonly TaskRow[])
+    : db.any(sql.type(TaskRow)`
+        select ${TASK_COLUMNS}
+        from task t left join worker a on a.id = t.assignee_id
+        where t.id = any(${sql.array(ids, 'int8')})`);
+
+/** The direct subtasks of several tasks, oldest first. */
+export const listSubtasksOf = (db: Db, parentIds: readonly number[]) =>
+  parentIds.length === 0
+    ? Promise.resolve([] as readonly TaskSummaryRow[])
+    : db.any(sql.type(TaskSummaryRow)`
+        select ${SUMMARY_COLUMNS}
+        from task t left join worker a on a.id = t.assignee_id
+        where t.parent_task_id = any(${sql.array(parentIds, 'int8')})
+        order by t.created_at, t.id`);

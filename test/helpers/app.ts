@@ -147,6 +147,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     request: (method, path, opts = {}) => send(url, method, path, opts),
     async close() {
+      await app.events.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await pool.end();
