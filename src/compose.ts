@@ -6,18 +6,23 @@ import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
 import { createEventHub, type EventHub } from './events/index.js';
 import { createPrincipalResolver } from './identity/resolve.js';
+import type { JobQueue } from './jobs/index.js';
+import { startWebhooks } from './webhooks/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 
 export type ComposedApp = express.Express & {
-  /** The process's event hub: server.ts and the tests close it (ending live streams) before draining. */
+  /** The process's event hub (live streams). */
   events: EventHub;
+  /** Ends live streams and stops dispatching webhooks: server.ts and the tests call it before draining. */
+  stopBackground(): Promise<void>;
 };
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
-export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; metrics?: Metrics }): Promise<ComposedApp> {
-  const { config, pool, logger } = parts;
+export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; jobs: JobQueue; metrics?: Metrics }): Promise<ComposedApp> {
+  const { config, pool, logger, jobs } = parts;
   const events = createEventHub(pool, config.events, logger);
+  const webhooks = await startWebhooks(pool, jobs, events, config, logger);
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -31,10 +36,16 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, events }),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, events, jobs }),
     logger,
     metrics,
     afterWrite: events.changed,
   });
-  return Object.assign(app, { events });
+  return Object.assign(app, {
+    events,
+    async stopBackground() {
+      await webhooks.stop();
+      await events.close();
+    },
+  });
 }

@@ -54,7 +54,7 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_DELAYS_MS: csv.transform((v) => v.map(Number)).pipe(z.array(z.number().int().min(0))),
   WEBHOOK_DISABLE_AFTER_MS: ms(3 * 24 * 60 * 60_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
-  JOBS_ENABLED: flag.default(true),
+  JOBS_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
 });
 
 /** Standard Webhooks' schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — 8 attempts over ~28 h. */
@@ -115,7 +115,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       disableAfterMs: env.WEBHOOK_DISABLE_AFTER_MS,
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     },
-    jobs: { enabled: env.JOBS_ENABLED },
+    jobs: { pollIntervalSeconds: env.JOBS_POLL_INTERVAL_SECONDS },
   };
 }
 

@@ -3,6 +3,8 @@ import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { eventHandlers, type EventHub } from './events/index.js';
+import type { JobQueue } from './jobs/index.js';
+import { webhookHandlers } from './webhooks/index.js';
 import { healthHandlers } from './health/health.handlers.js';
 import type { Handlers } from './http/handler.js';
 import { identityHandlers } from './identity/identity.handlers.js';
@@ -18,6 +20,7 @@ export interface HandlerDeps {
   metrics: Metrics;
   authState: () => JwksState;
   events: EventHub;
+  jobs: JobQueue;
 }
 
 /** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
@@ -30,4 +33,5 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...taskHandlers(deps),
   ...auditHandlers(deps),
   ...eventHandlers({ pool: deps.pool, hub: deps.events }),
+  ...webhookHandlers(deps),
 });

@@ -9,6 +9,7 @@ import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { DATA_DIR } from './paths.js';
 import { createDrainer } from './http/drain.js';
+import { startJobQueue } from './jobs/index.js';
 
 const PURGE_EVERY_MS = 60 * 60_000;
 
@@ -45,7 +46,9 @@ export async function startServer(config: Config, logger = createLogger(config.l
 
   // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
-  const app = await composeApp({ config, pool, logger });
+  // The job queue (pg-boss, schema installed by migrate()): webhook deliveries now, reminders later.
+  const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);
+  const app = await composeApp({ config, pool, logger, jobs });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -70,9 +73,11 @@ export async function startServer(config: Config, logger = createLogger(config.l
       const started = Date.now();
       logger.info({ reason, inFlight: drainer.inFlight }, 'shutting down: no new connections, finishing in-flight requests');
       clearInterval(purgeTimer);
-      await app.events.close(); // live streams end now; their clients resume elsewhere from Last-Event-ID
+      await app.stopBackground(); // live streams end now; their clients resume elsewhere from Last-Event-ID
       const { forced } = await drainer.drain(config.shutdownTimeoutMs);
       if (forced) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout were cut off');
+      // Running deliveries finish; queued ones stay in the database for the next instance.
+      await settlesWithin(jobs.stop(), 10_000);
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
       const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       if (!poolEnded) logger.warn('database pool did not close in time');

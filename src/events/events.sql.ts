@@ -82,3 +82,7 @@ export const listProjectMembers = (db: Db, projectIds: readonly number[]) =>
     : db.any(sql.type(Membership)`
         select project_id as "projectId", worker_id as "workerId" from member
         where project_id = any(${sql.array([...projectIds], 'int8')})`);
+
+/** One event by its audit id (webhook deliveries), or null. */
+export const findEventById = (db: Db, id: number) =>
+  db.maybeOne(sql.type(EventRow)`select ${EVENT_COLUMNS} from audit_log a where a.id = ${id}`);

@@ -33,6 +33,8 @@ export interface EventHub {
   /** A change was committed through this instance: wake the local streams and tell the other instances. */
   changed(): void;
   readonly openStreams: number;
+  /** Also run `listener` whenever the hub looks for new events (the webhook dispatcher follows the same signals). */
+  onWake(listener: () => void): void;
   /** Ends every stream (clients reconnect elsewhere with Last-Event-ID) and stops listening. */
   close(): Promise<void>;
 }
@@ -54,6 +56,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
   let notifyPending = false;
   let notifyInFlight = false;
   const timers = new Set<NodeJS.Timeout>();
+  const wakeListeners: (() => void)[] = [];
 
   const later = (ms: number, fn: () => void) => {
     const t = setTimeout(() => {
@@ -148,6 +151,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
   /** Runs tick() one at a time; a wake-up during a run schedules exactly one more run. */
   function wake(): void {
     if (closed) return;
+    for (const listener of wakeListeners) listener();
     if (running) {
       again = true;
       return;
@@ -212,6 +216,9 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
   return {
     get openStreams() {
       return subscribers.size;
+    },
+    onWake(listener) {
+      wakeListeners.push(listener);
     },
     changed() {
       if (closed) return;

@@ -1,7 +1,7 @@
 export { createEventHub, type EventHub } from './hub.js';
 export { eventHandlers } from './events.handlers.js';
 export { readFeedPage, START } from './feed.js';
-export { listAllEvents, readHorizon, type EventRow } from './events.sql.js';
+export { findEventById, listAllEvents, readHorizon, type EventRow } from './events.sql.js';
 export { toEvents, positionOf } from './to-event.js';
 export { comparePositions, encodePosition, type Position } from './cursor.js';
-export type { Event } from './types.js';
+export { eventTypeOf, type Event } from './types.js';

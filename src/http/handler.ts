@@ -4,7 +4,9 @@ import type { operations } from '../../generated/api.js';
 import type { Principal } from '../identity/principal.js';
 
 /** Typed handlers, derived from the generated contract types: a wrong status or body does not compile. */
-export type OperationId = keyof operations;
+/** Operations of the contract's top-level `webhooks`: receivers implement them, this server only sends them. */
+type ReceiverOperationId = 'receiveEvent';
+export type OperationId = Exclude<keyof operations, ReceiverOperationId>;
 type Op<K extends OperationId> = operations[K];
 type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 

@@ -19,7 +19,7 @@ beforeAll(async () => {
   bob = await signIn(t, 'bob');
   carol = await signIn(t, 'carol');
   project = await newProject(t, alice, [bob]);
-});
+}, 120_000);
 afterAll(() => t.close());
 
 /** Reads the whole feed from a cursor to the end, page by page. */

@@ -15,7 +15,7 @@ beforeAll(async () => {
   bob = await signIn(t, 'bob');
   carol = await signIn(t, 'carol');
   project = await newProject(t, alice, [bob]);
-});
+}, 120_000);
 afterAll(() => t.close());
 
 describe('streamEvents', () => {
@@ -116,5 +116,5 @@ describe('streamEvents on shutdown', () => {
     await other.close();
     await stream.ended;
     expect(stream.messages[0]).toMatchObject({ retry: 2000 });
-  });
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { composeApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { transactionScoped } from '../../src/idempotency/index.js';
+import { startJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
@@ -111,9 +112,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const sso = options.sso ?? (await startFakeSso());
   const config = loadConfig(testServerEnv(db.url, sso, options.env));
   const pool = transactionScoped(await createDatabasePool(db.url, config.database));
+  const jobs = await startJobQueue(db.url, { pollIntervalSeconds: config.jobs.pollIntervalSeconds, poolSize: 2 }, createLogger('silent'));
   const app = await composeApp({
     config,
     pool,
+    jobs,
     logger: createLogger(options.logDestination ? 'info' : config.logLevel, options.logDestination),
   });
   const server: Server = await new Promise((resolve) => {
@@ -147,9 +150,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     request: (method, path, opts = {}) => send(url, method, path, opts),
     async close() {
-      await app.events.close();
+      await app.stopBackground();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await jobs.stop();
       await pool.end();
       await checkPool.end();
       if (!options.sso) await sso.close();

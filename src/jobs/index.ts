@@ -1,0 +1,72 @@
+import { PgBoss, type Job, type SendOptions } from 'pg-boss';
+import type { Logger } from '../observability/logger.js';
+import { tlsFromUrl } from '../db/pool.js';
+
+/**
+ * The one job queue of the process: pg-boss on our own PostgreSQL (schema `pgboss`). Producers send jobs,
+ * modules register their workers here; server.ts starts it and stops it gracefully (running jobs finish,
+ * queued ones wait in the database for the next instance).
+ */
+export const JOB_SCHEMA = 'pgboss';
+
+export interface QueueSpec {
+  name: string;
+  /** pg-boss's own retry of a job whose worker threw or died (expiry): not the business retries. */
+  retryLimit?: number;
+  expireInSeconds?: number;
+}
+
+export interface JobQueue {
+  /** Queues a job; with a deterministic `id`, sending the same job twice queues it once (null the second time). */
+  send(name: string, data: object, options?: SendOptions): Promise<string | null>;
+  work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, options?: { concurrency?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface JobSettings {
+  pollIntervalSeconds: number;
+  poolSize?: number;
+}
+
+const options = (url: string) => {
+  const tls = tlsFromUrl(url);
+  return { connectionString: tls.url, ...(tls.ssl ? { ssl: tls.ssl } : {}), schema: JOB_SCHEMA };
+};
+
+/**
+ * Installs or upgrades pg-boss's schema (run with the migrations, over the direct URL), so that a database
+ * cloned from a migrated template, or an instance starting with fewer rights, already has it.
+ */
+export async function migrateJobSchema(url: string): Promise<void> {
+  const boss = new PgBoss({ ...options(url), max: 1, supervise: false, schedule: false, migrate: true });
+  boss.on('error', () => {});
+  await boss.start();
+  await boss.stop({ graceful: false, close: true });
+}
+
+/** Every queue of the application, created (if missing) when the queue starts. */
+export const QUEUES: readonly QueueSpec[] = [
+  // Business retries (the webhook backoff schedule) are new jobs; these retries only cover a worker that died.
+  { name: 'webhook-delivery', retryLimit: 3, expireInSeconds: 60 },
+];
+
+export async function startJobQueue(url: string, settings: JobSettings, logger: Logger): Promise<JobQueue> {
+  const boss = new PgBoss({ ...options(url), max: settings.poolSize ?? 4, schedule: false });
+  boss.on('error', (err) => logger.warn({ err }, 'job queue error'));
+  await boss.start();
+  for (const queue of QUEUES) {
+    if (await boss.getQueue(queue.name)) continue;
+    await boss.createQueue(queue.name, { retryLimit: queue.retryLimit ?? 3, retryDelay: 1, retryBackoff: true, expireInSeconds: queue.expireInSeconds ?? 60 });
+  }
+  return {
+    send: (name, data, sendOptions) => boss.send(name, data, sendOptions ?? {}),
+    async work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, workOptions: { concurrency?: number } = {}) {
+      await boss.work<T>(name, { pollingIntervalSeconds: settings.pollIntervalSeconds, localConcurrency: workOptions.concurrency ?? 4 }, async ([job]) => {
+        if (job) await handler(job);
+      });
+    },
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 10_000, close: true });
+    },
+  };
+}
