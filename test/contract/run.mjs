@@ -192,6 +192,7 @@ async function startApi({ databaseUrl, jwks, metricsToken, workDir }) {
     RATE_LIMIT_PER_MINUTE: '0',
     RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0',
     METRICS_TOKEN: metricsToken, // so that GET /metrics 401 can be exercised too
+    WEBHOOK_ALLOW_PRIVATE: 'true', // webhook URLs of the run (https://hooks.example.com/…) are not resolved at creation
   };
   const child = spawn(process.execPath, [entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out, { end: false });
