@@ -602,7 +602,7 @@ function buildPath(template, params = {}, query) {
   return search ? `${path}?${search}` : path;
 }
 
-const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'idempotency-key', 'content-length'];
+const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'idempotency-key', 'content-length', 'last-event-id'];
 
 async function apply(transaction, arrangement) {
   const { contract } = transaction;

@@ -18,7 +18,10 @@ const ONLY = process.env.FUZZ_ONLY?.split(',').filter(Boolean);
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const POINTER = /^\/(body|query|path|header)(\/|$)/;
 
-const operations = operationsOf(contractDocument).filter((op) => !ONLY || ONLY.includes(op.operationId));
+// streamEvents answers an endless text/event-stream, which a request-response fuzzer cannot read to the end; its
+// validation and problems are tested in test/events/streamEvents.test.ts.
+const ENDLESS = new Set(['streamEvents']);
+const operations = operationsOf(contractDocument).filter((op) => !ENDLESS.has(op.operationId) && (!ONLY || ONLY.includes(op.operationId)));
 
 describe('fuzzing every operation from the contract', () => {
   let t: TestApp;
@@ -27,7 +30,8 @@ describe('fuzzing every operation from the contract', () => {
   let outsider: ApiUser;
   const tally = { valid: new Tally(), invalid: new Tally() };
   beforeAll(async () => {
-    t = await startTestApp();
+    // Webhook URLs are fuzzed too: they are not resolved at creation (no DNS lookups of random host names).
+    t = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
     owner = await t.user('fuzz-owner');
     member = await t.user('fuzz-member');
     outsider = await t.user('fuzz-outsider');
