@@ -801,6 +801,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your notifications, newest first
+         * @description The caller's notifications, newest first, optionally only the unread ones. Notifications are produced from the event log a moment after the change (normally within a second, at most a few seconds): for a task assigned to you (`task_assigned`); for a task you created or are assigned moved to review (`task_review`), completed or approved (`task_completed`), rejected, with the reason (`task_rejected`), or deleted (`task_deleted`); for the next occurrence of your recurring task (`task_spawned`); and for a due-date reminder (`task_reminder`, assignee only). Never for a change you made yourself. Notifications older than the retention period (`NOTIFICATION_RETENTION_DAYS`, 90 days) are deleted.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many of your notifications are unread
+         * @description The number of the caller's notifications not yet marked read (for a badge).
+         */
+        get: operations["getUnreadNotificationCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of one of your notifications.
+                 * @example 58
+                 */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark one notification read
+         * @description Marks one of the caller's notifications read and returns it. Idempotent: a notification already read keeps its first `read_at`. Someone else's notification is a 404, as if it did not exist.
+         */
+        post: operations["markNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark all your notifications read
+         * @description Marks every unread notification of the caller read and says how many changed (0 when none was unread). Notifications produced after the call stay unread.
+         */
+        post: operations["markAllNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     event: {
@@ -894,6 +980,7 @@ export interface components {
          *     | `webhook-not-found` | 404 | The project has no webhook with this id. |
          *     | `cursor-expired` | 410 | An event cursor from another event log or an older feed version; start again without it. |
          *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
+         *     | `notification-not-found` | 404 | The caller has no notification with this id. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
@@ -909,7 +996,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -1938,13 +2025,13 @@ export interface components {
          */
         AuditEntityType: "task" | "project" | "member" | "agent";
         /**
-         * @description What happened.
+         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired.
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due";
         /**
-         * @description `human` or `agent` for a worker acting through the API, `system` for the server itself (such as a recurrence spawn).
+         * @description `human` or `agent` for a worker acting through the API; `system` for the server itself, with no worker (`id` null, handle `system`): a due-date reminder firing, or history imported without an author.
          * @example human
          * @enum {string}
          */
@@ -2031,11 +2118,11 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description What happened, as `<entity>.<change>`. `webhook.ping` is sent only to webhooks, by `pingWebhook`.
+         * @description What happened, as `<entity>.<change>`. `webhook.ping` is sent only to webhooks, by `pingWebhook`. `task.reminder_due` is the server's (actor `system`): a due-date reminder tier fired for the task's assignee; `data.changes` holds `tier` (`24h`), `tier_seconds`, `due_date`, `scheduled_for`, `late_by_ms` (how long after `scheduled_for` it fired, e.g. after an outage) and `assignee_id`.
          * @example task.status_changed
          * @enum {string}
          */
-        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.spawned" | "webhook.ping";
+        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.spawned" | "task.reminder_due" | "webhook.ping";
         /**
          * @description One change, read from the audit trail (written in the same transaction as the change). The same object is a feed item, the `data` of a stream message and the `data` of a webhook delivery.
          * @example {
@@ -2358,6 +2445,141 @@ export interface components {
              * @example true
              */
             rotate_secret?: boolean;
+        };
+        /**
+         * @description Why you got it: `task_assigned` (a task was assigned to you), `task_review` / `task_completed` / `task_rejected` / `task_deleted` (a task you created or are assigned moved to review, was completed or approved, rejected or deleted), `task_spawned` (the next occurrence of your recurring task), `task_reminder` (a task assigned to you falls due; see `data.tier`).
+         * @example task_assigned
+         * @enum {string}
+         */
+        NotificationType: "task_assigned" | "task_review" | "task_completed" | "task_rejected" | "task_deleted" | "task_spawned" | "task_reminder";
+        /**
+         * @description One notification of your inbox, about one event.
+         * @example {
+         *       "id": 51,
+         *       "type": "task_assigned",
+         *       "event_id": 311,
+         *       "project_id": 7,
+         *       "task_id": 42,
+         *       "task_title": "Draft the launch announcement",
+         *       "actor": {
+         *         "id": 5,
+         *         "handle": "@alice",
+         *         "type": "human"
+         *       },
+         *       "data": {},
+         *       "read_at": null,
+         *       "created_at": "2026-02-02T08:15:01Z"
+         *     }
+         */
+        Notification: {
+            /**
+             * Format: int64
+             * @description The notification's id; newer notifications have larger ids.
+             * @example 58
+             */
+            id: number;
+            type: components["schemas"]["NotificationType"];
+            /**
+             * Format: int64
+             * @description The event (audit entry) it was produced from.
+             * @example 340
+             */
+            event_id: number;
+            /**
+             * Format: int64
+             * @description The task's project.
+             * @example 7
+             */
+            project_id: number | null;
+            /**
+             * Format: int64
+             * @description The task it is about (it may have been deleted since).
+             * @example 42
+             */
+            task_id: number | null;
+            /**
+             * @description The task's title when the notification was produced.
+             * @example Draft the launch announcement
+             */
+            task_title: string;
+            /** @description Who made the change (`system` for a reminder). */
+            actor: {
+                /**
+                 * Format: int64
+                 * @description Worker id; `null` for the server itself.
+                 * @example 5
+                 */
+                id: number | null;
+                /**
+                 * @description Handle at the time of the change (`system` for the server).
+                 * @example @alice
+                 */
+                handle: string;
+                type: components["schemas"]["ActorType"];
+            };
+            /**
+             * @description Facts for the message: `reason` for `task_rejected`; `tier`, `due_date` and `late_by_ms` for `task_reminder`; `spawned_from_id` and `due_date` for `task_spawned`; empty otherwise.
+             * @example {
+             *       "reason": "The pricing paragraph is out of date"
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When you marked it read; `null` while unread.
+             * @example null
+             */
+            read_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was produced.
+             * @example 2026-02-02T08:15:01Z
+             */
+            created_at: string;
+        };
+        /**
+         * @description A page of notifications, newest first.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        NotificationList: {
+            /** @description The notifications on this page. */
+            items: components["schemas"]["Notification"][];
+            /**
+             * @description Pass as `cursor` (with the same `unread` filter) to get older ones; `null` on the last page.
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description How many notifications are unread.
+         * @example {
+         *       "count": 3
+         *     }
+         */
+        UnreadNotificationCount: {
+            /**
+             * @description Unread notifications of the caller.
+             * @example 3
+             */
+            count: number;
+        };
+        /**
+         * @description The result of marking all notifications read.
+         * @example {
+         *       "updated": 4
+         *     }
+         */
+        NotificationsMarkedRead: {
+            /**
+             * @description How many notifications were unread and are now read.
+             * @example 4
+             */
+            updated: number;
         };
         /**
          * @description A page of webhooks.
@@ -2788,6 +3010,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `notification-not-found`: you have no notification with this id (it may be someone else's, or purged). */
+        NotificationNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/notification-not-found",
+                 *       "title": "Notification not found",
+                 *       "status": 404,
+                 *       "detail": "You have no notification 58"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /**
@@ -2851,6 +3091,16 @@ export interface components {
          * @example 3
          */
         WebhookId: number;
+        /**
+         * @description Id of one of your notifications.
+         * @example 58
+         */
+        NotificationId: number;
+        /**
+         * @description `true`: only unread notifications; `false`: only read ones; omitted: all.
+         * @example true
+         */
+        UnreadFilter: boolean;
     };
     requestBodies: never;
     headers: {
@@ -5883,6 +6133,125 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true`: only unread notifications; `false`: only read ones; omitted: all.
+                 * @example true
+                 */
+                unread?: components["parameters"]["UnreadFilter"];
+                /** @description Page size — how many items to return at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getUnreadNotificationCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unread count. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadNotificationCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of one of your notifications.
+                 * @example 58
+                 */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification, read. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotificationNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many notifications were marked read. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsMarkedRead"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];

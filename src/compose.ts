@@ -7,6 +7,8 @@ import { buildHandlers } from './handlers.js';
 import { createEventHub, type EventHub } from './events/index.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { JobQueue } from './jobs/index.js';
+import { startNotifications } from './notifications/index.js';
+import { startReminders } from './reminders/index.js';
 import { startWebhooks } from './webhooks/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -14,7 +16,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 export type ComposedApp = express.Express & {
   /** The process's event hub (live streams). */
   events: EventHub;
-  /** Ends live streams and stops dispatching webhooks: server.ts and the tests call it before draining. */
+  /** Ends live streams and stops the event log's consumers (webhooks, reminders, inbox): server.ts and the tests call it before draining. */
   stopBackground(): Promise<void>;
 };
 
@@ -23,6 +25,8 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
   const { config, pool, logger, jobs } = parts;
   const events = createEventHub(pool, config.events, logger);
   const webhooks = await startWebhooks(pool, jobs, events, config, logger);
+  const reminders = startReminders(pool, jobs, events, config, logger);
+  const notifications = startNotifications(pool, jobs, events, config, logger);
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -45,6 +49,8 @@ export async function composeApp(parts: { config: Config; pool: DatabasePool; lo
     events,
     async stopBackground() {
       await webhooks.stop();
+      await reminders.stop();
+      await notifications.stop();
       await events.close();
     },
   });

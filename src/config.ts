@@ -55,7 +55,30 @@ const EnvSchema = z.object({
   WEBHOOK_DISABLE_AFTER_MS: ms(3 * 24 * 60 * 60_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
   JOBS_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
+  REMINDER_TIERS: z
+    .string()
+    .default('24h,1h')
+    .transform((v, ctx) => {
+      const tiers = parseDurations(v);
+      if (tiers === undefined) ctx.addIssue({ code: 'custom', message: 'a comma-separated list of durations such as 24h,1h,5m,30s (each ≥ 1 s)' });
+      return tiers ?? [];
+    }),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
 });
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/** `24h,1h` → [86400, 3600] seconds, largest first, without duplicates; undefined when a part is not a duration. */
+function parseDurations(text: string): number[] | undefined {
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const seconds: number[] = [];
+  for (const part of parts) {
+    const m = /^(\d{1,6})([smhd])$/.exec(part);
+    if (!m || Number(m[1]) === 0) return undefined;
+    seconds.push(Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS]);
+  }
+  return [...new Set(seconds)].sort((a, b) => b - a);
+}
 
 /** Standard Webhooks' schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — 8 attempts over ~28 h. */
 const WEBHOOK_RETRY_DELAYS_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
@@ -116,6 +139,9 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     },
     jobs: { pollIntervalSeconds: env.JOBS_POLL_INTERVAL_SECONDS },
+    /** Seconds before the due date at which an assignee is reminded (empty: no reminders). */
+    reminders: { tiersSeconds: env.REMINDER_TIERS },
+    notifications: { retentionDays: env.NOTIFICATION_RETENTION_DAYS },
   };
 }
 

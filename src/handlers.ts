@@ -9,6 +9,7 @@ import { healthHandlers } from './health/health.handlers.js';
 import type { Handlers } from './http/handler.js';
 import { identityHandlers } from './identity/identity.handlers.js';
 import { memberHandlers } from './members/members.handlers.js';
+import { notificationHandlers } from './notifications/index.js';
 import type { Metrics } from './observability/metrics.js';
 import type { JwksState } from './auth/index.js';
 import { projectHandlers } from './projects/projects.handlers.js';
@@ -34,4 +35,5 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...auditHandlers(deps),
   ...eventHandlers({ pool: deps.pool, hub: deps.events }),
   ...webhookHandlers(deps),
+  ...notificationHandlers(deps),
 });

@@ -86,3 +86,20 @@ export const listProjectMembers = (db: Db, projectIds: readonly number[]) =>
 /** One event by its audit id (webhook deliveries), or null. */
 export const findEventById = (db: Db, id: number) =>
   db.maybeOne(sql.type(EventRow)`select ${EVENT_COLUMNS} from audit_log a where a.id = ${id}`);
+
+const ConsumerPosition = z.object({ xid: z.string(), id: Id });
+
+/**
+ * Locks a consumer's position for this transaction, or null when another instance holds it (it is processing
+ * the next batch right now) or the consumer does not exist.
+ */
+export const lockConsumerPosition = (db: Db, consumer: string) =>
+  db.maybeOne(sql.type(ConsumerPosition)`
+    select xid::text as xid, audit_id as id from event_consumer_position
+    where consumer = ${consumer}
+    for update skip locked`);
+
+/** Moves a consumer's position (locked by lockConsumerPosition in the same transaction). */
+export const setConsumerPosition = (db: Db, consumer: string, to: Position) =>
+  db.query(sql.unsafe`
+    update event_consumer_position set xid = ${to.xid}::xid8, audit_id = ${to.id} where consumer = ${consumer}`);

@@ -5,3 +5,4 @@ export { findEventById, listAllEvents, readHorizon, type EventRow } from './even
 export { toEvents, positionOf } from './to-event.js';
 export { comparePositions, encodePosition, type Position } from './cursor.js';
 export { eventTypeOf, type Event } from './types.js';
+export { followEventLog, type LogFollower } from './follower.js';

@@ -14,6 +14,7 @@ export const PROBLEMS = {
   'agent-not-found': { status: 404, title: 'Agent not found' },
   'member-not-found': { status: 404, title: 'Member not found' },
   'webhook-not-found': { status: 404, title: 'Webhook not found' },
+  'notification-not-found': { status: 404, title: 'Notification not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'slug-taken': { status: 409, title: 'Slug already used in this tenant' },
   'handle-taken': { status: 409, title: 'Handle already used in this tenant' },

@@ -20,6 +20,11 @@ export interface JobQueue {
   /** Queues a job; with a deterministic `id`, sending the same job twice queues it once (null the second time). */
   send(name: string, data: object, options?: SendOptions): Promise<string | null>;
   work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, options?: { concurrency?: number }): Promise<void>;
+  /**
+   * Runs `task` in this process every `ms` (and once right away), one run at a time, until the queue stops: sweeps
+   * whose rows are claimed in the database (due reminders, purges), so every instance may run them.
+   */
+  every(name: string, ms: number, task: () => Promise<void>): void;
   stop(): Promise<void>;
 }
 
@@ -58,14 +63,37 @@ export async function startJobQueue(url: string, settings: JobSettings, logger: 
     if (await boss.getQueue(queue.name)) continue;
     await boss.createQueue(queue.name, { retryLimit: queue.retryLimit ?? 3, retryDelay: 1, retryBackoff: true, expireInSeconds: queue.expireInSeconds ?? 60 });
   }
+  const sweeps = new Set<NodeJS.Timeout>();
+  const sweeping = new Set<Promise<void>>();
+  let stopping = false;
   return {
     send: (name, data, sendOptions) => boss.send(name, data, sendOptions ?? {}),
+    every(name, ms, task) {
+      let running: Promise<void> | undefined;
+      const run = () => {
+        if (running || stopping) return;
+        running = task()
+          .catch((err: unknown) => logger.warn({ err, job: name }, 'scheduled job failed; it runs again at its next interval'))
+          .finally(() => {
+            sweeping.delete(running!);
+            running = undefined;
+          });
+        sweeping.add(running);
+      };
+      const timer = setInterval(run, ms);
+      timer.unref();
+      sweeps.add(timer);
+      run();
+    },
     async work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, workOptions: { concurrency?: number } = {}) {
       await boss.work<T>(name, { pollingIntervalSeconds: settings.pollIntervalSeconds, localConcurrency: workOptions.concurrency ?? 4 }, async ([job]) => {
         if (job) await handler(job);
       });
     },
     async stop() {
+      stopping = true;
+      for (const timer of sweeps) clearInterval(timer);
+      await Promise.all(sweeping);
       await boss.stop({ graceful: true, timeout: 10_000, close: true });
     },
   };
