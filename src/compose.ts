@@ -21,9 +21,17 @@ export type ComposedApp = express.Express & {
 };
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
-export async function composeApp(parts: { config: Config; pool: DatabasePool; logger: Logger; jobs: JobQueue; metrics?: Metrics }): Promise<ComposedApp> {
+export async function composeApp(parts: {
+  config: Config;
+  pool: DatabasePool;
+  logger: Logger;
+  jobs: JobQueue;
+  metrics?: Metrics;
+  /** The database actually used (the embedded one when DATABASE_URL is unset): LISTEN falls back to it. */
+  databaseUrl?: string;
+}): Promise<ComposedApp> {
   const { config, pool, logger, jobs } = parts;
-  const events = createEventHub(pool, config.events, logger);
+  const events = createEventHub(pool, { ...config.events, listenUrl: config.events.listenUrl ?? parts.databaseUrl }, logger);
   const webhooks = await startWebhooks(pool, jobs, events, config, logger);
   const reminders = startReminders(pool, jobs, events, config, logger);
   const notifications = startNotifications(pool, jobs, events, config, logger);

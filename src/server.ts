@@ -48,7 +48,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
   // The job queue (pg-boss, schema installed by migrate()): webhook deliveries now, reminders later.
   const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);
-  const app = await composeApp({ config, pool, logger, jobs });
+  const app = await composeApp({ config, pool, logger, jobs, databaseUrl });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
