@@ -87,7 +87,7 @@ export const listProjectMembers = (db: Db, projectIds: readonly number[]) =>
 export const findEventById = (db: Db, id: number) =>
   db.maybeOne(sql.type(EventRow)`select ${EVENT_COLUMNS} from audit_log a where a.id = ${id}`);
 
-const ConsumerPosition = z.object({ xid: z.string(), id: Id });
+const ConsumerPosition = z.object({ xid: z.string(), id: z.number().int().min(0) });
 
 /**
  * Locks a consumer's position for this transaction, or null when another instance holds it (it is processing
