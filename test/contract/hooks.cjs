@@ -153,6 +153,18 @@ async function moveTask(task, ...statuses) {
   return task;
 }
 
+/** A notification of the owner: the member assigns them a task, and the inbox consumer produces it (async). */
+async function createNotification() {
+  const task = (await api('POST', `/api/projects/${S.project.id}/tasks`, {
+    as: 'member', body: { title: `Contract notification ${uniq()}`, assignee_id: S.owner.worker.id }, expect: 201,
+  })).body;
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+    const n = (await api('GET', '/api/notifications', { expect: 200 })).body.items.find((x) => x.task_id === task.id);
+    if (n) return n;
+  }
+  throw new Error(`no notification for task ${task.id} within 15 s`);
+}
+
 const taskIn = async (status) => {
   const task = await createTask();
   if (status === 'in_progress') await moveTask(task, 'in_progress');
@@ -535,6 +547,29 @@ const OPS = {
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, expectType: 'forbidden' }),
   },
 
+  // Notifications
+  'GET /api/notifications': {
+    base: async () => {
+      await createNotification();
+      return { query: { unread: true, limit: 10 }, check: (b) => (b.items.length && b.items.every((n) => n.read_at === null) ? undefined : 'expected unread notifications only') };
+    },
+  },
+  'GET /api/notifications/unread-count': {
+    base: async () => {
+      await createNotification();
+      return { check: (b) => (b.count > 0 ? undefined : 'no unread notification counted') };
+    },
+  },
+  'POST /api/notifications/{notification_id}/read': {
+    base: async () => ({ params: { notification_id: (await createNotification()).id }, check: (b) => (b.read_at ? undefined : 'not marked read') }),
+  },
+  'POST /api/notifications/read-all': {
+    base: async () => {
+      await createNotification();
+      return { check: (b) => (b.updated > 0 ? undefined : 'nothing was marked read') };
+    },
+  },
+
   // Audit
   'GET /api/tasks/{taskId}/audit': {
     base: () => ({ params: { taskId: S.task.id }, query: { limit: 10 }, check: (b) => (b.items.length ? undefined : 'the task has no audit entries') }),
@@ -546,7 +581,7 @@ const OPS = {
 
 const NOT_FOUND_TYPES = {
   projectId: 'project-not-found', taskId: 'task-not-found', agentId: 'agent-not-found', memberId: 'member-not-found',
-  project_id: 'project-not-found', webhook_id: 'webhook-not-found',
+  project_id: 'project-not-found', webhook_id: 'webhook-not-found', notification_id: 'notification-not-found',
 };
 
 /** Statuses whose meaning is the same for every operation: derived from the operation's base request. */
