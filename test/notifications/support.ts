@@ -1,6 +1,6 @@
 /** Helpers for the inbox and reminder suites (not a test file). */
 import type { components } from '../../generated/api.js';
-import type { ApiUser } from '../helpers/app.js';
+import type { ApiUser, RawResponse } from '../helpers/app.js';
 
 export type Notification = components['schemas']['Notification'];
 export type NotificationList = components['schemas']['NotificationList'];
@@ -26,7 +26,7 @@ export async function inbox(user: ApiUser, query: Record<string, string | number
   const items: Notification[] = [];
   let cursor: string | null = null;
   do {
-    const res = await user.request<NotificationList>('GET', '/api/notifications', { query: { ...query, limit: 100, ...(cursor ? { cursor } : {}) } });
+    const res: RawResponse<NotificationList> = await user.request<NotificationList>('GET', '/api/notifications', { query: { ...query, limit: 100, ...(cursor ? { cursor } : {}) } });
     if (res.status !== 200) throw new Error(`listNotifications: ${res.status} ${JSON.stringify(res.body)}`);
     items.push(...res.body.items);
     cursor = res.body.next_cursor;
