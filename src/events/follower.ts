@@ -5,6 +5,11 @@ import { listAllEvents, lockConsumerPosition, readHorizon, setConsumerPosition, 
 import { positionOf } from './to-event.js';
 
 const BATCH = 500;
+/**
+ * A follower runs at most this often: under a burst of writes it handles one batch per interval instead of one
+ * transaction per write, so the writes do not pay for their consumers. Well within "a few seconds behind".
+ */
+const MIN_INTERVAL_MS = 500;
 
 export interface LogFollower {
   /** Look for new events now (called by the event hub on every change, NOTIFY and poll). */
@@ -27,6 +32,8 @@ export function followEventLog(
   let running: Promise<void> | undefined;
   let again = false;
   let stopped = false;
+  let lastStart = 0;
+  let timer: NodeJS.Timeout | undefined;
 
   /** One batch; true when there may be more right away. */
   const step = () =>
@@ -48,11 +55,21 @@ export function followEventLog(
   }
 
   function wake(): void {
-    if (stopped) return;
+    if (stopped || timer) return;
     if (running) {
       again = true;
       return;
     }
+    const wait = lastStart + MIN_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      timer = setTimeout(() => {
+        timer = undefined;
+        wake();
+      }, wait);
+      timer.unref();
+      return;
+    }
+    lastStart = Date.now();
     running = drain()
       .catch((err: unknown) => logger.warn({ err, consumer }, 'event consumer failed; it retries from its position on the next change or poll'))
       .finally(() => {
@@ -68,6 +85,7 @@ export function followEventLog(
     wake,
     async stop() {
       stopped = true;
+      clearTimeout(timer);
       await running;
     },
   };
