@@ -13,18 +13,23 @@ export const listTaskParties = (db: Db, ids: readonly number[]): Promise<readonl
         select id, title, created_by_id as "createdById", assignee_id as "assigneeId"
         from task where id = any(${sql.array([...ids], 'int8')})`);
 
-/** Inserts the drafts in one statement; a notification already produced for the event and recipient is kept. */
+/**
+ * Inserts the drafts in one statement, in their order (ids follow the event log, so "newest first" is the order
+ * things happened); a notification already produced for the event and recipient is kept.
+ */
 export async function insertNotifications(db: Db, drafts: readonly NotificationDraft[]): Promise<void> {
   if (drafts.length === 0) return;
+  const rows = drafts.map((d, seq) => ({ ...d, seq }));
   await db.query(sql.unsafe`
     insert into notification (tenant_id, recipient_id, event_id, type, project_id, task_id, task_title,
                               actor_id, actor_handle, actor_type, data)
     select x.tenant_id, x.recipient_id, x.event_id, x.type, x.project_id, x.task_id, x.task_title,
            x.actor_id, x.actor_handle, x.actor_type, x.data
-    from jsonb_to_recordset(${sql.jsonb(drafts as never)}) as x(
+    from jsonb_to_recordset(${sql.jsonb(rows as never)}) as x(
       tenant_id text, recipient_id bigint, event_id bigint, type text, project_id bigint, task_id bigint,
-      task_title text, actor_id bigint, actor_handle text, actor_type text, data jsonb)
+      task_title text, actor_id bigint, actor_handle text, actor_type text, data jsonb, seq int)
     where exists (select 1 from worker w where w.id = x.recipient_id and w.tenant_id = x.tenant_id)
+    order by x.seq
     on conflict (event_id, recipient_id) do nothing`);
 }
 

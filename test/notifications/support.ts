@@ -11,7 +11,7 @@ export const FAST = { JOBS_POLL_INTERVAL_SECONDS: '0.5', EVENTS_POLL_INTERVAL_MS
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `probe` until it returns something other than undefined; fails after `ms`. */
-export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 6_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 15_000, what = 'condition'): Promise<T> {
   const started = Date.now();
   for (;;) {
     const value = await probe();
