@@ -21,7 +21,7 @@ export interface JobQueue {
   send(name: string, data: object, options?: SendOptions): Promise<string | null>;
   work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, options?: { concurrency?: number }): Promise<void>;
   /**
-   * Runs `task` in this process every `ms` (and once right away), one run at a time, until the queue stops: sweeps
+   * Runs `task` in this process every `ms` (the first time after min(ms, 1 min)), one run at a time, until the queue stops: sweeps
    * whose rows are claimed in the database (due reminders, purges), so every instance may run them.
    */
   every(name: string, ms: number, task: () => Promise<void>): void;
@@ -80,10 +80,13 @@ export async function startJobQueue(url: string, settings: JobSettings, logger: 
           });
         sweeping.add(running);
       };
+      // Not at once: a starting instance has enough to do. The first run comes after one interval (at most a minute).
+      const first = setTimeout(run, Math.min(ms, 60_000));
       const timer = setInterval(run, ms);
+      first.unref();
       timer.unref();
+      sweeps.add(first);
       sweeps.add(timer);
-      run();
     },
     async work<T extends object>(name: string, handler: (job: Job<T>) => Promise<void>, workOptions: { concurrency?: number } = {}) {
       await boss.work<T>(name, { pollingIntervalSeconds: settings.pollIntervalSeconds, localConcurrency: workOptions.concurrency ?? 4 }, async ([job]) => {
@@ -92,7 +95,7 @@ export async function startJobQueue(url: string, settings: JobSettings, logger: 
     },
     async stop() {
       stopping = true;
-      for (const timer of sweeps) clearInterval(timer);
+      for (const timer of sweeps) clearTimeout(timer);
       await Promise.all(sweeping);
       await boss.stop({ graceful: true, timeout: 10_000, close: true });
     },
