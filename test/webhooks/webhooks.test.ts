@@ -7,6 +7,10 @@ import { createTestDatabase } from '../helpers/pg.js';
 import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
 import { startReceiver, verifyStandardWebhook, type Receiver } from './support.js';
 
+// Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
+// long transactions on the shared test server (an import holds one for a minute), they wait. Never skip.
+const LONG = 240_000;
+
 type Webhook = components['schemas']['Webhook'];
 type DeliveryList = components['schemas']['WebhookDeliveryList'];
 type Payload = components['schemas']['WebhookPayload'];
@@ -53,7 +57,7 @@ async function createWebhook(url: string, body: Record<string, unknown> = {}, ap
 const deliveriesOf = async (hook: Webhook, user = alice) =>
   (await user.request<DeliveryList>('GET', `/api/projects/${hook.project_id}/webhooks/${hook.id}/deliveries`)).body.items;
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 15_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 180_000): Promise<T> {
   for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 100))) {
     const value = await read();
     if (done(value) || Date.now() > deadline) return value;
@@ -88,7 +92,7 @@ describe('webhook management', () => {
     expect(patched.body).not.toHaveProperty('secret');
     expect((await alice.request('DELETE', `/api/projects/${project}/webhooks/${res.body.id}`)).status).toBe(204);
     expectProblem(await alice.request('GET', `/api/projects/${project}/webhooks/${res.body.id}`), 404, 'webhook-not-found');
-  });
+  }, LONG);
 
   it('refuses unknown event types, empty patches and URLs that are not http(s)', async () => {
     const bad = await alice.request('POST', `/api/projects/${project}/webhooks`, { body: { url: 'https://h.example.com/x', event_types: ['task.exploded'] } });
@@ -96,7 +100,7 @@ describe('webhook management', () => {
     expectProblem(await alice.request('POST', `/api/projects/${project}/webhooks`, { body: { url: 'ftp://files.example.com/' } }), 422, 'validation-failed');
     const hook = await createWebhook('https://hooks.example.com/empty-patch');
     expectProblem(await alice.request('PATCH', `/api/projects/${project}/webhooks/${hook.id}`, { body: {} }), 422, 'validation-failed');
-  });
+  }, LONG);
 });
 
 describe('webhook deliveries', () => {
@@ -122,7 +126,7 @@ describe('webhook deliveries', () => {
     expect(attempts[0]!.next_retry_at).toBeNull();
     expect(Buffer.byteLength(attempts[1]!.response_body!)).toBeLessThanOrEqual(1024); // the receiver sent ~2 KiB
     expect(attempts.every((a) => a.event_id === payload.data.id && a.latency_ms! >= 0)).toBe(true);
-  });
+  }, LONG);
 
   it('delivers only subscribed types, pings on demand, and signs with both secrets after a rotation', async () => {
     const r = await receiver();
@@ -148,7 +152,7 @@ describe('webhook deliveries', () => {
     expect(afterRotation.headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(verifyStandardWebhook(rotated.body.secret!, afterRotation)).toBe(true);
     expect(verifyStandardWebhook(hook.secret!, afterRotation)).toBe(true);
-  });
+  }, LONG);
 
   it('a server stopped between attempts loses nothing: the next instance delivers the retry', async () => {
     const r = await receiver((n) => (n === 0 ? 500 : 200));
@@ -174,7 +178,7 @@ describe('webhook deliveries', () => {
       await second?.close();
       await db.drop();
     }
-  }, 180_000); // two more instances start: ~20 s each on a loaded machine
+  }, 400_000); // two more instances start: ~20 s each on a loaded machine
 });
 
 describe('webhook safety', () => {
@@ -190,7 +194,7 @@ describe('webhook safety', () => {
     } finally {
       await strict.close();
     }
-  }, 120_000);
+  }, LONG);
 
   it('disables a webhook whose endpoint keeps failing past WEBHOOK_DISABLE_AFTER_MS, with the reason visible', async () => {
     const app = await startTestApp({ env: { ...FAST, WEBHOOK_DISABLE_AFTER_MS: '500' } });
@@ -215,5 +219,5 @@ describe('webhook safety', () => {
     } finally {
       await app.close();
     }
-  }, 120_000);
+  }, LONG);
 });
