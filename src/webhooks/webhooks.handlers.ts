@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { Id, type DatabasePool, type Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
+import { assertIfMatch, etagOf } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { JobQueue } from '../jobs/index.js';
@@ -76,19 +77,24 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
         tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
         secret, createdById: who.workerId,
       });
-      return { status: 201, body: toWebhook(row, secret), headers: { Location: `/api/projects/${row.projectId}/webhooks/${row.id}` } };
+      return {
+        status: 201,
+        body: toWebhook(row, secret),
+        headers: { Location: `/api/projects/${row.projectId}/webhooks/${row.id}`, ETag: etagOf(row.version) },
+      };
     },
 
-    getWebhook: async ({ principal: who, params }) => ({
-      status: 200,
-      body: toWebhook(await ownedWebhook(who, params.project_id, params.webhook_id)),
-    }),
+    getWebhook: async ({ principal: who, params }) => {
+      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+      return { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+    },
 
-    updateWebhook: async ({ principal: who, params, body }) => {
+    updateWebhook: async ({ principal: who, params, body, headers }) => {
       const url = body.url === undefined ? undefined : await checkWebhookUrl(body.url, policy);
       const secret = body.rotate_secret ? newSecret() : undefined;
       const row = await pool.transaction(async (tx) => {
-        await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
         return updateWebhookRow(tx, params.webhook_id, {
           ...(url === undefined ? {} : { url }),
           ...(body.event_types === undefined ? {} : { eventTypes: body.event_types }),
@@ -96,12 +102,13 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
           ...(secret ? { rotate: { secret, previousValidMs: PREVIOUS_SECRET_VALID_MS } } : {}),
         });
       });
-      return { status: 200, body: toWebhook(row, secret) };
+      return { status: 200, body: toWebhook(row, secret), headers: { ETag: etagOf(row.version) } };
     },
 
-    deleteWebhook: async ({ principal: who, params }) => {
+    deleteWebhook: async ({ principal: who, params, headers }) => {
       await pool.transaction(async (tx) => {
-        await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
         await deleteWebhookRow(tx, params.webhook_id);
       });
       return { status: 204, body: undefined };

@@ -136,7 +136,12 @@ async function addAgent(projectId, agentId) {
 
 async function createWebhook() {
   const r = await api('POST', `/api/projects/${S.project.id}/webhooks`, { body: { url: `https://hooks.example.com/contract-${uniq()}` }, expect: 201 });
-  return r.body;
+  return { ...r.body, etag: r.etag };
+}
+
+async function webhookWithEtag() {
+  const hook = await createWebhook();
+  return { params: { project_id: S.project.id, webhook_id: hook.id }, ifMatch: hook.etag };
 }
 
 async function createTask(projectId = S.project.id, extra = {}) {
@@ -503,8 +508,10 @@ const OPS = {
     403: () => ({ as: 'member', params: { project_id: S.project.id }, expectType: 'forbidden' }),
   },
   'POST /api/projects/{project_id}/webhooks': {
+    409: () => inFlight(`/api/projects/${S.project.id}/webhooks`, { url: `https://hooks.example.com/in-flight-${uniq()}` }, S.project.id).then((a) => ({ ...a, params: { project_id: S.project.id } })),
     base: () => ({
       params: { project_id: S.project.id },
+      headers: { 'Idempotency-Key': randomUUID() },
       body: { url: 'https://hooks.example.com/taskflow', event_types: ['task.created', 'task.status_changed'] },
       check: (b) => (/^whsec_/.test(b.secret ?? '') ? undefined : 'the secret is missing from the creation answer'),
     }),
@@ -516,14 +523,14 @@ const OPS = {
   },
   'PATCH /api/projects/{project_id}/webhooks/{webhook_id}': {
     base: async () => ({
-      params: { project_id: S.project.id, webhook_id: (await createWebhook()).id },
+      ...(await webhookWithEtag()),
       body: { event_types: ['task.assigned'], rotate_secret: true },
       check: (b) => (/^whsec_/.test(b.secret ?? '') && b.secret_rotated_until ? undefined : 'a rotation must answer the new secret and secret_rotated_until'),
     }),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, body: { active: false }, expectType: 'forbidden' }),
   },
   'DELETE /api/projects/{project_id}/webhooks/{webhook_id}': {
-    base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id } }),
+    base: async () => webhookWithEtag(),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, expectType: 'forbidden' }),
   },
   'POST /api/projects/{project_id}/webhooks/{webhook_id}/ping': {

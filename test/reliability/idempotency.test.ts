@@ -46,7 +46,7 @@ describe('Idempotency-Key', () => {
       if ((post.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey')) declared.push(post.operationId);
     }
     expect(declared.sort()).toEqual(creating.sort());
-    expect(creating.sort()).toEqual(['addProjectMember', 'createAgent', 'createProject', 'createSubtask', 'createTask']);
+    expect(creating.sort()).toEqual(['addProjectMember', 'createAgent', 'createProject', 'createSubtask', 'createTask', 'createWebhook']);
   });
 
   // Each creating operation: a body for the first call, and the path.
