@@ -116,7 +116,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}": {
+    "/api/projects/{project_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -125,13 +125,13 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * Get a project
-         * @description One project the caller is a member of, with its `ETag`.
+         * @description One project the caller is a member of, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the project has not changed.
          */
         get: operations["getProject"];
         put?: never;
@@ -150,7 +150,7 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
-    "/api/projects/{projectId}/members": {
+    "/api/projects/{project_id}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -159,7 +159,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -180,7 +180,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/members/{memberId}": {
+    "/api/projects/{project_id}/members/{member_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -189,12 +189,12 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -246,7 +246,7 @@ export interface paths {
         put?: never;
         /**
          * Register an agent
-         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{projectId}/members` to make it assignable. Writes an `agent_created` audit entry.
+         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{project_id}/members` to make it assignable. Writes an `agent_created` audit entry.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -255,7 +255,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/agents/{agentId}": {
+    "/api/agents/{agent_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -264,13 +264,13 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
         /**
          * Get an agent
-         * @description One agent of the caller's tenant, with its `ETag`.
+         * @description One agent of the caller's tenant, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the agent has not changed.
          */
         get: operations["getAgent"];
         put?: never;
@@ -289,7 +289,7 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
-    "/api/projects/{projectId}/tasks": {
+    "/api/projects/{project_id}/tasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -298,21 +298,22 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * List and filter a project's tasks
-         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_id` says otherwise — as
+         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_task_id` says otherwise — as
          *     `TaskSummary` objects. All filters combine with AND; a repeatable filter (`status`, `priority`)
-         *     matches any of its values, except `tag`, where every given tag must be present.
+         *     matches any of its values, except `tags`, where every given tag must be present.
          *
          *     **Sorting** (`sort`, default `-created_at`; a leading `-` means descending):
          *
          *     | sort | order |
          *     |------|-------|
          *     | `created_at` / `-created_at` | creation time |
+         *     | `updated_at` / `-updated_at` | time of the last change; with `updated_since`, the way to sync what changed |
          *     | `due_date` / `-due_date` | due date; tasks without a due date come **last in both directions** |
          *     | `priority` / `-priority` | rank low < medium < high < critical, so `priority` lists `low` first and `-priority` lists `critical` first |
          *     | `title` / `-title` | title |
@@ -324,7 +325,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{taskId}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
+         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{task_id}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
          */
         post: operations["createTask"];
         delete?: never;
@@ -342,7 +343,7 @@ export interface paths {
         };
         /**
          * My work across all projects
-         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{projectId}/tasks`.
+         * @description Tasks from every project the caller is a member of — the "my work" view and cross-project search. Use `assignee_id=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything, or narrow it to one project with `project_id`. The filters, sorting and paging are exactly those of `GET /api/projects/{project_id}/tasks`.
          */
         get: operations["listMyTasks"];
         put?: never;
@@ -353,7 +354,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}": {
+    "/api/tasks/{task_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,13 +363,13 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
         /**
          * Get a task with its subtasks
-         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence and its direct subtasks. Carries an `ETag` for `If-Match`.
+         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence, the latest rejection and progress note, and its first 50 direct subtasks (`subtasks`; `subtask_count` is the total — page through the rest with `parent_task_id` on the task list). Carries an `ETag` for `If-Match`; send it back as `If-None-Match` to get a bodiless 304 while the task has not changed.
          */
         get: operations["getTask"];
         put?: never;
@@ -387,7 +388,7 @@ export interface paths {
         patch: operations["updateTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/status": {
+    "/api/tasks/{task_id}/status": {
         parameters: {
             query?: never;
             header?: never;
@@ -396,7 +397,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -436,7 +437,7 @@ export interface paths {
         patch: operations["updateTaskStatus"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/progress": {
+    "/api/tasks/{task_id}/progress": {
         parameters: {
             query?: never;
             header?: never;
@@ -445,7 +446,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -457,12 +458,12 @@ export interface paths {
         head?: never;
         /**
          * Report progress
-         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` is kept in the audit trail only (`progress_updated` entry), handy for agents that report what they did.
+         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` becomes the task's `last_progress_note` (a report without one keeps the previous note) and is kept in the `progress_updated` audit entry — handy for agents that report what they did.
          */
         patch: operations["updateTaskProgress"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/assign": {
+    "/api/tasks/{task_id}/assign": {
         parameters: {
             query?: never;
             header?: never;
@@ -471,7 +472,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -488,7 +489,7 @@ export interface paths {
         patch: operations["assignTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/subtasks": {
+    "/api/tasks/{task_id}/subtasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -497,7 +498,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -505,7 +506,7 @@ export interface paths {
         put?: never;
         /**
          * Create a subtask
-         * @description Creates a task whose parent is `taskId`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
+         * @description Creates a task whose parent is `task_id`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
          */
         post: operations["createSubtask"];
         delete?: never;
@@ -514,7 +515,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/approve": {
+    "/api/tasks/{task_id}/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -523,7 +524,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -531,7 +532,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a task in review
-         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{taskId}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
+         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{task_id}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
          */
         post: operations["approveTask"];
         delete?: never;
@@ -540,7 +541,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/reject": {
+    "/api/tasks/{task_id}/reject": {
         parameters: {
             query?: never;
             header?: never;
@@ -549,7 +550,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -557,7 +558,7 @@ export interface paths {
         put?: never;
         /**
          * Send a task in review back to work
-         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on (stored in the `rejected` audit entry). From any other status: 409 `not-in-review`.
+         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on: the task's `last_rejection` shows it (with the reviewer and the time), and the `rejected` audit entry keeps it. From any other status: 409 `not-in-review`.
          */
         post: operations["rejectTask"];
         delete?: never;
@@ -566,7 +567,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/audit": {
+    "/api/tasks/{task_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -575,7 +576,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -592,7 +593,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/audit": {
+    "/api/projects/{project_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -601,7 +602,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -676,10 +677,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -706,10 +707,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -720,7 +721,7 @@ export interface paths {
         };
         /**
          * A webhook
-         * @description One webhook, without its secret. `active: false` with a `disabled_reason` means the server turned it off (its endpoint failed for 3 days); PATCH `active: true` to turn it on again. Project owners only.
+         * @description One webhook, without its secret. `active: false` with a `disabled_reason` means the server turned it off (its endpoint failed for 3 days); PATCH `active: true` to turn it on again. Project owners only. With `If-None-Match` set to its `ETag`, a bodiless 304 while the webhook has not changed.
          */
         get: operations["getWebhook"];
         put?: never;
@@ -745,10 +746,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -761,7 +762,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event
-         * @description Queues a `webhook.ping` event for this webhook only, delivered and retried like any other; its attempts appear in the deliveries. Works on an inactive webhook too, to test it before turning it on. Project owners only.
+         * @description Queues a `webhook.ping` event for this webhook only, delivered and retried like any other; its attempts appear in the deliveries. Works on an inactive webhook too, to test it before turning it on. Project owners only. With an `Idempotency-Key`, a retry replays the first answer and queues no second ping.
          */
         post: operations["pingWebhook"];
         delete?: never;
@@ -776,10 +777,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -931,7 +932,7 @@ export interface components {
              */
             instance?: string;
             /**
-             * @description For `validation-failed`, one entry per invalid field.
+             * @description For `validation-failed`, one entry per invalid field (the first 100 when a request has more).
              * @example [
              *       {
              *         "pointer": "/body/title",
@@ -950,7 +951,7 @@ export interface components {
          */
         FieldError: {
             /**
-             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/taskId`, `/header/if-match`).
+             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/task_id`, `/header/if-match`).
              * @example /body/title
              */
             pointer: string;
@@ -1078,7 +1079,8 @@ export interface components {
          *       "member_count": 3,
          *       "task_count": 14,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-03T16:20:00Z"
+         *       "updated_at": "2026-02-03T16:20:00Z",
+         *       "version": 4
          *     }
          */
         Project: {
@@ -1136,6 +1138,11 @@ export interface components {
              * @example 2026-02-03T16:20:00Z
              */
             updated_at: string;
+            /**
+             * @description The project's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of projects.
@@ -1313,7 +1320,8 @@ export interface components {
          *         "copy-editing"
          *       ],
          *       "created_at": "2026-01-20T14:00:00Z",
-         *       "updated_at": "2026-01-20T14:00:00Z"
+         *       "updated_at": "2026-01-20T14:00:00Z",
+         *       "version": 1
          *     }
          */
         Agent: {
@@ -1354,6 +1362,11 @@ export interface components {
              * @example 2026-01-20T14:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The agent's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of agents.
@@ -1491,7 +1504,8 @@ export interface components {
          *       "subtask_count": 2,
          *       "is_recurring": false,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-02T14:30:00Z"
+         *       "updated_at": "2026-02-02T14:30:00Z",
+         *       "version": 4
          *     }
          */
         TaskSummary: {
@@ -1572,6 +1586,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A task with everything about it: the `TaskSummary` fields plus description, workflow timestamps, recurrence and its direct subtasks.
@@ -1593,6 +1612,7 @@ export interface components {
          *       "is_recurring": true,
          *       "created_at": "2026-02-02T16:05:00Z",
          *       "updated_at": "2026-02-02T16:05:00Z",
+         *       "version": 1,
          *       "description": "Collect merged changes since last Monday and post them on the blog.",
          *       "created_by_id": 5,
          *       "started_at": null,
@@ -1603,6 +1623,8 @@ export interface components {
          *       },
          *       "recurring_root_id": 47,
          *       "spawn_count": 1,
+         *       "last_rejection": null,
+         *       "last_progress_note": null,
          *       "subtasks": []
          *     }
          */
@@ -1685,6 +1707,11 @@ export interface components {
              */
             updated_at: string;
             /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
+            /**
              * @description Longer explanation in plain text or Markdown, or `null`.
              * @example Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.
              */
@@ -1723,7 +1750,17 @@ export interface components {
              * @example 0
              */
             spawn_count: number;
-            /** @description The direct subtasks, oldest first. */
+            /**
+             * @description The latest time the task was sent back from review (`POST /api/tasks/{task_id}/reject`): why, by whom and when, so the assignee sees what to fix on the task itself. `null` if it never was; it stays after a later approval (the audit trail keeps every rejection).
+             * @example null
+             */
+            last_rejection: components["schemas"]["TaskRejection"] | null;
+            /**
+             * @description The latest `note` sent with a progress report (`PATCH /api/tasks/{task_id}/progress`), and when; `null` if none was. A report without a note keeps the previous one.
+             * @example null
+             */
+            last_progress_note: components["schemas"]["ProgressNote"] | null;
+            /** @description The first 50 direct subtasks, oldest first. `subtask_count` says how many there are; when it is above 50, page through all of them with `GET /api/projects/{project_id}/tasks?parent_task_id=<this id>&sort=created_at`. */
             subtasks: components["schemas"]["TaskSummary"][];
         };
         /**
@@ -1889,7 +1926,7 @@ export interface components {
         /**
          * @description A progress report.
          * @example {
-         *       "percent": 60
+         *       "progress_percent": 60
          *     }
          */
         TaskProgressUpdate: {
@@ -1897,9 +1934,9 @@ export interface components {
              * @description The new progress in percent.
              * @example 60
              */
-            percent: number;
+            progress_percent: number;
             /**
-             * @description What was done, kept in the audit trail.
+             * @description What was done; shown as the task's `last_progress_note` and kept in the audit trail.
              * @example First draft done; waiting for the pricing numbers.
              */
             note?: string;
@@ -1919,6 +1956,59 @@ export interface components {
             assignee_id: number | null;
         };
         /**
+         * @description A rejection of the work in review, as the task keeps the latest one.
+         * @example {
+         *       "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+         *       "rejected_by_id": 12,
+         *       "rejected_by_handle": "@claude-reviewer",
+         *       "rejected_at": "2026-02-04T10:12:00Z"
+         *     }
+         */
+        TaskRejection: {
+            /**
+             * @description What needs to change, as the reviewer wrote it.
+             * @example Two links still point to the staging site, and the pricing claim needs a source.
+             */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Worker id of the reviewer; `null` if that worker (an agent) was deleted since.
+             * @example 12
+             */
+            rejected_by_id: number | null;
+            /**
+             * @description Handle of the reviewer; `null` if that worker was deleted since.
+             * @example @claude-reviewer
+             */
+            rejected_by_handle: string | null;
+            /**
+             * Format: date-time
+             * @description When the task was sent back.
+             * @example 2026-02-04T10:12:00Z
+             */
+            rejected_at: string;
+        };
+        /**
+         * @description The note of a progress report, as the task keeps the latest one.
+         * @example {
+         *       "note": "First draft done; waiting for the pricing numbers.",
+         *       "noted_at": "2026-02-02T14:30:00Z"
+         *     }
+         */
+        ProgressNote: {
+            /**
+             * @description What was done, as the reporter wrote it.
+             * @example First draft done; waiting for the pricing numbers.
+             */
+            note: string;
+            /**
+             * Format: date-time
+             * @description When the note was sent.
+             * @example 2026-02-02T14:30:00Z
+             */
+            noted_at: string;
+        };
+        /**
          * @description Why the work in review is sent back.
          * @example {
          *       "reason": "Two links still point to the staging site, and the pricing claim needs a source."
@@ -1926,7 +2016,7 @@ export interface components {
          */
         TaskReject: {
             /**
-             * @description What needs to change, for the assignee; kept in the audit trail.
+             * @description What needs to change, for the assignee; shown as the task's `last_rejection` and kept in the audit trail.
              * @example The second paragraph promises a launch date we have not confirmed yet.
              */
             reason: string;
@@ -2227,7 +2317,8 @@ export interface components {
          *       "disabled_at": "2026-02-05T09:00:00Z",
          *       "secret_rotated_until": null,
          *       "created_at": "2026-02-01T09:00:00Z",
-         *       "updated_at": "2026-02-05T09:00:00Z"
+         *       "updated_at": "2026-02-05T09:00:00Z",
+         *       "version": 2
          *     }
          */
         Webhook: {
@@ -2291,6 +2382,11 @@ export interface components {
              * @example 2026-02-01T09:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The webhook's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` from a list without reading the webhook first.
+             * @example 2
+             */
+            version: number;
             /**
              * @description The signing secret (`whsec_` + base64 of 24 random bytes). Only in the answer to `createWebhook` and to `updateWebhook` with `rotate_secret`: store it then, it is never shown again.
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -2613,6 +2709,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Not modified: the `If-None-Match` you sent names the current version. There is no body; keep using your copy. The `ETag` header repeats the current version. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description `precondition-failed`: the `If-Match` ETag is no longer current — someone changed the resource after you read it. Re-read it, re-apply your change and retry with the new ETag. */
         PreconditionFailed: {
             headers: {
@@ -2667,7 +2772,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/taskId`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
+        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/task_id`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
         ValidationFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2716,7 +2821,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `internal`: an unexpected error. Nothing was half-written — the change was rolled back. Retrying is safe with an `Idempotency-Key`; report the `X-Request-Id` if it persists. */
+        /** @description `internal`: an unexpected error. A change is never half-written (it commits whole or not at all), but a request cut off by a failure **may or may not have been applied**: the failure can strike after the commit, before the answer. To know, retry with the same `Idempotency-Key` (every `POST`): you get the original answer if it was applied, or it runs now if it was not. A `PATCH`/`DELETE` can be retried with the `If-Match` it was sent with: 412 means it (or someone else's change) was applied. Report the `X-Request-Id` if it persists. */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2734,7 +2839,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2818,11 +2923,29 @@ export interface components {
         TaskStatusFilter: components["schemas"]["TaskStatus"][];
         /** @description Only tasks due before this instant (tasks without a due date are excluded). */
         DueBefore: string;
+        /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+        PriorityFilter: components["schemas"]["TaskPriority"][];
+        /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+        AssigneeFilter: string;
+        /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+        TagsFilter: string[];
+        /** @description Case-insensitive text search in title and description. */
+        TextQuery: string;
+        /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+        DueAfter: string;
+        /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+        HasDueDate: boolean;
+        /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+        ParentTaskFilter: string;
+        /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+        UpdatedSince: string;
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
-        TaskSort: "created_at" | "-created_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
+        TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
         IfMatch: string;
-        /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+        /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+        IfNoneMatch: string;
+        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
         IdempotencyKey: string;
         /**
          * @description Only events of this project (you must be a member; 404 otherwise).
@@ -2842,11 +2965,6 @@ export interface components {
         /** @description Where to resume: the `next_cursor` of the previous page, or the `id` of the last stream message. Send it with the same filters; omit it to start from the oldest event. */
         EventCursor: string;
         /**
-         * @description Id of a project you own.
-         * @example 7
-         */
-        WebhookProjectId: number;
-        /**
          * @description Id of a webhook of the project.
          * @example 3
          */
@@ -2854,7 +2972,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created this time. */
+        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created or changed this time. */
         IdempotentReplayed: "true";
         /** @description Id of this request in the server logs. Quote it when reporting a problem. */
         XRequestId: string;
@@ -3055,7 +3173,8 @@ export interface operations {
                      *           "member_count": 1,
                      *           "task_count": 4,
                      *           "created_at": "2026-01-12T08:00:00Z",
-                     *           "updated_at": "2026-01-12T08:00:00Z"
+                     *           "updated_at": "2026-01-12T08:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 7,
@@ -3067,7 +3186,8 @@ export interface operations {
                      *           "member_count": 3,
                      *           "task_count": 14,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-03T16:20:00Z"
+                     *           "updated_at": "2026-02-03T16:20:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -3087,7 +3207,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3128,7 +3248,8 @@ export interface operations {
                      *       "member_count": 1,
                      *       "task_count": 0,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-01-31T09:00:00Z"
+                     *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -3165,13 +3286,16 @@ export interface operations {
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3196,12 +3320,14 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-03T16:20:00Z"
+                     *       "updated_at": "2026-02-03T16:20:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ProjectNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -3225,7 +3351,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3279,7 +3405,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3314,7 +3440,8 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-04T10:05:00Z"
+                     *       "updated_at": "2026-02-04T10:05:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -3347,7 +3474,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3409,7 +3536,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3417,7 +3544,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3518,12 +3645,12 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -3670,7 +3797,8 @@ export interface operations {
                      *             "copy-editing"
                      *           ],
                      *           "created_at": "2026-01-20T14:00:00Z",
-                     *           "updated_at": "2026-01-20T14:00:00Z"
+                     *           "updated_at": "2026-01-20T14:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 13,
@@ -3682,7 +3810,8 @@ export interface operations {
                      *             "labeling"
                      *           ],
                      *           "created_at": "2026-02-01T10:00:00Z",
-                     *           "updated_at": "2026-02-02T09:45:00Z"
+                     *           "updated_at": "2026-02-02T09:45:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJpZCI6MTN9"
@@ -3702,7 +3831,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3747,7 +3876,8 @@ export interface operations {
                      *         "labeling"
                      *       ],
                      *       "created_at": "2026-02-01T10:00:00Z",
-                     *       "updated_at": "2026-02-01T10:00:00Z"
+                     *       "updated_at": "2026-02-01T10:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3784,13 +3914,16 @@ export interface operations {
     getAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3815,12 +3948,14 @@ export interface operations {
                      *         "copy-editing"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-01-20T14:00:00Z"
+                     *       "updated_at": "2026-01-20T14:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -3841,7 +3976,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3894,7 +4029,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -3933,7 +4068,8 @@ export interface operations {
                      *         "accessibility-audit"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-02-04T08:30:00Z"
+                     *       "updated_at": "2026-02-04T08:30:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -3956,22 +4092,24 @@ export interface operations {
             query?: {
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
-                /** @description Only tasks with one of these priorities. Repeat the parameter for several. */
-                priority?: components["schemas"]["TaskPriority"][];
-                /** @description Only tasks assigned to this worker. */
-                assignee_id?: number;
-                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several. */
-                tag?: string[];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
-                q?: string;
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
                 /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
-                due_after?: string;
+                due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
-                has_due_date?: boolean;
-                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task. Omit it to list every task of the project. */
-                parent_id?: string;
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -3985,7 +4123,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -4018,7 +4156,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": true,
                      *           "created_at": "2026-02-02T16:05:00Z",
-                     *           "updated_at": "2026-02-02T16:05:00Z"
+                     *           "updated_at": "2026-02-02T16:05:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 42,
@@ -4038,7 +4177,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjpbIjIwMjYtMDEtMzFUMDk6MDA6MDBaIiw0Ml19"
@@ -4059,7 +4199,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4067,7 +4207,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -4121,6 +4261,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4128,6 +4269,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4176,12 +4319,28 @@ export interface operations {
     listMyTasks: {
         parameters: {
             query?: {
-                /** @description `me` for tasks assigned to the caller, or a worker id. */
-                assignee?: string;
+                /** @description Only tasks of this project (one you are a member of; any other id simply matches nothing). */
+                project_id?: number;
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Case-insensitive text search in title and description. */
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
+                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                due_after?: components["parameters"]["DueAfter"];
+                /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -4223,7 +4382,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 18,
@@ -4240,7 +4400,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-14T19:40:00Z",
-                     *           "updated_at": "2026-01-14T19:40:00Z"
+                     *           "updated_at": "2026-01-14T19:40:00Z",
+                     *           "version": 1
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -4259,13 +4420,16 @@ export interface operations {
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4299,6 +4463,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-02T14:30:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4306,6 +4471,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -4324,7 +4491,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -4343,7 +4511,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4351,6 +4520,7 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
@@ -4371,7 +4541,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4406,7 +4576,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4450,6 +4620,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-03T09:10:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4457,6 +4628,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
@@ -4475,7 +4648,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
@@ -4494,7 +4668,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4526,7 +4701,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4568,6 +4743,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T10:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4575,6 +4751,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4623,7 +4801,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4631,7 +4809,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "percent": 60,
+                 *       "progress_percent": 60,
                  *       "note": "First draft done; waiting for the pricing numbers."
                  *     }
                  */
@@ -4666,6 +4844,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:30:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4673,6 +4852,11 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": {
+                     *         "note": "First draft done; waiting for the pricing numbers.",
+                     *         "noted_at": "2026-02-02T14:30:00Z"
+                     *       },
                      *       "subtasks": []
                      *     }
                      */
@@ -4721,7 +4905,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4763,6 +4947,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-01T11:35:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4770,6 +4955,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4815,7 +5002,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4823,7 +5010,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4874,6 +5061,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-01-31T09:25:00Z",
+                     *       "version": 1,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4881,6 +5069,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4928,13 +5118,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4944,6 +5136,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4967,6 +5160,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4974,6 +5168,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4982,7 +5178,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be approved, or `open-subtasks`: a subtask is still open. */
+            /** @description `not-in-review`: only a task in `review` can be approved; `open-subtasks`: a subtask is still open; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5013,13 +5209,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5038,6 +5236,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5061,6 +5260,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -5068,6 +5268,13 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": {
+                     *         "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+                     *         "rejected_by_id": 12,
+                     *         "rejected_by_handle": "@claude-reviewer",
+                     *         "rejected_at": "2026-02-04T10:12:00Z"
+                     *       },
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5077,7 +5284,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be rejected. */
+            /** @description `not-in-review`: only a task in `review` can be rejected; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5118,7 +5325,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5218,7 +5425,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5386,9 +5593,12 @@ export interface operations {
                      *               "recurrence": null,
                      *               "recurring_root_id": null,
                      *               "spawn_count": 0,
+                     *               "last_rejection": null,
+                     *               "last_progress_note": null,
                      *               "subtasks": [],
                      *               "created_at": "2026-02-01T10:00:00Z",
-                     *               "updated_at": "2026-02-02T08:15:00Z"
+                     *               "updated_at": "2026-02-02T08:15:00Z",
+                     *               "version": 2
                      *             }
                      *           }
                      *         }
@@ -5498,10 +5708,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5529,6 +5739,7 @@ export interface operations {
                      *           "disabled_reason": null,
                      *           "disabled_at": null,
                      *           "secret_rotated_until": null,
+                     *           "version": 1,
                      *           "created_at": "2026-02-01T09:00:00Z",
                      *           "updated_at": "2026-02-01T09:00:00Z"
                      *         }
@@ -5552,15 +5763,15 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5603,6 +5814,7 @@ export interface operations {
                      *       "disabled_reason": null,
                      *       "disabled_at": null,
                      *       "secret_rotated_until": null,
+                     *       "version": 1,
                      *       "created_at": "2026-02-01T09:00:00Z",
                      *       "updated_at": "2026-02-01T09:00:00Z",
                      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -5645,13 +5857,16 @@ export interface operations {
     getWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5673,6 +5888,7 @@ export interface operations {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
@@ -5691,10 +5907,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5732,10 +5948,10 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5780,6 +5996,7 @@ export interface operations {
                      *       "secret_rotated_until": "2026-02-03T09:00:00Z",
                      *       "created_at": "2026-02-01T09:00:00Z",
                      *       "updated_at": "2026-02-02T09:00:00Z",
+                     *       "version": 2,
                      *       "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
                      *     }
                      */
@@ -5802,13 +6019,16 @@ export interface operations {
     pingWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5823,6 +6043,7 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5854,10 +6075,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3

@@ -65,9 +65,12 @@ export interface ProblemOptions {
   cause?: unknown;
 }
 
+/** `Problem.errors` holds at most this many entries (the contract's maxItems): the first ones, in request order. */
+export const MAX_FIELD_ERRORS = 100;
+
 export function problem(type: ProblemType, detail?: string, errors?: FieldError[]): Problem {
   const { status, title } = PROBLEMS[type];
-  return { type: PROBLEM_BASE + type, title, status, detail: detail ?? title, ...(errors?.length ? { errors } : {}) };
+  return { type: PROBLEM_BASE + type, title, status, detail: detail ?? title, ...(errors?.length ? { errors: errors.slice(0, MAX_FIELD_ERRORS) } : {}) };
 }
 
 /** Thrown anywhere below a handler; http/errors.ts turns it into the response. */

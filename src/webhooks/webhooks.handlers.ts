@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { Id, type DatabasePool, type Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { JobQueue } from '../jobs/index.js';
@@ -39,6 +39,7 @@ export const toWebhook = (row: WebhookRow, secret?: string): Webhook => ({
   secret_rotated_until: row.previousSecretExpiresAt && Date.parse(row.previousSecretExpiresAt) > Date.now() ? row.previousSecretExpiresAt : null,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
   ...(secret ? { secret } : {}),
 });
 const toDelivery = (row: DeliveryRow) => row as components['schemas']['WebhookDelivery'];
@@ -84,9 +85,9 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       };
     },
 
-    getWebhook: async ({ principal: who, params }) => {
+    getWebhook: async ({ principal: who, params, headers }) => {
       const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
-      return { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+      return notModifiedReply(headers['if-none-match'], hook.version) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
     },
 
     updateWebhook: async ({ principal: who, params, body, headers }) => {

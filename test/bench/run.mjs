@@ -145,7 +145,7 @@ function createRequest(ctx) {
 function progressRequest(ctx) {
   const i = pick(ctx, IN_PROGRESS);
   return { method: 'PATCH', path: `/api/tasks/${i}/progress`, u: pick(ctx, projectMembers(projectOfTask(i))) - 1,
-    body: JSON.stringify({ percent: Math.floor(ctx.random() * 101) }), check: 'task' };
+    body: JSON.stringify({ progress_percent: Math.floor(ctx.random() * 101) }), check: 'task' };
 }
 /**
  * Status changes pending → in_progress, each on a task no other request touches: valid exactly once, so they
@@ -410,8 +410,8 @@ async function resetWrites(dbUrl) {
 // ---------------------------------------------------------------------------------------------- explain
 
 const LIST_SORTS = ['-created_at', 'created_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'];
-const LIST_FILTERS = ['status=in_progress', 'priority=high', 'assignee_id=2', 'tag=bug', 'tag=bug&tag=backend', 'q=login',
-  'due_before=2026-02-01T00:00:00Z', 'due_after=2026-03-01T00:00:00Z', 'has_due_date=true', 'parent_id=none', 'status=pending&sort=due_date'];
+const LIST_FILTERS = ['status=in_progress', 'priority=high', 'assignee_id=2', 'tags=bug', 'tags=bug&tags=backend', 'q=login',
+  'due_before=2026-02-01T00:00:00Z', 'due_after=2026-03-01T00:00:00Z', 'has_due_date=true', 'parent_task_id=none', 'status=pending&sort=due_date'];
 
 /** Drives the real server through every list variant (first and next page) with auto_explain on. */
 async function explainServer(ctx) {
@@ -428,7 +428,7 @@ async function explainServer(ctx) {
       const paths = [
         ...LIST_SORTS.map((s) => `/api/projects/1/tasks?limit=20&sort=${s}`),
         ...LIST_FILTERS.map((f) => `/api/projects/1/tasks?limit=20&${f}`),
-        '/api/tasks?limit=20', '/api/tasks?assignee=me&limit=20', '/api/tasks?status=in_progress&limit=20',
+        '/api/tasks?limit=20', '/api/tasks?assignee_id=me&limit=20', '/api/tasks?status=in_progress&limit=20',
         '/api/tasks?due_before=2026-02-01T00:00:00Z&limit=20', '/api/projects?limit=50', '/api/tasks/4240', '/api/tasks/4240/audit',
         '/api/projects/1/audit', '/api/projects/1/members', '/api/members/search?q=user', `/api/projects/${defaultProjectOf(1)}/tasks`,
       ];
