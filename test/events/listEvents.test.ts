@@ -1,5 +1,6 @@
 /** listEvents: what the feed shows to whom, its cursors, and that resuming never skips or repeats an event. */
 import pg from 'pg';
+import { sql } from 'slonik';
 import type { components } from '../../generated/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
@@ -10,6 +11,7 @@ const LONG = 240_000;
 
 type EventList = components['schemas']['EventList'];
 type Event = components['schemas']['Event'];
+type Task = components['schemas']['Task'];
 
 let t: TestApp;
 let alice: SignedIn;
@@ -70,6 +72,31 @@ describe('listEvents', () => {
     const carolSees = await drain(carol, start); // read after bob saw both: nothing of the project is visible to her
     expect(carolSees.items.filter((e) => e.project_id === project)).toEqual([]);
     expectProblem(await carol.request('GET', '/api/events', { query: { project_id: project } }), 404, 'project-not-found');
+  }, LONG);
+
+  it('data.task is the task as getTask shows it: bounded subtasks with their total, version and the review fields', async () => {
+    const start = (await drain(alice, undefined, { project_id: project })).cursor;
+    const task = await createTask(alice, project, { title: 'Review the pricing page' });
+    await t.pool.query(sql.unsafe`
+      insert into task (tenant_id, project_id, parent_task_id, title, created_by_id, created_at)
+      select tenant_id, project_id, id, 'Sub ' || lpad(g::text, 2, '0'), created_by_id, now() - (60 - g) * interval '1 second'
+      from task, generate_series(1, 55) g where id = ${task.id}`);
+    await setStatus(alice, task.id, 'in_progress');
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 40, note: 'Copy drafted' } })).status).toBe(200);
+    await setStatus(alice, task.id, 'review');
+    expect((await alice.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'Prices are out of date.' } })).status).toBe(200);
+
+    const { items } = await drainUntil(alice, start, { project_id: project }, (i) => i.some((e) => e.type === 'task.rejected'));
+    const rejected = items.find((e) => e.type === 'task.rejected')!;
+    const current = await alice.request<Task>('GET', `/api/tasks/${task.id}`);
+    expect(rejected.data.task).toEqual(current.body);
+    expect(rejected.data.task).toMatchObject({
+      subtask_count: 55,
+      version: current.body.version,
+      last_rejection: { reason: 'Prices are out of date.', rejected_by_id: alice.workerId },
+      last_progress_note: { note: 'Copy drafted' },
+    });
+    expect(rejected.data.task!.subtasks.map((s) => s.title)).toEqual(Array.from({ length: 50 }, (_, i) => `Sub ${String(i + 1).padStart(2, '0')}`));
   }, LONG);
 
   it('filters by type', async () => {

@@ -94,6 +94,24 @@ describe('webhook management', () => {
     expectProblem(await alice.request('GET', `/api/projects/${project}/webhooks/${res.body.id}`), 404, 'webhook-not-found');
   }, LONG);
 
+  it('carries version (also in the list) as its ETag; If-None-Match with it is a 304 until the webhook changes', async () => {
+    const hook = await createWebhook('https://hooks.example.com/versioned');
+    expect(hook.version).toBe(1);
+    const list = await alice.request<components['schemas']['WebhookList']>('GET', `/api/projects/${project}/webhooks`);
+    expect(list.body.items.find((w) => w.id === hook.id)).toMatchObject({ version: 1 });
+    const path = `/api/projects/${project}/webhooks/${hook.id}`;
+    const got = await alice.request<Webhook>('GET', path);
+    expect(got.headers.get('etag')).toBe('"1"');
+    const unchanged = await alice.request('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.headers.get('etag')).toBe('"1"');
+    const patched = await alice.request<Webhook>('PATCH', path, { body: { active: false }, headers: { 'if-match': '"1"' } });
+    expect(patched.body.version).toBe(2);
+    const changed = await alice.request<Webhook>('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ active: false, version: 2 });
+  }, LONG);
+
   it('refuses unknown event types, empty patches and URLs that are not http(s)', async () => {
     const bad = await alice.request('POST', `/api/projects/${project}/webhooks`, { body: { url: 'https://h.example.com/x', event_types: ['task.exploded'] } });
     expectProblem(bad, 422, 'validation-failed');
@@ -152,6 +170,27 @@ describe('webhook deliveries', () => {
     expect(afterRotation.headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(verifyStandardWebhook(rotated.body.secret!, afterRotation)).toBe(true);
     expect(verifyStandardWebhook(hook.secret!, afterRotation)).toBe(true);
+  }, LONG);
+
+  it('a ping retried with the same Idempotency-Key replays the first answer and queues no second ping', async () => {
+    const r = await receiver();
+    const hook = await createWebhook(r.url, { event_types: ['task.deleted'] });
+    const path = `/api/projects/${project}/webhooks/${hook.id}/ping`;
+    const key = `ping-${hook.id}`;
+    const first = await alice.request('POST', path, { headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const retry = await alice.request('POST', path, { headers: { 'idempotency-key': key } });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    await r.waitFor(1);
+    // A ping sent after the retry, without a key, arrives after the first: nothing was queued in between.
+    const later = await alice.request('POST', path);
+    await r.waitFor(2);
+    expect(r.received.map((x) => x.headers['webhook-id'])).toEqual([first.body.message_id, later.body.message_id]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(r.received).toHaveLength(2);
   }, LONG);
 
   it('a server stopped between attempts loses nothing: the next instance delivers the retry', async () => {
