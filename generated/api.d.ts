@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -896,6 +896,7 @@ export interface components {
          *     | `cursor-expired` | 410 | An event cursor from another event log or an older feed version; start again without it. |
          *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
          *       "title": "Task not found",
@@ -910,7 +911,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -2839,10 +2840,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. On the readiness probe also `overloaded`: this instance refused requests for lack of capacity within the last second, so a load balancer should send new traffic elsewhere. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -2890,6 +2892,18 @@ export interface components {
                  *       "detail": "Project 7 has no webhook 3."
                  *     }
                  */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                /** @description Seconds to wait before retrying; always sent with a 503. */
+                "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -3136,7 +3150,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjects: {
@@ -3200,7 +3214,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createProject: {
@@ -3280,7 +3294,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getProject: {
@@ -3333,7 +3347,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteProject: {
@@ -3390,7 +3404,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateProject: {
@@ -3457,7 +3471,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectMembers: {
@@ -3529,7 +3543,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     addProjectMember: {
@@ -3633,7 +3647,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     removeProjectMember: {
@@ -3705,7 +3719,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     searchMembers: {
@@ -3760,7 +3774,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgents: {
@@ -3824,7 +3838,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgent: {
@@ -3908,7 +3922,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getAgent: {
@@ -3961,7 +3975,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteAgent: {
@@ -4014,7 +4028,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateAgent: {
@@ -4084,7 +4098,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectTasks: {
@@ -4192,7 +4206,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createTask: {
@@ -4313,7 +4327,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listMyTasks: {
@@ -4414,7 +4428,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getTask: {
@@ -4526,7 +4540,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteTask: {
@@ -4561,7 +4575,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTask: {
@@ -4686,7 +4700,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskStatus: {
@@ -4786,7 +4800,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskProgress: {
@@ -4890,7 +4904,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     assignTask: {
@@ -4995,7 +5009,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSubtask: {
@@ -5109,7 +5123,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     approveTask: {
@@ -5200,7 +5214,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     rejectTask: {
@@ -5308,7 +5322,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listTaskAudit: {
@@ -5402,7 +5416,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectAudit: {
@@ -5509,7 +5523,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listEvents: {
@@ -5616,7 +5630,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     streamEvents: {
@@ -5694,7 +5708,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listWebhooks: {
@@ -5756,7 +5770,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createWebhook: {
@@ -5851,7 +5865,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getWebhook: {
@@ -5895,7 +5909,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteWebhook: {
@@ -5936,7 +5950,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateWebhook: {
@@ -6013,7 +6027,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     pingWebhook: {
@@ -6061,7 +6075,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listWebhookDeliveries: {
@@ -6140,7 +6154,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     receiveEvent: {

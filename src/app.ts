@@ -24,6 +24,8 @@ import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
+import type { Admission } from './http/admission.js';
+import type { RateLimitStore } from './http/rate-limit-store.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
@@ -35,6 +37,10 @@ export interface AppDeps {
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** Admission control for /api requests (see http/admission.ts); none: every request is admitted. */
+  admission?: Admission;
+  /** Where rate-limit counters live (memory, Redis, PostgreSQL). */
+  rateLimitStore: RateLimitStore;
   /** Called after every successful write request (live updates wake up without waiting for their poll). */
   afterWrite?: () => void;
 }
@@ -52,8 +58,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (!isTransactionScoped(deps.pool)) {
     throw new Error('buildApp needs transactionScoped(pool), shared with the handlers, so an idempotent creation and its key commit together');
   }
-  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
-  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
+  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute, deps.rateLimitStore);
+  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute, deps.rateLimitStore);
   const api = new OpenAPIBackend({
     definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,
@@ -142,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId());
+  // First, before logging, parsing and authentication: a request refused for lack of capacity costs almost nothing.
+  if (deps.admission) app.use(deps.admission.middleware);
   app.use(requestDeadline(requestDeadlineMs(config)));
   app.use(
     pinoHttp({

@@ -5,6 +5,8 @@ import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
 import { createEventHub, type EventHub } from './events/index.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { JobQueue } from './jobs/index.js';
 import { startWebhooks } from './webhooks/index.js';
@@ -39,16 +41,21 @@ export async function composeApp(parts: {
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
+  const admission = createAdmission(config.admission, metrics);
+  const rateLimitStore = createRateLimitStore(config, logger, metrics);
   const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, events, jobs }),
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
+    admission,
+    rateLimitStore,
     logger,
     metrics,
     afterWrite: events.changed,
   });
+  releases.set(app, () => rateLimitStore.close());
   return Object.assign(app, {
     events,
     async stopBackground() {
@@ -56,4 +63,11 @@ export async function composeApp(parts: {
       await events.close();
     },
   });
+}
+
+const releases = new WeakMap<express.Express, () => Promise<void>>();
+
+/** Closes what composeApp opened besides the pool (the rate-limit store's connections), after the server stopped. */
+export async function releaseApp(app: express.Express): Promise<void> {
+  await releases.get(app)?.();
 }

@@ -19,6 +19,8 @@ export interface HandlerDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  /** True while admission control is refusing requests (readiness reports it). */
+  overloaded: () => boolean;
   events: EventHub;
   jobs: JobQueue;
 }

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { sql } from 'slonik';
 import type { Config } from '../config.js';
 import { pgClientConfig, type DatabasePool } from '../db/index.js';
+import { leaveAdmission } from '../http/admission.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../observability/logger.js';
@@ -247,6 +248,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
         Connection: 'keep-alive',
       });
       res.flushHeaders();
+      leaveAdmission(res);
       res.socket?.setNoDelay(true);
       const sub: Subscriber = {
         key,

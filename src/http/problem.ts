@@ -38,6 +38,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Database unavailable' },
   'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
+  overloaded: { status: 503, title: 'Server overloaded' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemType = keyof typeof PROBLEMS;

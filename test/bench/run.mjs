@@ -4,11 +4,14 @@
  *
  *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W2] [--targets taskflow,baseline,scale-out]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
+ *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts a fake SSO (sso.mjs), then for every workload and target starts the server(s) fresh,
  * checks a few responses, warms up, measures, and reads the server's CPU time and peak RSS from /proc. The
  * load comes from separate processes (load.mjs, autocannon). Results: test/bench/results/ (JSON + markdown).
+ * Then the overload workload: W2 and W4 at --overload-connections (default 10× the normal 100) for
+ * --overload-seconds, admitted and shed answers apart, then 100 connections again to see the recovery.
  * See test/bench/README.md.
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
@@ -35,7 +38,7 @@ const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both serv
 
 function parseArgs(argv) {
   const o = { quick: false, runs: 1, only: ['W1', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
-    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false };
+    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
     return argv[i + 1];
@@ -51,6 +54,9 @@ function parseArgs(argv) {
     else if (a === '--generators') o.generators = Number(value(i++));
     else if (a === '--log-level') o.logLevel = value(i++);
     else if (a === '--skip-explain') o.skipExplain = true;
+    else if (a === '--no-overload') o.overload = false;
+    else if (a === '--overload-connections') o.overloadConnections = Number(value(i++));
+    else if (a === '--overload-seconds') o.overloadSec = Number(value(i++));
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -59,6 +65,7 @@ function parseArgs(argv) {
   if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
   o.warmupSec = o.quick ? 2 : 5;
   o.durationSec = o.quick ? 5 : 15;
+  if (o.quick) o.overloadSec = Math.min(o.overloadSec, 5);
   return o;
 }
 
@@ -543,6 +550,86 @@ function markdown(report) {
   return lines.join('\n');
 }
 
+// ---------------------------------------------------------------------------------------------- overload
+
+const OVERLOAD_WORKLOADS = ['W2', 'W4'];
+const RECOVERY_SEC = 5;
+
+/** One sample of a server's own /metrics (0 when absent). */
+async function scrapeMetric(url, name) {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+/**
+ * A burst: `workloadId`'s requests at opts.overloadConnections for opts.overloadSec (after the usual warm-up at
+ * opts.connections), then opts.connections again for RECOVERY_SEC. Admitted (2xx) and shed (503) answers are
+ * reported apart; anything else is an error. Peak RSS covers warm-up, burst and recovery.
+ */
+async function measureOverload(ctx, workloadId, targetId) {
+  const { opts, env, tokens } = ctx;
+  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const server = await startServerProcess(kind, env);
+  const generators = [];
+  try {
+    ctx.random = prng(0x0e71 + workloadId.charCodeAt(1));
+    const plan = WORKLOADS[workloadId].build(ctx);
+    await preflight(server.url, plan, tokens, workloadId);
+    const burst = forkGenerator();
+    const steady = forkGenerator();
+    generators.push(burst, steady);
+    const base = { tokens, requests: plan.requests, fallback: plan.fallback ?? [] };
+    await burst.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.overloadConnections }], unique: plan.unique ?? [] } });
+    await steady.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.connections }], unique: [] } });
+    await steady.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec });
+
+    const cpu0 = cpuMs(server.pid);
+    const b = (await burst.ask({ type: 'run', phase: 'measure', seconds: opts.overloadSec })).result;
+    const burstCpuMs = cpuMs(server.pid) - cpu0;
+    const r = (await steady.ask({ type: 'run', phase: 'measure', seconds: RECOVERY_SEC })).result;
+    const shedCounted = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total') : 0;
+
+    const sorted = (xs) => Float64Array.from(xs).sort();
+    const admitted = sorted(b.admitted);
+    const shed = sorted(b.shed);
+    const recovered = sorted(r.admitted);
+    const elapsed = b.elapsedMs / 1000;
+    const other = (res) => Object.entries(res.statusCodes).filter(([c]) => (c < 200 || c > 299) && c !== '503').reduce((n, [, v]) => n + v, 0) + res.errors + res.timeouts;
+    const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    return {
+      workload: workloadId, target: targetId, connections: opts.overloadConnections, seconds: opts.overloadSec,
+      okRps: round(admitted.length / elapsed, 0), shedRps: round(shed.length / elapsed, 0),
+      admittedP50: round(percentile(admitted, 50)), admittedP99: round(percentile(admitted, 99)), admittedMax: round(admitted.at(-1) ?? NaN),
+      shed: shed.length, shedCounted, shedP50: round(percentile(shed, 50)), shedP99: round(percentile(shed, 99)), shedMax: round(shed.at(-1) ?? NaN),
+      otherErrors: other(b), statusCodes: b.statusCodes,
+      serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
+      recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
+      recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
+      recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
+      generatorCpuPct: round((b.cpuMs / b.elapsedMs) * 100, 0),
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.close()));
+    await server.stop();
+  }
+}
+
+function overloadMarkdown(overload, rows, opts) {
+  if (!overload.length) return '';
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const normal = (o) => rows.find((r) => r.workload === o.workload && r.target === o.target);
+  const lines = ['', `## Overload: W2 and W4 at ${opts.overloadConnections} connections for ${opts.overloadSec} s, then ${opts.connections} again for ${RECOVERY_SEC} s`, ''];
+  lines.push('| workload | server | 2xx req/s | × at ' + opts.connections + ' conn. | admitted p50 / p99 ms | 503 shed (req/s) | shed p50 / p99 / max ms | other errors | server cores | peak RSS MB | after: 2xx in 1st s | after: req/s, p99 ms, non-2xx | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const o of overload) {
+    const n = normal(o);
+    lines.push(`| ${o.workload} | ${TARGETS[o.target].label} | ${f(o.okRps, 0)} | ${n ? f(o.okRps / n.rps, 2) : '–'} | ${f(o.admittedP50)} / ${f(o.admittedP99)} | ` +
+      `${o.shed} (${f(o.shedRps, 0)}) | ${o.shed ? `${f(o.shedP50)} / ${f(o.shedP99)} / ${f(o.shedMax)}` : '–'} | ${o.otherErrors} | ${f(o.serverCpuCores, 2)} | ${f(o.peakRssMb, 0)} | ` +
+      `${o.recoveryFirstSecondRps} | ${f(o.recoveryRps, 0)}, ${f(o.recoveryP99)}, ${o.recoveryNon2xx} | ${f(o.generatorCpuPct, 0)} % |`);
+  }
+  return lines.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------- main
 
 async function main() {
@@ -617,6 +704,21 @@ async function main() {
     }
   }
 
+  const overload = [];
+  if (opts.overload) {
+    for (const w of OVERLOAD_WORKLOADS.filter((x) => opts.only.includes(x))) {
+      for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x))) {
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        process.stdout.write(`overload ${w} ${TARGETS[t].label.padEnd(12)} ${opts.overloadConnections} conn. `);
+        const o = await measureOverload(ctx, w, t);
+        overload.push(o);
+        log(`2xx ${o.okRps} req/s  admitted p99 ${o.admittedP99} ms  shed ${o.shed} (p99 ${o.shedP99} ms)  other errors ${o.otherErrors}` +
+          `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %`);
+        if (WORKLOADS[w].writes) await resetWrites(dbUrl);
+      }
+    }
+  }
+
   // --cpu-prof: one more run per profiled workload and server (not in the table: profiling slows the server).
   const profiles = [];
   for (const w of opts.cpuProf || []) {
@@ -644,8 +746,8 @@ async function main() {
     node: process.versions.node, postgres,
   };
   const explain = serverPlans ?? referencePlans;
-  const report = { meta, rows, ratios, checks, measurements, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
-  const md = markdown(report);
+  const report = { meta, rows, ratios, checks, measurements, overload, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
+  const md = markdown(report) + overloadMarkdown(overload, rows, opts);
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), md + '\n');
   writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(report, null, 2));
