@@ -289,6 +289,67 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
+    "/api/agents/{agent_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an agent's API keys
+         * @description The agent's keys, newest first, revoked ones included (with `revoked_at`). Secrets are never shown again after creation: a key is identified by its `prefix`. Only the human who registered the agent, or an owner of a project the agent is a member of, may list, mint and revoke its keys (403 `not-agent-manager` for anyone else in the tenant; 404 `agent-not-found` outside it). Agents themselves may not (403 `forbidden-for-agents`).
+         */
+        get: operations["listAgentKeys"];
+        put?: never;
+        /**
+         * Mint an API key for an agent
+         * @description Mints a key with which a program acts as the agent: `Authorization: Bearer tfa_…`. The response is the only time the `secret` is shown — store it in your agent's secret store; the server keeps only its SHA-256 hash and the display `prefix`. Without `expires_at` the key is valid until revoked. The same permission rule as listing applies. Writes an `agent_key_created` audit entry (never the secret). There is no `Idempotency-Key` here: replaying the response would mean storing the secret. If a response is lost, revoke the key you cannot see and mint another.
+         */
+        post: operations["createAgentKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agent_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an agent's API key
+         * @description Revokes the key: within 5 seconds no instance of the API accepts it any more (verified keys are remembered for at most 5 s). Revoking a key that is already revoked changes nothing and answers 204 again. The same permission rule as listing applies. Writes an `agent_key_revoked` audit entry.
+         */
+        delete: operations["revokeAgentKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/tasks": {
         parameters: {
             query?: never;
@@ -561,6 +622,58 @@ export interface paths {
          * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on: the task's `last_rejection` shows it (with the reviewer and the time), and the `rejected` audit entry keeps it. From any other status: 409 `not-in-review`.
          */
         post: operations["rejectTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a task
+         * @description Takes the task for yourself: assigns you and starts it (`pending` → `in_progress`) in one transaction, written as one `claimed` audit entry. Claiming a task that is already yours and `in_progress` is a no-op that answers 200 with the task unchanged. A task someone else holds is 409 `already-claimed` (the problem names the holder in `assignee_handle`); a task of yours or nobody's that is not `pending` is 409 `invalid-transition` with the statuses it may move to in `allowed_transitions`. No request body.
+         */
+        post: operations["claimTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tasks/claim-next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the most urgent open task
+         * @description Finds the most urgent task of the project that is `pending` and unassigned — highest priority first, then the earliest due date (tasks without one last), then the oldest — and claims it exactly like `POST /api/tasks/{task_id}/claim`. The optional filters narrow the candidates: every tag in `tags`, one of the `priority` values, subtasks of `parent_task_id`. Concurrent callers never get the same task: a task another caller is claiming right now is skipped, not waited for. 204 when no task matches. No request body.
+         */
+        post: operations["claimNextTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -871,6 +984,7 @@ export interface components {
          *     | `task-not-found` | 404 | The task does not exist or the caller is not a member of its project. |
          *     | `agent-not-found` | 404 | The tenant has no agent with this id. |
          *     | `member-not-found` | 404 | The project has no membership with this id. |
+         *     | `agent-key-not-found` | 404 | The agent has no API key with this id. |
          *     | `method-not-allowed` | 405 | The path exists but not with this HTTP method. |
          *     | `slug-taken` | 409 | Another project of the tenant already uses the slug. |
          *     | `handle-taken` | 409 | Another worker (human or agent) of the tenant already has the handle. |
@@ -879,7 +993,10 @@ export interface components {
          *     | `project-has-tasks` | 409 | Deleting a project that has tasks without `force=true`. |
          *     | `owner-membership` | 409 | Removing the owner's membership. |
          *     | `agent-in-use` | 409 | Deleting an agent that is still a member of a project. |
-         *     | `invalid-transition` | 409 | The status change is not in the workflow; `detail` names the allowed targets. |
+         *     | `forbidden-for-agents` | 403 | An agent API key called an operation reserved for humans (see `bearerAuth`). |
+         *     | `not-agent-manager` | 403 | Managing the keys of an agent you neither registered nor share a project as owner with. |
+         *     | `invalid-transition` | 409 | The status change is not in the workflow; `allowed_transitions` lists the allowed targets. |
+         *     | `already-claimed` | 409 | Claiming a task someone else holds; `assignee_handle` names them. |
          *     | `open-subtasks` | 409 | Completing (or approving) a task while one of its subtasks is not completed. |
          *     | `not-in-progress` | 409 | Reporting progress on a task that is not `in_progress`. |
          *     | `not-in-review` | 409 | Approving or rejecting a task that is not in `review`. |
@@ -897,6 +1014,10 @@ export interface components {
          *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
          *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
+         *
+         *     Some types carry machine-readable extension members (RFC 9457 §3.2), listed as properties below, so
+         *     a program never parses `detail`: `allowed_transitions` on `invalid-transition`, `assignee_handle` on
+         *     `already-claimed`. Ignore members you do not know: new ones may be added.
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
          *       "title": "Task not found",
@@ -911,7 +1032,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -942,6 +1063,12 @@ export interface components {
              *     ]
              */
             errors?: components["schemas"]["FieldError"][];
+            allowed_transitions?: components["schemas"]["AllowedTransitions"];
+            /**
+             * @description For `already-claimed`, the handle of whoever holds the task.
+             * @example @alice
+             */
+            assignee_handle?: string;
         };
         /**
          * @description One invalid field of a request.
@@ -1041,10 +1168,10 @@ export interface components {
          */
         Me: {
             /**
-             * @description The user id — the `sub` claim of the JWT.
+             * @description The user id — the `sub` claim of the JWT; `null` when the caller is an agent (API key).
              * @example usr_2NfXq8kLw1
              */
-            user_id: string;
+            user_id: string | null;
             /**
              * @description Email from the token, if it has one.
              * @example alice@example.com
@@ -1063,10 +1190,10 @@ export interface components {
             worker: components["schemas"]["Worker"];
             /**
              * Format: int64
-             * @description Id of the caller's personal default project, created on their first request.
+             * @description Id of the caller's personal default project, created on their first request; `null` for an agent, which has none.
              * @example 3
              */
-            default_project_id: number;
+            default_project_id: number | null;
         };
         /**
          * @description A project the caller is a member of.
@@ -1492,6 +1619,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Draft the launch announcement",
          *       "status": "in_progress",
+         *       "allowed_transitions": [
+         *         "review",
+         *         "completed",
+         *         "blocked"
+         *       ],
          *       "priority": "high",
          *       "progress_percent": 40,
          *       "tags": [
@@ -1528,6 +1660,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -1600,6 +1733,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Publish the weekly changelog",
          *       "status": "pending",
+         *       "allowed_transitions": [
+         *         "in_progress",
+         *         "blocked",
+         *         "completed"
+         *       ],
          *       "priority": "medium",
          *       "progress_percent": 0,
          *       "tags": [
@@ -1648,6 +1786,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -2023,19 +2162,184 @@ export interface components {
             reason: string;
         };
         /**
+         * @description An API key of an agent, without its secret.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": "2026-02-04T09:12:00Z",
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null
+         *     }
+         */
+        AgentKey: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for, so people can tell keys apart.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret (`tfa_` and 8 more), enough to recognise it.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a request last authenticated with it, to the minute; `null` if never.
+             * @example 2026-02-04T09:12:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; `null` while it is active.
+             * @example null
+             */
+            revoked_at: string | null;
+        };
+        /**
+         * @description A newly minted key with its secret, returned once.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": null,
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null,
+         *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+         *     }
+         */
+        AgentKeyCreated: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            last_used_at: null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            revoked_at: null;
+            /**
+             * @description The key itself: `tfa_` followed by 32 random bytes in base64url. Send it as `Authorization: Bearer <secret>`. It is never shown again.
+             * @example tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9
+             */
+            secret: string;
+        };
+        /**
+         * @description An agent's API keys, newest first: all of them up to the newest 100 (an agent has few; revoke unused ones).
+         * @example {
+         *       "items": []
+         *     }
+         */
+        AgentKeyList: {
+            /** @description The keys. */
+            items: components["schemas"]["AgentKey"][];
+        };
+        /**
+         * @description A key to mint.
+         * @example {
+         *       "name": "CI runner",
+         *       "expires_at": "2026-05-01T00:00:00Z"
+         *     }
+         */
+        AgentKeyCreate: {
+            /**
+             * @description What the key is for, such as the machine or pipeline that will hold it.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working (must be in the future); omit or `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at?: string | null;
+        };
+        /**
+         * @description The statuses the task may move to now through `PATCH /api/tasks/{taskId}/status`, given the workflow and its subtasks (`completed` is left out while a subtask at any depth is open).
+         * @example [
+         *       "review",
+         *       "completed",
+         *       "blocked"
+         *     ]
+         */
+        AllowedTransitions: components["schemas"]["TaskStatus"][];
+        /**
          * @description Kind of entity an audit entry is about.
          * @example task
          * @enum {string}
          */
         AuditEntityType: "task" | "project" | "member" | "agent";
         /**
-         * @description What happened.
+         * @description What happened. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "claimed" | "agent_key_created" | "agent_key_revoked";
         /**
-         * @description `human` or `agent` for a worker acting through the API, `system` for the server itself (such as a recurrence spawn).
+         * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself (such as a recurrence spawn).
          * @example human
          * @enum {string}
          */
@@ -2050,6 +2354,7 @@ export interface components {
          *       "actor_id": 5,
          *       "actor_handle": "@alice",
          *       "actor_type": "human",
+         *       "client": null,
          *       "details": {
          *         "status": {
          *           "before": "pending",
@@ -2086,6 +2391,11 @@ export interface components {
              */
             actor_handle: string;
             actor_type: components["schemas"]["ActorType"];
+            /**
+             * @description The OAuth client the change was made through, when the actor's token named one (its `azp` or `client_id` claim), such as `taskflow-web` or `claude-desktop`; `null` otherwise (agent keys, tokens without a client, the server itself).
+             * @example taskflow-web
+             */
+            client: string | null;
             /**
              * @description What changed: each changed field as `{"before": …, "after": …}` (`before` is `null` on creation, `after` is `null` on deletion), plus context such as a progress `note` or a rejection `reason`.
              * @example {
@@ -2141,7 +2451,8 @@ export interface components {
          *       "actor": {
          *         "id": 5,
          *         "handle": "@alice",
-         *         "type": "human"
+         *         "type": "human",
+         *         "client": null
          *       },
          *       "data": {
          *         "changes": {
@@ -2202,6 +2513,11 @@ export interface components {
                  */
                 handle: string;
                 type: components["schemas"]["ActorType"];
+                /**
+                 * @description The OAuth client the change was made through, as the audit trail recorded it (`taskflow-web`, `claude-desktop`); `null` for agent keys, tokens without a client and the server itself.
+                 * @example taskflow-web
+                 */
+                client: string | null;
             };
             data: components["schemas"]["EventData"];
         };
@@ -2259,7 +2575,7 @@ export interface components {
          * @description Server-Sent Events: `retry:`, then messages of `id:` (a cursor), `event:` (an `EventType`) and `data:` (one `Event` as JSON), separated by blank lines, and `: heartbeat` comments.
          * @example id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
          *     event: task.created
-         *     data: {"id":311,"type":"task.created","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human"},"data":{"changes":{},"task":null}}
+         *     data: {"id":311,"type":"task.created","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{},"task":null}}
          */
         EventStream: string;
         /**
@@ -2279,7 +2595,8 @@ export interface components {
          *         "actor": {
          *           "id": 5,
          *           "handle": "@alice",
-         *           "type": "human"
+         *           "type": "human",
+         *           "client": null
          *         },
          *         "data": {
          *           "changes": {
@@ -2895,6 +3212,54 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `forbidden-for-agents`: the caller authenticated with an agent API key, and this operation is reserved for humans (see the table in the `bearerAuth` security scheme). */
+        ForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/forbidden-for-agents",
+                 *       "title": "Agents may not do this",
+                 *       "status": 403,
+                 *       "detail": "@claude-reviewer is an agent; approveTask is reserved for humans."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `forbidden`: you are a member of this project, but only its owner may do this; or `forbidden-for-agents`: the caller is an agent, and this operation is reserved for humans. */
+        OwnerOnlyOrForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `not-agent-manager`: only the human who registered the agent, or an owner of a project the agent is a member of, may manage its keys; or `forbidden-for-agents`: agents may not manage keys at all. */
+        NotAgentManager: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `already-claimed`: someone else holds the task (`assignee_handle` names them); or `invalid-transition`: the task is not `pending`, and `allowed_transitions` lists where it may go; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
+        ClaimConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
         Overloaded: {
             headers: {
@@ -2929,6 +3294,11 @@ export interface components {
          * @example 33
          */
         MemberId: number;
+        /**
+         * @description Id of one of the agent's API keys (`AgentKey.id`).
+         * @example 3
+         */
+        KeyId: number;
         /** @description Page size — how many items to return at most. */
         Limit: number;
         /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
@@ -2959,7 +3329,7 @@ export interface components {
         IfMatch: string;
         /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
         IfNoneMatch: string;
-        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
         IdempotencyKey: string;
         /**
          * @description Only events of this project (you must be a member; 404 otherwise).
@@ -3221,7 +3591,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3271,6 +3641,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `slug-taken`: another project of the tenant already uses this slug (pick another), or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -3380,7 +3751,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `project-has-tasks`: the project still has tasks and `force` was not `true`, or `default-project`: this is the owner's personal default project, which cannot be deleted. */
             409: {
@@ -3550,7 +3921,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3599,7 +3970,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `already-member`: the human or agent is already a member of this project, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -3679,7 +4050,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             /** @description `project-not-found`: the project does not exist or you are not a member, or `member-not-found`: the project has no membership with this id. */
             404: {
                 headers: {
@@ -3845,7 +4216,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3899,6 +4270,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `handle-taken`: a human or agent of the tenant already has this handle, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -4005,6 +4377,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             /** @description `agent-in-use`: the agent is still a member of at least one project. */
             409: {
@@ -4091,10 +4464,177 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listAgentKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "agent_id": 12,
+                     *           "name": "CI runner",
+                     *           "prefix": "tfa_q3Xo9Lw2",
+                     *           "created_at": "2026-02-01T08:00:00Z",
+                     *           "last_used_at": "2026-02-04T09:12:00Z",
+                     *           "expires_at": "2026-05-01T00:00:00Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    createAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI runner",
+                 *       "expires_at": "2026-05-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description The new key's URI, the one `revokeAgentKey` deletes. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "agent_id": 12,
+                     *       "name": "CI runner",
+                     *       "prefix": "tfa_q3Xo9Lw2",
+                     *       "created_at": "2026-02-01T08:00:00Z",
+                     *       "last_used_at": null,
+                     *       "expires_at": "2026-05-01T00:00:00Z",
+                     *       "revoked_at": null,
+                     *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    revokeAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            /** @description `agent-not-found`: your tenant has no such agent, or `agent-key-not-found`: the agent has no key with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/agent-key-not-found",
+                     *       "title": "API key not found",
+                     *       "status": 404,
+                     *       "detail": "Agent 12 has no API key 3."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -4158,6 +4698,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Publish the weekly changelog",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4178,6 +4723,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -4213,7 +4763,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4261,6 +4811,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -4383,6 +4938,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -4404,6 +4964,11 @@ export interface operations {
                      *           "project_id": 3,
                      *           "title": "Renew the passport",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [],
@@ -4463,6 +5028,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -4493,6 +5063,9 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -4513,6 +5086,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4620,6 +5198,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "critical",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -4650,6 +5233,9 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -4670,6 +5256,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4744,6 +5335,10 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "review",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -4845,6 +5440,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 60,
                      *       "tags": [
@@ -4948,6 +5548,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -5016,7 +5621,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5062,6 +5667,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -5132,7 +5742,7 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5161,6 +5771,9 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "completed",
+                     *       "allowed_transitions": [
+                     *         "review"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 100,
                      *       "tags": [
@@ -5191,6 +5804,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
             /** @description `not-in-review`: only a task in `review` can be approved; `open-subtasks`: a subtask is still open; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -5223,7 +5837,7 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5261,6 +5875,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -5297,6 +5916,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
             /** @description `not-in-review`: only a task in `review` can be rejected; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -5319,6 +5939,180 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["ClaimConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimNextTask: {
+        parameters: {
+            query?: {
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only direct subtasks of this task.
+                 * @example 42
+                 */
+                parent_task_id?: number;
+            };
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task you now hold, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No pending, unassigned task matches; nothing was changed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ProjectNotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -5363,6 +6157,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "progress_percent": {
                      *               "before": 20,
@@ -5380,6 +6175,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "status": {
                      *               "before": "pending",
@@ -5396,6 +6192,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "title": {
                      *               "before": null,
@@ -5463,6 +6260,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "handle": {
                      *               "before": null,
@@ -5483,6 +6281,7 @@ export interface operations {
                      *           "actor_id": null,
                      *           "actor_handle": "system",
                      *           "actor_type": "system",
+                     *           "client": null,
                      *           "details": {
                      *             "spawned_task_id": {
                      *               "before": null,
@@ -5503,6 +6302,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "slug": {
                      *               "before": null,
@@ -5575,7 +6375,8 @@ export interface operations {
                      *           "actor": {
                      *             "id": 5,
                      *             "handle": "@alice",
-                     *             "type": "human"
+                     *             "type": "human",
+                     *             "client": null
                      *           },
                      *           "data": {
                      *             "changes": {
@@ -5590,6 +6391,11 @@ export interface operations {
                      *               "title": "Draft the launch announcement",
                      *               "description": null,
                      *               "status": "in_progress",
+                     *               "allowed_transitions": [
+                     *                 "review",
+                     *                 "completed",
+                     *                 "blocked"
+                     *               ],
                      *               "priority": "high",
                      *               "progress_percent": 0,
                      *               "tags": [
@@ -5677,7 +6483,7 @@ export interface operations {
                      *
                      *     id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
                      *     event: task.status_changed
-                     *     data: {"id":311,"type":"task.status_changed","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human"},"data":{"changes":{"status":{"before":"pending","after":"in_progress"}},"task":null}}
+                     *     data: {"id":311,"type":"task.status_changed","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{"status":{"before":"pending","after":"in_progress"}},"task":null}}
                      *
                      *     : heartbeat
                      */
@@ -5777,7 +6583,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -6034,7 +6840,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {

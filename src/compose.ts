@@ -1,6 +1,7 @@
 import type express from 'express';
 import { buildApp } from './app.js';
-import { createAuthenticator } from './auth/index.js';
+import { findActiveAgentKey, touchAgentKey } from './agent-keys/index.js';
+import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
@@ -48,6 +49,10 @@ export async function composeApp(parts: {
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
+    verifyAgentKey: createAgentKeyVerifier(
+      { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
+      { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
+    ).verify,
     handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
     admission,
     rateLimitStore,

@@ -1,3 +1,4 @@
+import { agentKeyHandlers } from './agent-keys/agent-keys.handlers.js';
 import { agentHandlers } from './agents/agents.handlers.js';
 import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
@@ -32,6 +33,7 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...projectHandlers(deps),
   ...memberHandlers(deps),
   ...agentHandlers(deps),
+  ...agentKeyHandlers(deps),
   ...taskHandlers(deps),
   ...auditHandlers(deps),
   ...eventHandlers({ pool: deps.pool, hub: deps.events }),

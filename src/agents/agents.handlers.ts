@@ -36,7 +36,7 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     createAgent: async ({ principal: who, body }) => {
       const agent = await pool.transaction(async (tx) => {
-        const created = await insertAgent(tx, who.tenantId, body);
+        const created = await insertAgent(tx, who.tenantId, body, who.workerId);
         await recordAudit(tx, actorOf(who), {
           projectId: null, entityType: 'agent', entityId: created.id, action: 'agent_created',
           details: { handle: created.handle, name: created.name, agent_type: created.agentType, capabilities: created.capabilities },

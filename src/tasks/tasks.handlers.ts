@@ -7,7 +7,7 @@ import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.j
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import { requireProjectRole } from '../members/index.js';
-import { changeStatus } from './status-change.js';
+import { changeStatus, claim } from './status-change.js';
 import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type PageRequest, type TaskFilter, type TaskSort } from './tasks-list.sql.js';
 import {
   countDescendants,
@@ -18,8 +18,10 @@ import {
   insertTask,
   isProjectMember,
   isTaskInProject,
+  lockNextClaimable,
   lockSeriesRootOf,
   lockVisibleTask,
+  shareLockProject,
   shareLockProjectOfTask,
   setTaskAssignee,
   setLastRejection,
@@ -33,7 +35,8 @@ import { assertTransition } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
-  | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask';
+  | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask'
+  | 'claimTask' | 'claimNextTask';
 type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
@@ -228,7 +231,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
       pool.transaction(async (tx) => {
         const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
         const task = await lock(tx, who, params.task_id, headers['if-match']);
-        assertTransition(task.status, body.status);
+        assertTransition(task.status, body.status, task.hasOpenSubtasks);
         await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
         return taskReply(tx, task.id, 200);
       }),
@@ -270,6 +273,27 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
           details: { assignee_id: { before: task.assigneeId, after: body.assignee_id } },
         });
         return taskReply(tx, task.id, 200);
+      }),
+
+    claimTask: async ({ principal: who, params, headers }) =>
+      pool.transaction(async (tx) => {
+        // The project first, as assignTask and member removal take it: a claim racing a removal waits, never deadlocks.
+        await shareLockProjectOfTask(tx, params.task_id);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
+        await claim(tx, who, task);
+        return taskReply(tx, task.id, 200);
+      }),
+
+    claimNextTask: async ({ principal: who, params, query }) =>
+      pool.transaction(async (tx) => {
+        const projectId = params.project_id;
+        await requireProjectRole(tx, who, projectId);
+        await shareLockProject(tx, projectId);
+        const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
+        const taskId = await lockNextClaimable(tx, who.tenantId, projectId, filter);
+        if (taskId === null) return { status: 204 as const, body: undefined };
+        await claim(tx, who, await getTaskWithSubtasksById(tx, taskId));
+        return taskReply(tx, taskId, 200);
       }),
 
     approveTask: async ({ principal: who, params, headers }) =>

@@ -26,6 +26,8 @@ export const TaskSummaryRow = z.object({
   parentTaskId: Id.nullable(),
   subtaskCount: z.number().int(),
   isRecurring: z.boolean(),
+  /** A subtask at any depth is not completed (so the task cannot be completed yet). */
+  hasOpenSubtasks: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   version: z.number().int(),
@@ -52,13 +54,27 @@ export const TaskRow = TaskSummaryRow.extend({
 });
 export type TaskRow = z.infer<typeof TaskRow>;
 
+/**
+ * Whether `t` has a subtask at any depth that is not completed: what keeps `completed` out of its
+ * allowed_transitions. Only asked for the statuses that could go to completed; a leaf costs one index probe.
+ */
+const OPEN_SUBTASKS = sql.fragment`
+  case when t.status in ('pending', 'in_progress', 'review') then exists (
+    with recursive descendant(id, status) as (
+      select c.id, c.status from task c where c.parent_task_id = t.id
+      union all
+      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+    )
+    select 1 from descendant where status <> 'completed') else false end`;
+
 /** The TaskSummary columns of `task t left join worker a` (the assignee); shared with tasks-list.sql.ts. */
 export const SUMMARY_COLUMNS = sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
   (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
   t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
-  t.version`;
+  t.version,
+  ${OPEN_SUBTASKS} as "hasOpenSubtasks"`;
 
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
@@ -82,6 +98,11 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 /** Locks a task the caller may see for the rest of the transaction. Null: the same as findVisibleTask. */
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
+
+/** Share-locks a project: member removal (which unassigns) waits for claims in it, and they for it. */
+export const shareLockProject = async (db: Db, projectId: number): Promise<void> => {
+  if (isId(projectId)) await db.query(sql.unsafe`select 1 from project where id = ${projectId} for share`);
+};
 
 /** Share-locks the project a task belongs to (nothing when there is no such task). */
 export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
@@ -236,6 +257,42 @@ export const setLastRejection = (db: Db, taskId: number, reviewerId: number, rea
   db.query(sql.unsafe`
     update task set last_rejection_reason = ${reason}, last_rejected_by_id = ${reviewerId}, last_rejected_at = now()
     where id = ${taskId}`);
+
+/** Claims a task: the worker becomes its assignee and it starts (the caller checked it was pending). */
+export const setTaskClaimed = (db: Db, taskId: number, workerId: number) =>
+  db.query(sql.unsafe`
+    update task set assignee_id = ${workerId}, status = 'in_progress', started_at = coalesce(started_at, now()),
+                    version = version + 1, updated_at = now()
+    where id = ${taskId}`);
+
+export interface ClaimFilter {
+  tags?: readonly string[];
+  priorities?: readonly string[];
+  parentTaskId?: number;
+}
+
+/**
+ * Locks the most urgent pending, unassigned task of a project that matches the filter: highest priority, then
+ * earliest due date (none last), then oldest. Rows another transaction holds are skipped, not waited for, so
+ * concurrent claimers each get a different task. Null when none is left.
+ */
+export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter) => {
+  const conditions = [
+    sql.fragment`t.project_id = ${projectId}`,
+    sql.fragment`t.tenant_id = ${tenantId}`,
+    sql.fragment`t.status = 'pending'`,
+    sql.fragment`t.assignee_id is null`,
+    ...(filter.tags?.length ? [sql.fragment`t.tags @> ${sql.array([...filter.tags], 'text')}`] : []),
+    ...(filter.priorities?.length ? [sql.fragment`t.priority = any(${sql.array([...filter.priorities], 'text')})`] : []),
+    ...(filter.parentTaskId === undefined ? [] : [sql.fragment`t.parent_task_id = ${isId(filter.parentTaskId) ? filter.parentTaskId : null}`]),
+  ];
+  return db.maybeOneFirst(sql.type(IdRow)`
+    select t.id from task t
+    where ${sql.join(conditions, sql.fragment` and `)}
+    order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
+    limit 1
+    for update of t skip locked`);
+};
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`

@@ -1,5 +1,6 @@
 import type { components } from '../../generated/api.js';
 import type { TaskRow, TaskSummaryRow } from './tasks.sql.js';
+import { allowedTransitions } from './workflow.js';
 
 type TaskSummary = components['schemas']['TaskSummary'];
 type Task = components['schemas']['Task'];
@@ -10,6 +11,7 @@ export const toTaskSummary = (row: TaskSummaryRow): TaskSummary => ({
   project_id: row.projectId,
   title: row.title,
   status: row.status,
+  allowed_transitions: allowedTransitions(row.status, row.hasOpenSubtasks),
   priority: row.priority,
   progress_percent: row.progressPercent,
   tags: row.tags,

@@ -121,7 +121,7 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       const now = new Date().toISOString();
       const event = {
         id: 0, type: 'webhook.ping' as const, occurred_at: now, project_id: hook.projectId,
-        entity: { type: 'webhook', id: hook.id }, actor: { id: who.workerId, handle: who.handle, type: 'human' as const },
+        entity: { type: 'webhook', id: hook.id }, actor: { id: who.workerId, handle: who.handle, type: who.actorType, client: who.client },
         data: { changes: {}, task: null },
       };
       const job: DeliveryJob = {

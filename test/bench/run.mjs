@@ -2,7 +2,7 @@
 /**
  * `make bench`: TaskFlow API under 100 concurrent connections, side by side with a bare baseline (issue 6).
  *
- *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W2] [--targets taskflow,baseline,scale-out]
+ *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,scale-out]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
  *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
@@ -26,6 +26,7 @@ import {
   PROJECTS, TASKS, USERS, defaultProjectOf, projectMembers, projectOfTask, seed, seededStatus, userEmail, userId, userName,
 } from './seed.mjs';
 import { startBenchSso } from './sso.mjs';
+import { seedAgentKeys } from './agent-keys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -37,7 +38,7 @@ const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both serv
 // ---------------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 1, only: ['W1', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
+  const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
     connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
@@ -79,6 +80,8 @@ function usage(error) {
 
 const WORKLOADS = {
   W1: { title: "list a project's 20 newest tasks", build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
+  // The same requests as W1, authenticated with agent API keys instead of JWTs (agent-keys.mjs).
+  W1K: { title: "W1 with agent API keys", taskflowOnly: true, tokens: (ctx) => ctx.agentKeys, build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
   W2: { title: 'get one task (with subtasks)', build: (ctx) => ({ requests: repeat(20_000, () => getRequest(ctx)) }) },
   W3: { title: 'create a task (+ audit entry)', writes: true, build: (ctx) => ({ requests: repeat(20_000, () => createRequest(ctx)) }) },
   W4: {
@@ -341,7 +344,8 @@ function percentile(sorted, p) {
 async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const workload = WORKLOADS[workloadId];
   const target = TARGETS[targetId];
-  const { opts, env, tokens, pgInfo } = ctx;
+  const { opts, env, pgInfo } = ctx;
+  const tokens = workload.tokens?.(ctx) ?? ctx.tokens;
   const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
   const servers = [];
   const generators = [];
@@ -485,6 +489,7 @@ function aggregate(measurements) {
 
 const TARGET_RULES = {
   W1: { rpsRatio: 0.8, p95: 80 },
+  W1K: { p95: 80 },
   W2: { rpsRatio: 0.8, p95: 50 },
   W3: { rpsRatio: 0.7, p95: 150 },
   W4: {},
@@ -510,6 +515,11 @@ function evaluate(rows) {
       ratios.push({ workload: w, rpsRatio: NaN, p95Ratio: NaN, scaleOut: two.rps / tf.rps });
     }
     if (rule.p95) checks.push({ what: `${w} p95 ≤ ${rule.p95} ms`, value: `${tf.p95} ms`, ok: tf.p95 <= rule.p95 });
+    const jwt = w === 'W1K' ? find('W1', 'taskflow') : undefined;
+    if (jwt) {
+      const cost = 1 - tf.rps / jwt.rps;
+      checks.push({ what: 'W1K: agent-key authentication costs ≤ 5 % of W1 (JWT) throughput', value: `${(cost * 100).toFixed(1)} %`, ok: cost <= 0.05 });
+    }
     checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
   }
   return { ratios, checks };
@@ -664,6 +674,7 @@ async function main() {
   const dbUrl = db.urlFor(DB_NAME);
   await migrate(dbUrl);
   await seed(dbUrl, { log });
+  const agentKeys = await seedAgentKeys(dbUrl);
 
   let explainFailed = false;
   const referencePlans = await checkQueryPlans(dbUrl);
@@ -676,7 +687,7 @@ async function main() {
     DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
     NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
   };
-  const ctx = { opts, env, tokens, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
+  const ctx = { opts, env, tokens, agentKeys, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
 
   let serverPlans;
   if (wantsTaskflow && !opts.skipExplain) {

@@ -206,9 +206,9 @@ async function holdProject(projectId) {
 /**
  * 409 idempotency-in-flight, for real: a first request with the key is sent and held inside the server (its
  * task insert waits on a row lock this hook holds); Dredd then sends the same request with the same key.
- * Afterwards the lock is released and the first request must complete with 201.
+ * Afterwards the lock is released and the first request must complete with `firstStatus`.
  */
-async function inFlight(path, body, projectId) {
+async function inFlight(path, body, projectId, firstStatus = 201) {
   const key = randomUUID();
   const hold = await holdProject(projectId);
   let first;
@@ -227,7 +227,7 @@ async function inFlight(path, body, projectId) {
     after: async () => {
       await hold.release();
       const r = await first;
-      if (r.status !== 201) throw new Error(`the first request with the same Idempotency-Key ended with ${r.status}, expected 201`);
+      if (r.status !== firstStatus) throw new Error(`the first request with the same Idempotency-Key ended with ${r.status}, expected ${firstStatus}`);
     },
   };
 }
@@ -252,6 +252,7 @@ hooks.beforeAll((transactions, done) => {
     });
     S.subtask = (await api('POST', `/api/tasks/${S.task.id}/subtasks`, { body: { title: 'Shared subtask', assignee_id: S.agent.id }, expect: 201 })).body;
     await moveTask(S.task, 'in_progress');
+    S.agentKey = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: 'Contract run' }, expect: 201 })).body;
   })().then(
     () => done(),
     (err) => {
@@ -288,6 +289,7 @@ const OPS = {
   'POST /api/projects': {
     base: () => ({ body: { slug: `contract-${uniq()}`, name: 'Created by Dredd', description: null }, headers: { 'Idempotency-Key': randomUUID() } }),
     409: () => ({ body: { slug: S.project.slug, name: 'Same slug' }, expectType: 'slug-taken' }),
+    403: () => asAgent({ body: { slug: `contract-${uniq()}`, name: 'Made by an agent' } }),
   },
   'GET /api/projects/{project_id}': {
     base: () => ({ params: { project_id: S.project.id } }),
@@ -359,6 +361,7 @@ const OPS = {
       headers: { 'Idempotency-Key': randomUUID() },
     }),
     409: () => ({ body: { handle: S.agent.handle, name: 'Same handle', agent_type: 'custom' }, expectType: 'handle-taken' }),
+    403: () => asAgent({ body: { handle: `@contract-sneaky-${uniq()}`, name: 'Sneaky', agent_type: 'custom' } }),
   },
   'GET /api/agents/{agent_id}': {
     base: () => ({ params: { agent_id: S.agent.id } }),
@@ -368,6 +371,7 @@ const OPS = {
       const a = await createAgent();
       return { params: { agent_id: a.id }, ifMatch: a.etag, body: { name: 'Renamed bot', capabilities: ['code-review', 'accessibility-audit'] } };
     },
+    403: () => asAgent({ params: { agent_id: S.agent.id }, body: { name: 'Renamed by itself' } }),
   },
   'DELETE /api/agents/{agent_id}': {
     base: async () => {
@@ -375,6 +379,28 @@ const OPS = {
       return { params: { agent_id: a.id }, ifMatch: a.etag };
     },
     409: () => ({ params: { agent_id: S.agent.id }, expectType: 'agent-in-use' }),
+    403: () => asAgent({ params: { agent_id: S.agent.id } }),
+  },
+
+  // Agent API keys
+  'GET /api/agents/{agent_id}/keys': {
+    base: () => ({ params: { agent_id: S.agent.id }, check: (b) => (b.items.some((k) => k.id === S.agentKey.id) ? undefined : 'the shared key is missing') }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, expectType: 'not-agent-manager' }),
+  },
+  'POST /api/agents/{agent_id}/keys': {
+    base: () => ({
+      params: { agent_id: S.agent.id },
+      body: { name: `Minted by Dredd ${uniq()}`, expires_at: '2030-01-01T00:00:00Z' },
+      check: (b) => (/^tfa_[A-Za-z0-9_-]{43}$/.test(b.secret) && b.secret.startsWith(b.prefix) ? undefined : 'secret or prefix malformed'),
+    }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, body: { name: 'Not mine' }, expectType: 'not-agent-manager' }),
+  },
+  'DELETE /api/agents/{agent_id}/keys/{key_id}': {
+    base: async () => {
+      const key = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: `To revoke ${uniq()}` }, expect: 201 })).body;
+      return { params: { agent_id: S.agent.id, key_id: key.id } };
+    },
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id, key_id: S.agentKey.id }, expectType: 'not-agent-manager' }),
   },
 
   // Tasks
@@ -476,6 +502,7 @@ const OPS = {
       };
     },
     409: async () => ({ params: { task_id: (await createTask()).id }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { task_id: (await taskIn('review')).id } }),
   },
   'POST /api/tasks/{task_id}/reject': {
     base: async () => {
@@ -486,6 +513,33 @@ const OPS = {
       };
     },
     409: async () => ({ params: { task_id: (await createTask()).id }, body: { reason: 'Not ready' }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { task_id: (await taskIn('review')).id }, body: { reason: 'Not mine to judge' } }),
+  },
+  'POST /api/tasks/{task_id}/claim': {
+    base: async () => {
+      const t = await createTask();
+      return {
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.status === 'in_progress' && b.assignee_id === S.owner.worker.id ? undefined : `expected in_progress and mine, got ${b.status}`),
+      };
+    },
+    409: async () => ({ params: { task_id: (await createTask(S.project.id, { assignee_id: S.member.worker.id })).id }, expectType: 'already-claimed' }),
+  },
+  'POST /api/projects/{project_id}/tasks/claim-next': {
+    base: async () => {
+      const p = await createProject();
+      const t = await createTask(p.id, { priority: 'high', tags: ['copy'] });
+      return {
+        params: { project_id: p.id }, query: { tags: ['copy'], priority: ['high', 'critical'] }, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.id === t.id ? undefined : `claimed ${b.id}, expected ${t.id}`),
+      };
+    },
+    204: async () => ({ params: { project_id: (await createProject()).id } }),
+    409: async () => {
+      const p = await createProject();
+      await createTask(p.id);
+      return { ...(await inFlight(`/api/projects/${p.id}/tasks/claim-next`, undefined, p.id, 200)), params: { project_id: p.id } };
+    },
   },
 
   // Events
@@ -556,8 +610,11 @@ const OPS = {
 
 const NOT_FOUND_TYPES = {
   project_id: 'project-not-found', task_id: 'task-not-found', agent_id: 'agent-not-found', member_id: 'member-not-found',
-  webhook_id: 'webhook-not-found',
+  webhook_id: 'webhook-not-found', key_id: 'agent-key-not-found',
 };
+
+/** 403 forbidden-for-agents: the request made with the shared agent's API key (x-forbidden-for-agents). */
+const asAgent = (arrangement) => ({ ...arrangement, as: null, headers: { ...arrangement.headers, Authorization: `Bearer ${S.agentKey.secret}` }, expectType: 'forbidden-for-agents' });
 
 /** Statuses whose meaning is the same for every operation: derived from the operation's base request. */
 const GENERIC = {

@@ -48,9 +48,9 @@ describe('optimistic concurrency', () => {
     const missing: string[] = [];
     for (const item of Object.values(contractDocument.paths ?? {}) as Record<string, any>[]) {
       for (const [method, op] of Object.entries(item)) {
-        // A membership has no fields to edit and so no version: removing one needs no precondition.
-        if (!op?.operationId || op.operationId === 'removeProjectMember') continue;
-        const stateChange = method === 'patch' || method === 'delete' || ['approveTask', 'rejectTask'].includes(op.operationId);
+        // A membership or an API key has no fields to edit and so no version: removing one needs no precondition.
+        if (!op?.operationId || ['removeProjectMember', 'revokeAgentKey'].includes(op.operationId)) continue;
+        const stateChange = method === 'patch' || method === 'delete' || ['approveTask', 'rejectTask', 'claimTask'].includes(op.operationId);
         if (!stateChange) continue;
         const ifMatch = (op.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IfMatch');
         if (!ifMatch) missing.push(`${op.operationId}: If-Match`);

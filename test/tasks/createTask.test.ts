@@ -53,6 +53,7 @@ describe('createTask', () => {
       project_id: project,
       title: 'Draft the launch announcement',
       status: 'pending',
+      allowed_transitions: ['in_progress', 'blocked', 'completed'],
       priority: 'high',
       progress_percent: 0,
       tags: ['launch', 'copy'],

@@ -53,7 +53,7 @@ async function planOf(run: (db: DatabasePool) => Promise<unknown>): Promise<Plan
 beforeAll(async () => {
   t = await startTestApp();
   alice = await signIn(t, 'alice');
-  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId };
+  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId, actorType: 'human', client: null };
   const projects = [await newProject(t, alice), await newProject(t, alice), await newProject(t, alice), await newProject(t, alice)];
   project = projects[0]!;
   // 4 projects × 1,500 tasks: varied due dates (a fifth without), priorities, titles, creation times; a few subtasks.

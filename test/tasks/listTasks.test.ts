@@ -56,6 +56,7 @@ describe('listProjectTasks', () => {
       project_id: project,
       title: 'launch',
       status: 'pending',
+      allowed_transitions: ['in_progress', 'blocked'], // its subtask is open
       priority: 'high',
       progress_percent: 0,
       tags: ['launch', 'copy'],
