@@ -2436,7 +2436,7 @@ export interface components {
          * @example task.status_changed
          * @enum {string}
          */
-        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.spawned" | "webhook.ping";
+        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "agent.key_created" | "agent.key_revoked" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.claimed" | "task.spawned" | "webhook.ping";
         /**
          * @description One change, read from the audit trail (written in the same transaction as the change). The same object is a feed item, the `data` of a stream message and the `data` of a webhook delivery.
          * @example {

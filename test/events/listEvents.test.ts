@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { sql } from 'slonik';
 import type { components } from '../../generated/api.js';
+import { keyedAgent } from '../helpers/agents.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
 
@@ -97,6 +98,19 @@ describe('listEvents', () => {
       last_progress_note: { note: 'Copy drafted' },
     });
     expect(rejected.data.task!.subtasks.map((s) => s.title)).toEqual(Array.from({ length: 50 }, (_, i) => `Sub ${String(i + 1).padStart(2, '0')}`));
+  }, LONG);
+
+  it("the actor is the audit entry's: an agent acting with its API key is `agent`, with no client", async () => {
+    const start = (await drain(alice, undefined, { project_id: project })).cursor;
+    const agent = await keyedAgent(t, alice, [project]);
+    const created = await agent.request('POST', `/api/projects/${project}/tasks`, { body: { title: 'Filed by an agent' } });
+    expect(created.status).toBe(201);
+    const { items } = await drainUntil(alice, start, { project_id: project }, (i) => i.some((e) => e.type === 'task.created'));
+    const event = items.find((e) => e.type === 'task.created' && e.entity.id === created.body.id)!;
+    expect(event.actor).toEqual({ id: agent.id, handle: agent.handle, type: 'agent', client: null });
+    const audit = (await t.pool.one(sql.unsafe`
+      select actor_type, client from audit_log where entity_type = 'task' and entity_id = ${created.body.id} and action = 'task_created'`)) as { actor_type: string; client: string | null };
+    expect([event.actor.type, event.actor.client]).toEqual([audit.actor_type, audit.client]);
   }, LONG);
 
   it('filters by type', async () => {
