@@ -10,6 +10,8 @@ export default {
   },
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
-  testTimeout: 30000,
+  // Generous: each file starts a server (every validator of the contract compiled, ~5 s idle, 25 s on a busy
+  // 2-core machine shared with other runs); a timeout here is never what a test asserts.
+  testTimeout: 120000,
   maxWorkers: 2,
 };

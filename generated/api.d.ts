@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -116,7 +116,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}": {
+    "/api/projects/{project_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -125,13 +125,13 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * Get a project
-         * @description One project the caller is a member of, with its `ETag`.
+         * @description One project the caller is a member of, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the project has not changed.
          */
         get: operations["getProject"];
         put?: never;
@@ -150,7 +150,7 @@ export interface paths {
         patch: operations["updateProject"];
         trace?: never;
     };
-    "/api/projects/{projectId}/members": {
+    "/api/projects/{project_id}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -159,7 +159,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -180,7 +180,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/members/{memberId}": {
+    "/api/projects/{project_id}/members/{member_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -189,12 +189,12 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -246,7 +246,7 @@ export interface paths {
         put?: never;
         /**
          * Register an agent
-         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{projectId}/members` to make it assignable. Writes an `agent_created` audit entry.
+         * @description Registers an AI agent in the caller's tenant. Its `handle` is unique among all workers (humans and agents) of the tenant (409 `handle-taken`) and cannot be changed later. Add it to a project with `POST /api/projects/{project_id}/members` to make it assignable. Writes an `agent_created` audit entry.
          */
         post: operations["createAgent"];
         delete?: never;
@@ -255,7 +255,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/agents/{agentId}": {
+    "/api/agents/{agent_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -264,13 +264,13 @@ export interface paths {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
         /**
          * Get an agent
-         * @description One agent of the caller's tenant, with its `ETag`.
+         * @description One agent of the caller's tenant, with its `ETag`; with `If-None-Match` set to that ETag, a bodiless 304 while the agent has not changed.
          */
         get: operations["getAgent"];
         put?: never;
@@ -289,7 +289,68 @@ export interface paths {
         patch: operations["updateAgent"];
         trace?: never;
     };
-    "/api/projects/{projectId}/tasks": {
+    "/api/agents/{agent_id}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List an agent's API keys
+         * @description The agent's keys, newest first, revoked ones included (with `revoked_at`). Secrets are never shown again after creation: a key is identified by its `prefix`. Only the human who registered the agent, or an owner of a project the agent is a member of, may list, mint and revoke its keys (403 `not-agent-manager` for anyone else in the tenant; 404 `agent-not-found` outside it). Agents themselves may not (403 `forbidden-for-agents`).
+         */
+        get: operations["listAgentKeys"];
+        put?: never;
+        /**
+         * Mint an API key for an agent
+         * @description Mints a key with which a program acts as the agent: `Authorization: Bearer tfa_…`. The response is the only time the `secret` is shown — store it in your agent's secret store; the server keeps only its SHA-256 hash and the display `prefix`. Without `expires_at` the key is valid until revoked. The same permission rule as listing applies. Writes an `agent_key_created` audit entry (never the secret). There is no `Idempotency-Key` here: replaying the response would mean storing the secret. If a response is lost, revoke the key you cannot see and mint another.
+         */
+        post: operations["createAgentKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agents/{agent_id}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an agent's API key
+         * @description Revokes the key: within 5 seconds no instance of the API accepts it any more (verified keys are remembered for at most 5 s). Revoking a key that is already revoked changes nothing and answers 204 again. The same permission rule as listing applies. Writes an `agent_key_revoked` audit entry.
+         */
+        delete: operations["revokeAgentKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -298,21 +359,22 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
         /**
          * List and filter a project's tasks
-         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_id` says otherwise — as
+         * @description The project's tasks — top-level tasks and subtasks alike unless `parent_task_id` says otherwise — as
          *     `TaskSummary` objects. All filters combine with AND; a repeatable filter (`status`, `priority`)
-         *     matches any of its values, except `tag`, where every given tag must be present.
+         *     matches any of its values, except `tags`, where every given tag must be present.
          *
          *     **Sorting** (`sort`, default `-created_at`; a leading `-` means descending):
          *
          *     | sort | order |
          *     |------|-------|
          *     | `created_at` / `-created_at` | creation time |
+         *     | `updated_at` / `-updated_at` | time of the last change; with `updated_since`, the way to sync what changed |
          *     | `due_date` / `-due_date` | due date; tasks without a due date come **last in both directions** |
          *     | `priority` / `-priority` | rank low < medium < high < critical, so `priority` lists `low` first and `-priority` lists `critical` first |
          *     | `title` / `-title` | title |
@@ -324,7 +386,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task
-         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{taskId}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
+         * @description Creates a task in the project, `pending` with 0 % progress; the caller is recorded as its creator. The assignee must be a member of the project (422 at `/body/assignee_id`), and a parent task must belong to the same project (422 at `/body/parent_task_id`) — or use `POST /api/tasks/{task_id}/subtasks`. A `recurrence` makes this the first occurrence of a series. Writes a `task_created` audit entry.
          */
         post: operations["createTask"];
         delete?: never;
@@ -342,7 +404,7 @@ export interface paths {
         };
         /**
          * My work across all projects
-         * @description Tasks from every project the caller is a member of — the "my work" view. Use `assignee=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything. Sorting and paging work exactly as in `GET /api/projects/{projectId}/tasks`.
+         * @description Tasks from every project the caller is a member of — the "my work" view and cross-project search. Use `assignee_id=me` for the caller's own tasks or a worker id for a teammate's; omit it for everything, or narrow it to one project with `project_id`. The filters, sorting and paging are exactly those of `GET /api/projects/{project_id}/tasks`.
          */
         get: operations["listMyTasks"];
         put?: never;
@@ -353,7 +415,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}": {
+    "/api/tasks/{task_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -362,13 +424,13 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
         /**
          * Get a task with its subtasks
-         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence and its direct subtasks. Carries an `ETag` for `If-Match`.
+         * @description The full task: everything in `TaskSummary` plus its description, timestamps of the workflow, recurrence, the latest rejection and progress note, and its first 50 direct subtasks (`subtasks`; `subtask_count` is the total — page through the rest with `parent_task_id` on the task list). Carries an `ETag` for `If-Match`; send it back as `If-None-Match` to get a bodiless 304 while the task has not changed.
          */
         get: operations["getTask"];
         put?: never;
@@ -387,7 +449,7 @@ export interface paths {
         patch: operations["updateTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/status": {
+    "/api/tasks/{task_id}/status": {
         parameters: {
             query?: never;
             header?: never;
@@ -396,7 +458,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -436,7 +498,7 @@ export interface paths {
         patch: operations["updateTaskStatus"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/progress": {
+    "/api/tasks/{task_id}/progress": {
         parameters: {
             query?: never;
             header?: never;
@@ -445,7 +507,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -457,12 +519,12 @@ export interface paths {
         head?: never;
         /**
          * Report progress
-         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` is kept in the audit trail only (`progress_updated` entry), handy for agents that report what they did.
+         * @description Sets `progress_percent` while the task is `in_progress` (409 `not-in-progress` otherwise). The optional `note` becomes the task's `last_progress_note` (a report without one keeps the previous note) and is kept in the `progress_updated` audit entry — handy for agents that report what they did.
          */
         patch: operations["updateTaskProgress"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/assign": {
+    "/api/tasks/{task_id}/assign": {
         parameters: {
             query?: never;
             header?: never;
@@ -471,7 +533,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -488,7 +550,7 @@ export interface paths {
         patch: operations["assignTask"];
         trace?: never;
     };
-    "/api/tasks/{taskId}/subtasks": {
+    "/api/tasks/{task_id}/subtasks": {
         parameters: {
             query?: never;
             header?: never;
@@ -497,7 +559,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -505,7 +567,7 @@ export interface paths {
         put?: never;
         /**
          * Create a subtask
-         * @description Creates a task whose parent is `taskId`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
+         * @description Creates a task whose parent is `task_id`, in the parent's project — the same as `createTask` with `parent_task_id`, which is why the body has no such field. Subtasks can have subtasks of their own. The parent cannot be completed while this subtask is open. Writes a `task_created` audit entry.
          */
         post: operations["createSubtask"];
         delete?: never;
@@ -514,7 +576,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/approve": {
+    "/api/tasks/{task_id}/approve": {
         parameters: {
             query?: never;
             header?: never;
@@ -523,7 +585,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -531,7 +593,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a task in review
-         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{taskId}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
+         * @description The reviewer accepts the work: `review` → `completed`, with the same side effects as completing it through `PATCH /api/tasks/{task_id}/status` (progress 100, `completed_at`, next occurrence of a recurring task, and 409 `open-subtasks` while a subtask is open). From any other status: 409 `not-in-review`. No request body. Writes an `approved` audit entry.
          */
         post: operations["approveTask"];
         delete?: never;
@@ -540,7 +602,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/reject": {
+    "/api/tasks/{task_id}/reject": {
         parameters: {
             query?: never;
             header?: never;
@@ -549,7 +611,7 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -557,7 +619,7 @@ export interface paths {
         put?: never;
         /**
          * Send a task in review back to work
-         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on (stored in the `rejected` audit entry). From any other status: 409 `not-in-review`.
+         * @description The reviewer declines the work: `review` → `in_progress`, with a `reason` the assignee can act on: the task's `last_rejection` shows it (with the reviewer and the time), and the `rejected` audit entry keeps it. From any other status: 409 `not-in-review`.
          */
         post: operations["rejectTask"];
         delete?: never;
@@ -566,7 +628,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tasks/{taskId}/audit": {
+    "/api/tasks/{task_id}/claim": {
         parameters: {
             query?: never;
             header?: never;
@@ -575,7 +637,59 @@ export interface paths {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a task
+         * @description Takes the task for yourself: assigns you and starts it (`pending` → `in_progress`) in one transaction, written as one `claimed` audit entry. Claiming a task that is already yours and `in_progress` is a no-op that answers 200 with the task unchanged. A task someone else holds is 409 `already-claimed` (the problem names the holder in `assignee_handle`); a task of yours or nobody's that is not `pending` is 409 `invalid-transition` with the statuses it may move to in `allowed_transitions`. No request body.
+         */
+        post: operations["claimTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/tasks/claim-next": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim the most urgent open task
+         * @description Finds the most urgent task of the project that is `pending` and unassigned — highest priority first, then the earliest due date (tasks without one last), then the oldest — and claims it exactly like `POST /api/tasks/{task_id}/claim`. The optional filters narrow the candidates: every tag in `tags`, one of the `priority` values, subtasks of `parent_task_id`. Concurrent callers never get the same task: a task another caller is claiming right now is skipped, not waited for. 204 when no task matches. No request body.
+         */
+        post: operations["claimNextTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/{task_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -592,7 +706,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{projectId}/audit": {
+    "/api/projects/{project_id}/audit": {
         parameters: {
             query?: never;
             header?: never;
@@ -601,7 +715,7 @@ export interface paths {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -676,10 +790,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -706,10 +820,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -720,7 +834,7 @@ export interface paths {
         };
         /**
          * A webhook
-         * @description One webhook, without its secret. `active: false` with a `disabled_reason` means the server turned it off (its endpoint failed for 3 days); PATCH `active: true` to turn it on again. Project owners only.
+         * @description One webhook, without its secret. `active: false` with a `disabled_reason` means the server turned it off (its endpoint failed for 3 days); PATCH `active: true` to turn it on again. Project owners only. With `If-None-Match` set to its `ETag`, a bodiless 304 while the webhook has not changed.
          */
         get: operations["getWebhook"];
         put?: never;
@@ -745,10 +859,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -761,7 +875,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event
-         * @description Queues a `webhook.ping` event for this webhook only, delivered and retried like any other; its attempts appear in the deliveries. Works on an inactive webhook too, to test it before turning it on. Project owners only.
+         * @description Queues a `webhook.ping` event for this webhook only, delivered and retried like any other; its attempts appear in the deliveries. Works on an inactive webhook too, to test it before turning it on. Project owners only. With an `Idempotency-Key`, a retry replays the first answer and queues no second ping.
          */
         post: operations["pingWebhook"];
         delete?: never;
@@ -776,10 +890,10 @@ export interface paths {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -956,6 +1070,7 @@ export interface components {
          *     | `task-not-found` | 404 | The task does not exist or the caller is not a member of its project. |
          *     | `agent-not-found` | 404 | The tenant has no agent with this id. |
          *     | `member-not-found` | 404 | The project has no membership with this id. |
+         *     | `agent-key-not-found` | 404 | The agent has no API key with this id. |
          *     | `method-not-allowed` | 405 | The path exists but not with this HTTP method. |
          *     | `slug-taken` | 409 | Another project of the tenant already uses the slug. |
          *     | `handle-taken` | 409 | Another worker (human or agent) of the tenant already has the handle. |
@@ -964,7 +1079,10 @@ export interface components {
          *     | `project-has-tasks` | 409 | Deleting a project that has tasks without `force=true`. |
          *     | `owner-membership` | 409 | Removing the owner's membership. |
          *     | `agent-in-use` | 409 | Deleting an agent that is still a member of a project. |
-         *     | `invalid-transition` | 409 | The status change is not in the workflow; `detail` names the allowed targets. |
+         *     | `forbidden-for-agents` | 403 | An agent API key called an operation reserved for humans (see `bearerAuth`). |
+         *     | `not-agent-manager` | 403 | Managing the keys of an agent you neither registered nor share a project as owner with. |
+         *     | `invalid-transition` | 409 | The status change is not in the workflow; `allowed_transitions` lists the allowed targets. |
+         *     | `already-claimed` | 409 | Claiming a task someone else holds; `assignee_handle` names them. |
          *     | `open-subtasks` | 409 | Completing (or approving) a task while one of its subtasks is not completed. |
          *     | `not-in-progress` | 409 | Reporting progress on a task that is not `in_progress`. |
          *     | `not-in-review` | 409 | Approving or rejecting a task that is not in `review`. |
@@ -982,6 +1100,11 @@ export interface components {
          *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
          *     | `notification-not-found` | 404 | The caller has no notification with this id. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
+         *
+         *     Some types carry machine-readable extension members (RFC 9457 §3.2), listed as properties below, so
+         *     a program never parses `detail`: `allowed_transitions` on `invalid-transition`, `assignee_handle` on
+         *     `already-claimed`. Ignore members you do not know: new ones may be added.
          * @example {
          *       "type": "https://taskflow.dev/problems/task-not-found",
          *       "title": "Task not found",
@@ -996,7 +1119,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -1018,7 +1141,7 @@ export interface components {
              */
             instance?: string;
             /**
-             * @description For `validation-failed`, one entry per invalid field.
+             * @description For `validation-failed`, one entry per invalid field (the first 100 when a request has more).
              * @example [
              *       {
              *         "pointer": "/body/title",
@@ -1027,6 +1150,12 @@ export interface components {
              *     ]
              */
             errors?: components["schemas"]["FieldError"][];
+            allowed_transitions?: components["schemas"]["AllowedTransitions"];
+            /**
+             * @description For `already-claimed`, the handle of whoever holds the task.
+             * @example @alice
+             */
+            assignee_handle?: string;
         };
         /**
          * @description One invalid field of a request.
@@ -1037,7 +1166,7 @@ export interface components {
          */
         FieldError: {
             /**
-             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/taskId`, `/header/if-match`).
+             * @description JSON Pointer (RFC 6901) into the request, prefixed by where the value was: `/body/…`, `/query/…`, `/path/…` or `/header/…` (for example `/body/tags/3`, `/query/limit`, `/path/task_id`, `/header/if-match`).
              * @example /body/title
              */
             pointer: string;
@@ -1126,10 +1255,10 @@ export interface components {
          */
         Me: {
             /**
-             * @description The user id — the `sub` claim of the JWT.
+             * @description The user id — the `sub` claim of the JWT; `null` when the caller is an agent (API key).
              * @example usr_2NfXq8kLw1
              */
-            user_id: string;
+            user_id: string | null;
             /**
              * @description Email from the token, if it has one.
              * @example alice@example.com
@@ -1148,10 +1277,10 @@ export interface components {
             worker: components["schemas"]["Worker"];
             /**
              * Format: int64
-             * @description Id of the caller's personal default project, created on their first request.
+             * @description Id of the caller's personal default project, created on their first request; `null` for an agent, which has none.
              * @example 3
              */
-            default_project_id: number;
+            default_project_id: number | null;
         };
         /**
          * @description A project the caller is a member of.
@@ -1165,7 +1294,8 @@ export interface components {
          *       "member_count": 3,
          *       "task_count": 14,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-03T16:20:00Z"
+         *       "updated_at": "2026-02-03T16:20:00Z",
+         *       "version": 4
          *     }
          */
         Project: {
@@ -1223,6 +1353,11 @@ export interface components {
              * @example 2026-02-03T16:20:00Z
              */
             updated_at: string;
+            /**
+             * @description The project's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of projects.
@@ -1400,7 +1535,8 @@ export interface components {
          *         "copy-editing"
          *       ],
          *       "created_at": "2026-01-20T14:00:00Z",
-         *       "updated_at": "2026-01-20T14:00:00Z"
+         *       "updated_at": "2026-01-20T14:00:00Z",
+         *       "version": 1
          *     }
          */
         Agent: {
@@ -1441,6 +1577,11 @@ export interface components {
              * @example 2026-01-20T14:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The agent's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A page of agents.
@@ -1565,6 +1706,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Draft the launch announcement",
          *       "status": "in_progress",
+         *       "allowed_transitions": [
+         *         "review",
+         *         "completed",
+         *         "blocked"
+         *       ],
          *       "priority": "high",
          *       "progress_percent": 40,
          *       "tags": [
@@ -1578,7 +1724,8 @@ export interface components {
          *       "subtask_count": 2,
          *       "is_recurring": false,
          *       "created_at": "2026-01-31T09:00:00Z",
-         *       "updated_at": "2026-02-02T14:30:00Z"
+         *       "updated_at": "2026-02-02T14:30:00Z",
+         *       "version": 4
          *     }
          */
         TaskSummary: {
@@ -1600,6 +1747,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -1659,6 +1807,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
         };
         /**
          * @description A task with everything about it: the `TaskSummary` fields plus description, workflow timestamps, recurrence and its direct subtasks.
@@ -1667,6 +1820,11 @@ export interface components {
          *       "project_id": 7,
          *       "title": "Publish the weekly changelog",
          *       "status": "pending",
+         *       "allowed_transitions": [
+         *         "in_progress",
+         *         "blocked",
+         *         "completed"
+         *       ],
          *       "priority": "medium",
          *       "progress_percent": 0,
          *       "tags": [
@@ -1680,6 +1838,7 @@ export interface components {
          *       "is_recurring": true,
          *       "created_at": "2026-02-02T16:05:00Z",
          *       "updated_at": "2026-02-02T16:05:00Z",
+         *       "version": 1,
          *       "description": "Collect merged changes since last Monday and post them on the blog.",
          *       "created_by_id": 5,
          *       "started_at": null,
@@ -1690,6 +1849,8 @@ export interface components {
          *       },
          *       "recurring_root_id": 47,
          *       "spawn_count": 1,
+         *       "last_rejection": null,
+         *       "last_progress_note": null,
          *       "subtasks": []
          *     }
          */
@@ -1712,6 +1873,7 @@ export interface components {
              */
             title: string;
             status: components["schemas"]["TaskStatus"];
+            allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
              * @description Progress in percent; 100 once completed.
@@ -1771,6 +1933,11 @@ export interface components {
              * @example 2026-02-02T14:30:00Z
              */
             updated_at: string;
+            /**
+             * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
+             * @example 3
+             */
+            version: number;
             /**
              * @description Longer explanation in plain text or Markdown, or `null`.
              * @example Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.
@@ -1810,7 +1977,17 @@ export interface components {
              * @example 0
              */
             spawn_count: number;
-            /** @description The direct subtasks, oldest first. */
+            /**
+             * @description The latest time the task was sent back from review (`POST /api/tasks/{task_id}/reject`): why, by whom and when, so the assignee sees what to fix on the task itself. `null` if it never was; it stays after a later approval (the audit trail keeps every rejection).
+             * @example null
+             */
+            last_rejection: components["schemas"]["TaskRejection"] | null;
+            /**
+             * @description The latest `note` sent with a progress report (`PATCH /api/tasks/{task_id}/progress`), and when; `null` if none was. A report without a note keeps the previous one.
+             * @example null
+             */
+            last_progress_note: components["schemas"]["ProgressNote"] | null;
+            /** @description The first 50 direct subtasks, oldest first. `subtask_count` says how many there are; when it is above 50, page through all of them with `GET /api/projects/{project_id}/tasks?parent_task_id=<this id>&sort=created_at`. */
             subtasks: components["schemas"]["TaskSummary"][];
         };
         /**
@@ -1976,7 +2153,7 @@ export interface components {
         /**
          * @description A progress report.
          * @example {
-         *       "percent": 60
+         *       "progress_percent": 60
          *     }
          */
         TaskProgressUpdate: {
@@ -1984,9 +2161,9 @@ export interface components {
              * @description The new progress in percent.
              * @example 60
              */
-            percent: number;
+            progress_percent: number;
             /**
-             * @description What was done, kept in the audit trail.
+             * @description What was done; shown as the task's `last_progress_note` and kept in the audit trail.
              * @example First draft done; waiting for the pricing numbers.
              */
             note?: string;
@@ -2006,6 +2183,59 @@ export interface components {
             assignee_id: number | null;
         };
         /**
+         * @description A rejection of the work in review, as the task keeps the latest one.
+         * @example {
+         *       "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+         *       "rejected_by_id": 12,
+         *       "rejected_by_handle": "@claude-reviewer",
+         *       "rejected_at": "2026-02-04T10:12:00Z"
+         *     }
+         */
+        TaskRejection: {
+            /**
+             * @description What needs to change, as the reviewer wrote it.
+             * @example Two links still point to the staging site, and the pricing claim needs a source.
+             */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Worker id of the reviewer; `null` if that worker (an agent) was deleted since.
+             * @example 12
+             */
+            rejected_by_id: number | null;
+            /**
+             * @description Handle of the reviewer; `null` if that worker was deleted since.
+             * @example @claude-reviewer
+             */
+            rejected_by_handle: string | null;
+            /**
+             * Format: date-time
+             * @description When the task was sent back.
+             * @example 2026-02-04T10:12:00Z
+             */
+            rejected_at: string;
+        };
+        /**
+         * @description The note of a progress report, as the task keeps the latest one.
+         * @example {
+         *       "note": "First draft done; waiting for the pricing numbers.",
+         *       "noted_at": "2026-02-02T14:30:00Z"
+         *     }
+         */
+        ProgressNote: {
+            /**
+             * @description What was done, as the reporter wrote it.
+             * @example First draft done; waiting for the pricing numbers.
+             */
+            note: string;
+            /**
+             * Format: date-time
+             * @description When the note was sent.
+             * @example 2026-02-02T14:30:00Z
+             */
+            noted_at: string;
+        };
+        /**
          * @description Why the work in review is sent back.
          * @example {
          *       "reason": "Two links still point to the staging site, and the pricing claim needs a source."
@@ -2013,11 +2243,176 @@ export interface components {
          */
         TaskReject: {
             /**
-             * @description What needs to change, for the assignee; kept in the audit trail.
+             * @description What needs to change, for the assignee; shown as the task's `last_rejection` and kept in the audit trail.
              * @example The second paragraph promises a launch date we have not confirmed yet.
              */
             reason: string;
         };
+        /**
+         * @description An API key of an agent, without its secret.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": "2026-02-04T09:12:00Z",
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null
+         *     }
+         */
+        AgentKey: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for, so people can tell keys apart.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret (`tfa_` and 8 more), enough to recognise it.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When a request last authenticated with it, to the minute; `null` if never.
+             * @example 2026-02-04T09:12:00Z
+             */
+            last_used_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the key was revoked; `null` while it is active.
+             * @example null
+             */
+            revoked_at: string | null;
+        };
+        /**
+         * @description A newly minted key with its secret, returned once.
+         * @example {
+         *       "id": 3,
+         *       "agent_id": 12,
+         *       "name": "CI runner",
+         *       "prefix": "tfa_q3Xo9Lw2",
+         *       "created_at": "2026-02-01T08:00:00Z",
+         *       "last_used_at": null,
+         *       "expires_at": "2026-05-01T00:00:00Z",
+         *       "revoked_at": null,
+         *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+         *     }
+         */
+        AgentKeyCreated: {
+            /**
+             * Format: int64
+             * @description The key's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description The agent the key acts as.
+             * @example 12
+             */
+            agent_id: number;
+            /**
+             * @description What the key is for.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * @description The first characters of the secret.
+             * @example tfa_q3Xo9Lw2
+             */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description When the key was minted.
+             * @example 2026-02-01T08:00:00Z
+             */
+            created_at: string;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            last_used_at: null;
+            /**
+             * Format: date-time
+             * @description When the key stops working; `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at: string | null;
+            /**
+             * @description Always `null` for a new key.
+             * @example null
+             */
+            revoked_at: null;
+            /**
+             * @description The key itself: `tfa_` followed by 32 random bytes in base64url. Send it as `Authorization: Bearer <secret>`. It is never shown again.
+             * @example tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9
+             */
+            secret: string;
+        };
+        /**
+         * @description An agent's API keys, newest first: all of them up to the newest 100 (an agent has few; revoke unused ones).
+         * @example {
+         *       "items": []
+         *     }
+         */
+        AgentKeyList: {
+            /** @description The keys. */
+            items: components["schemas"]["AgentKey"][];
+        };
+        /**
+         * @description A key to mint.
+         * @example {
+         *       "name": "CI runner",
+         *       "expires_at": "2026-05-01T00:00:00Z"
+         *     }
+         */
+        AgentKeyCreate: {
+            /**
+             * @description What the key is for, such as the machine or pipeline that will hold it.
+             * @example CI runner
+             */
+            name: string;
+            /**
+             * Format: date-time
+             * @description When the key stops working (must be in the future); omit or `null` for no expiry.
+             * @example 2026-05-01T00:00:00Z
+             */
+            expires_at?: string | null;
+        };
+        /**
+         * @description The statuses the task may move to now through `PATCH /api/tasks/{taskId}/status`, given the workflow and its subtasks (`completed` is left out while a subtask at any depth is open).
+         * @example [
+         *       "review",
+         *       "completed",
+         *       "blocked"
+         *     ]
+         */
+        AllowedTransitions: components["schemas"]["TaskStatus"][];
         /**
          * @description Kind of entity an audit entry is about.
          * @example task
@@ -2025,13 +2420,13 @@ export interface components {
          */
         AuditEntityType: "task" | "project" | "member" | "agent";
         /**
-         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired.
+         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due" | "claimed" | "agent_key_created" | "agent_key_revoked";
         /**
-         * @description `human` or `agent` for a worker acting through the API; `system` for the server itself, with no worker (`id` null, handle `system`): a due-date reminder firing, or history imported without an author.
+         * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself, with no worker (`id` null, handle `system`): a due-date reminder firing, a recurrence spawn, or history imported without an author.
          * @example human
          * @enum {string}
          */
@@ -2046,6 +2441,7 @@ export interface components {
          *       "actor_id": 5,
          *       "actor_handle": "@alice",
          *       "actor_type": "human",
+         *       "client": null,
          *       "details": {
          *         "status": {
          *           "before": "pending",
@@ -2082,6 +2478,11 @@ export interface components {
              */
             actor_handle: string;
             actor_type: components["schemas"]["ActorType"];
+            /**
+             * @description The OAuth client the change was made through, when the actor's token named one (its `azp` or `client_id` claim), such as `taskflow-web` or `claude-desktop`; `null` otherwise (agent keys, tokens without a client, the server itself).
+             * @example taskflow-web
+             */
+            client: string | null;
             /**
              * @description What changed: each changed field as `{"before": …, "after": …}` (`before` is `null` on creation, `after` is `null` on deletion), plus context such as a progress `note` or a rejection `reason`.
              * @example {
@@ -2122,7 +2523,7 @@ export interface components {
          * @example task.status_changed
          * @enum {string}
          */
-        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.spawned" | "task.reminder_due" | "webhook.ping";
+        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "agent.key_created" | "agent.key_revoked" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.claimed" | "task.spawned" | "task.reminder_due" | "webhook.ping";
         /**
          * @description One change, read from the audit trail (written in the same transaction as the change). The same object is a feed item, the `data` of a stream message and the `data` of a webhook delivery.
          * @example {
@@ -2137,7 +2538,8 @@ export interface components {
          *       "actor": {
          *         "id": 5,
          *         "handle": "@alice",
-         *         "type": "human"
+         *         "type": "human",
+         *         "client": null
          *       },
          *       "data": {
          *         "changes": {
@@ -2198,6 +2600,11 @@ export interface components {
                  */
                 handle: string;
                 type: components["schemas"]["ActorType"];
+                /**
+                 * @description The OAuth client the change was made through, as the audit trail recorded it (`taskflow-web`, `claude-desktop`); `null` for agent keys, tokens without a client and the server itself.
+                 * @example taskflow-web
+                 */
+                client: string | null;
             };
             data: components["schemas"]["EventData"];
         };
@@ -2255,7 +2662,7 @@ export interface components {
          * @description Server-Sent Events: `retry:`, then messages of `id:` (a cursor), `event:` (an `EventType`) and `data:` (one `Event` as JSON), separated by blank lines, and `: heartbeat` comments.
          * @example id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
          *     event: task.created
-         *     data: {"id":311,"type":"task.created","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human"},"data":{"changes":{},"task":null}}
+         *     data: {"id":311,"type":"task.created","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{},"task":null}}
          */
         EventStream: string;
         /**
@@ -2275,7 +2682,8 @@ export interface components {
          *         "actor": {
          *           "id": 5,
          *           "handle": "@alice",
-         *           "type": "human"
+         *           "type": "human",
+         *           "client": null
          *         },
          *         "data": {
          *           "changes": {
@@ -2314,7 +2722,8 @@ export interface components {
          *       "disabled_at": "2026-02-05T09:00:00Z",
          *       "secret_rotated_until": null,
          *       "created_at": "2026-02-01T09:00:00Z",
-         *       "updated_at": "2026-02-05T09:00:00Z"
+         *       "updated_at": "2026-02-05T09:00:00Z",
+         *       "version": 2
          *     }
          */
         Webhook: {
@@ -2378,6 +2787,11 @@ export interface components {
              * @example 2026-02-01T09:00:00Z
              */
             updated_at: string;
+            /**
+             * @description The webhook's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` from a list without reading the webhook first.
+             * @example 2
+             */
+            version: number;
             /**
              * @description The signing secret (`whsec_` + base64 of 24 random bytes). Only in the answer to `createWebhook` and to `updateWebhook` with `rotate_secret`: store it then, it is never shown again.
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -2835,6 +3249,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Not modified: the `If-None-Match` you sent names the current version. There is no body; keep using your copy. The `ETag` header repeats the current version. */
+        NotModified: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /** @description `precondition-failed`: the `If-Match` ETag is no longer current — someone changed the resource after you read it. Re-read it, re-apply your change and retry with the new ETag. */
         PreconditionFailed: {
             headers: {
@@ -2889,7 +3312,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/taskId`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
+        /** @description `validation-failed`: a path, query, header or body value is not valid — `errors` has one entry per invalid field with a JSON pointer to it (`/body/title`, `/query/limit`, `/path/task_id`). On creating `POST`s also `idempotency-key-reused`: the `Idempotency-Key` was already used with a different body. */
         ValidationFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2938,7 +3361,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `internal`: an unexpected error. Nothing was half-written — the change was rolled back. Retrying is safe with an `Idempotency-Key`; report the `X-Request-Id` if it persists. */
+        /** @description `internal`: an unexpected error. A change is never half-written (it commits whole or not at all), but a request cut off by a failure **may or may not have been applied**: the failure can strike after the commit, before the answer. To know, retry with the same `Idempotency-Key` (every `POST`): you get the original answer if it was applied, or it runs now if it was not. A `PATCH`/`DELETE` can be retried with the `If-Match` it was sent with: 412 means it (or someone else's change) was applied. Report the `X-Request-Id` if it persists. */
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
@@ -2956,10 +3379,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token. The request changed nothing; retry with backoff. */
+        /** @description `unavailable`: the database cannot be reached or did not answer in time, or `auth-unavailable`: the identity provider's keys could not be fetched to verify your token (then nothing was done). A request cut off by a database failure **may or may not have been applied**: a change commits whole or not at all, but the connection can drop after the commit and before the answer. Retry with backoff and the same `Idempotency-Key` (every `POST`) to know — the original answer if it was applied, a fresh run if not; a `PATCH`/`DELETE` retried with its `If-Match` answers 412 if it was applied. On the readiness probe also `overloaded`: this instance refused requests for lack of capacity within the last second, so a load balancer should send new traffic elsewhere. */
         ServiceUnavailable: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -3010,6 +3434,66 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `forbidden-for-agents`: the caller authenticated with an agent API key, and this operation is reserved for humans (see the table in the `bearerAuth` security scheme). */
+        ForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/forbidden-for-agents",
+                 *       "title": "Agents may not do this",
+                 *       "status": 403,
+                 *       "detail": "@claude-reviewer is an agent; approveTask is reserved for humans."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `forbidden`: you are a member of this project, but only its owner may do this; or `forbidden-for-agents`: the caller is an agent, and this operation is reserved for humans. */
+        OwnerOnlyOrForbiddenForAgents: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `not-agent-manager`: only the human who registered the agent, or an owner of a project the agent is a member of, may manage its keys; or `forbidden-for-agents`: agents may not manage keys at all. */
+        NotAgentManager: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `already-claimed`: someone else holds the task (`assignee_handle` names them); or `invalid-transition`: the task is not `pending`, and `allowed_transitions` lists where it may go; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
+        ClaimConflict: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `overloaded`: the server is at capacity — `MAX_IN_FLIGHT` requests running and `MAX_QUEUE` waiting, or no slot freed up within `MAX_QUEUE_WAIT_MS` — and refused the request before reading its body or token: nothing was done, so any request may be retried as is after `Retry-After` seconds. The other 503s: `unavailable` (the database cannot be reached or did not answer in time; a write may have committed, so retry writes with an `Idempotency-Key`) and `auth-unavailable` (the identity provider's keys could not be fetched to verify your token). */
+        Overloaded: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                /** @description Seconds to wait before retrying; always sent with a 503. */
+                "Retry-After": number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `notification-not-found`: you have no notification with this id (it may be someone else's, or purged). */
         NotificationNotFound: {
             headers: {
@@ -3050,6 +3534,11 @@ export interface components {
          * @example 33
          */
         MemberId: number;
+        /**
+         * @description Id of one of the agent's API keys (`AgentKey.id`).
+         * @example 3
+         */
+        KeyId: number;
         /** @description Page size — how many items to return at most. */
         Limit: number;
         /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
@@ -3058,11 +3547,29 @@ export interface components {
         TaskStatusFilter: components["schemas"]["TaskStatus"][];
         /** @description Only tasks due before this instant (tasks without a due date are excluded). */
         DueBefore: string;
+        /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+        PriorityFilter: components["schemas"]["TaskPriority"][];
+        /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+        AssigneeFilter: string;
+        /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+        TagsFilter: string[];
+        /** @description Case-insensitive text search in title and description. */
+        TextQuery: string;
+        /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+        DueAfter: string;
+        /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+        HasDueDate: boolean;
+        /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+        ParentTaskFilter: string;
+        /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+        UpdatedSince: string;
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
-        TaskSort: "created_at" | "-created_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
+        TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
         IfMatch: string;
-        /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+        /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+        IfNoneMatch: string;
+        /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
         IdempotencyKey: string;
         /**
          * @description Only events of this project (you must be a member; 404 otherwise).
@@ -3082,11 +3589,6 @@ export interface components {
         /** @description Where to resume: the `next_cursor` of the previous page, or the `id` of the last stream message. Send it with the same filters; omit it to start from the oldest event. */
         EventCursor: string;
         /**
-         * @description Id of a project you own.
-         * @example 7
-         */
-        WebhookProjectId: number;
-        /**
          * @description Id of a webhook of the project.
          * @example 3
          */
@@ -3104,7 +3606,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created this time. */
+        /** @description `true` when this is the stored response of an earlier request with the same Idempotency-Key: nothing was created or changed this time. */
         IdempotentReplayed: "true";
         /** @description Id of this request in the server logs. Quote it when reporting a problem. */
         XRequestId: string;
@@ -3268,7 +3770,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjects: {
@@ -3305,7 +3807,8 @@ export interface operations {
                      *           "member_count": 1,
                      *           "task_count": 4,
                      *           "created_at": "2026-01-12T08:00:00Z",
-                     *           "updated_at": "2026-01-12T08:00:00Z"
+                     *           "updated_at": "2026-01-12T08:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 7,
@@ -3317,7 +3820,8 @@ export interface operations {
                      *           "member_count": 3,
                      *           "task_count": 14,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-03T16:20:00Z"
+                     *           "updated_at": "2026-02-03T16:20:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -3330,14 +3834,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createProject: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3378,7 +3882,8 @@ export interface operations {
                      *       "member_count": 1,
                      *       "task_count": 0,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-01-31T09:00:00Z"
+                     *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -3386,6 +3891,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `slug-taken`: another project of the tenant already uses this slug (pick another), or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -3409,19 +3915,22 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getProject: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3446,18 +3955,20 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-03T16:20:00Z"
+                     *       "updated_at": "2026-02-03T16:20:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["ProjectNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteProject: {
@@ -3475,7 +3986,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3490,7 +4001,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `project-has-tasks`: the project still has tasks and `force` was not `true`, or `default-project`: this is the owner's personal default project, which cannot be deleted. */
             409: {
@@ -3514,7 +4025,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateProject: {
@@ -3529,7 +4040,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3564,7 +4075,8 @@ export interface operations {
                      *       "member_count": 3,
                      *       "task_count": 14,
                      *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-04T10:05:00Z"
+                     *       "updated_at": "2026-02-04T10:05:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Project"];
@@ -3580,7 +4092,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectMembers: {
@@ -3597,7 +4109,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3652,14 +4164,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     addProjectMember: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -3667,7 +4179,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -3708,7 +4220,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             404: components["responses"]["ProjectNotFound"];
             /** @description `already-member`: the human or agent is already a member of this project, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
@@ -3756,7 +4268,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     removeProjectMember: {
@@ -3768,12 +4280,12 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of the membership (`Member.id`, not the worker id).
                  * @example 33
                  */
-                memberId: components["parameters"]["MemberId"];
+                member_id: components["parameters"]["MemberId"];
             };
             cookie?: never;
         };
@@ -3788,7 +4300,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["OwnerOnlyOrForbiddenForAgents"];
             /** @description `project-not-found`: the project does not exist or you are not a member, or `member-not-found`: the project has no membership with this id. */
             404: {
                 headers: {
@@ -3828,7 +4340,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     searchMembers: {
@@ -3883,7 +4395,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listAgents: {
@@ -3920,7 +4432,8 @@ export interface operations {
                      *             "copy-editing"
                      *           ],
                      *           "created_at": "2026-01-20T14:00:00Z",
-                     *           "updated_at": "2026-01-20T14:00:00Z"
+                     *           "updated_at": "2026-01-20T14:00:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 13,
@@ -3932,7 +4445,8 @@ export interface operations {
                      *             "labeling"
                      *           ],
                      *           "created_at": "2026-02-01T10:00:00Z",
-                     *           "updated_at": "2026-02-02T09:45:00Z"
+                     *           "updated_at": "2026-02-02T09:45:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJpZCI6MTN9"
@@ -3945,14 +4459,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createAgent: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path?: never;
@@ -3997,7 +4511,8 @@ export interface operations {
                      *         "labeling"
                      *       ],
                      *       "created_at": "2026-02-01T10:00:00Z",
-                     *       "updated_at": "2026-02-01T10:00:00Z"
+                     *       "updated_at": "2026-02-01T10:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -4005,6 +4520,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             /** @description `handle-taken`: a human or agent of the tenant already has this handle, or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
@@ -4028,19 +4544,22 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getAgent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -4065,18 +4584,20 @@ export interface operations {
                      *         "copy-editing"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-01-20T14:00:00Z"
+                     *       "updated_at": "2026-01-20T14:00:00Z",
+                     *       "version": 1
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["AgentNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteAgent: {
@@ -4091,7 +4612,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -4106,6 +4627,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             /** @description `agent-in-use`: the agent is still a member of at least one project. */
             409: {
@@ -4129,7 +4651,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateAgent: {
@@ -4144,7 +4666,7 @@ export interface operations {
                  * @description Id of an agent of your tenant (its worker id).
                  * @example 12
                  */
-                agentId: components["parameters"]["AgentId"];
+                agent_id: components["parameters"]["AgentId"];
             };
             cookie?: never;
         };
@@ -4183,7 +4705,8 @@ export interface operations {
                      *         "accessibility-audit"
                      *       ],
                      *       "created_at": "2026-01-20T14:00:00Z",
-                     *       "updated_at": "2026-02-04T08:30:00Z"
+                     *       "updated_at": "2026-02-04T08:30:00Z",
+                     *       "version": 4
                      *     }
                      */
                     "application/json": components["schemas"]["Agent"];
@@ -4191,6 +4714,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["AgentNotFound"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
@@ -4198,7 +4722,173 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listAgentKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent's keys. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "agent_id": 12,
+                     *           "name": "CI runner",
+                     *           "prefix": "tfa_q3Xo9Lw2",
+                     *           "created_at": "2026-02-01T08:00:00Z",
+                     *           "last_used_at": "2026-02-04T09:12:00Z",
+                     *           "expires_at": "2026-05-01T00:00:00Z",
+                     *           "revoked_at": null
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    createAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CI runner",
+                 *       "expires_at": "2026-05-01T00:00:00Z"
+                 *     }
+                 */
+                "application/json": components["schemas"]["AgentKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The new key, with its secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description The new key's URI, the one `revokeAgentKey` deletes. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "agent_id": 12,
+                     *       "name": "CI runner",
+                     *       "prefix": "tfa_q3Xo9Lw2",
+                     *       "created_at": "2026-02-01T08:00:00Z",
+                     *       "last_used_at": null,
+                     *       "expires_at": "2026-05-01T00:00:00Z",
+                     *       "revoked_at": null,
+                     *       "secret": "tfa_q3Xo9Lw2vKc8Jm1sTq0eR7yUiP4aZx6nB5dF3gH2jL9"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AgentKeyCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            404: components["responses"]["AgentNotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    revokeAgentKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of an agent of your tenant (its worker id).
+                 * @example 12
+                 */
+                agent_id: components["parameters"]["AgentId"];
+                /**
+                 * @description Id of one of the agent's API keys (`AgentKey.id`).
+                 * @example 3
+                 */
+                key_id: components["parameters"]["KeyId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["NotAgentManager"];
+            /** @description `agent-not-found`: your tenant has no such agent, or `agent-key-not-found`: the agent has no key with this id. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/agent-key-not-found",
+                     *       "title": "API key not found",
+                     *       "status": 404,
+                     *       "detail": "Agent 12 has no API key 3."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectTasks: {
@@ -4206,22 +4896,24 @@ export interface operations {
             query?: {
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
-                /** @description Only tasks with one of these priorities. Repeat the parameter for several. */
-                priority?: components["schemas"]["TaskPriority"][];
-                /** @description Only tasks assigned to this worker. */
-                assignee_id?: number;
-                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several. */
-                tag?: string[];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
-                q?: string;
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
                 /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
-                due_after?: string;
+                due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
-                has_due_date?: boolean;
-                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task. Omit it to list every task of the project. */
-                parent_id?: string;
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -4235,7 +4927,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -4256,6 +4948,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Publish the weekly changelog",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4268,13 +4965,19 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": true,
                      *           "created_at": "2026-02-02T16:05:00Z",
-                     *           "updated_at": "2026-02-02T16:05:00Z"
+                     *           "updated_at": "2026-02-02T16:05:00Z",
+                     *           "version": 1
                      *         },
                      *         {
                      *           "id": 42,
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -4288,7 +4991,8 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         }
                      *       ],
                      *       "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjpbIjIwMjYtMDEtMzFUMDk6MDA6MDBaIiw0Ml19"
@@ -4302,14 +5006,14 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createTask: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -4317,7 +5021,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -4357,6 +5061,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -4371,6 +5080,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-01-31T09:00:00Z",
+                     *       "version": 1,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -4378,6 +5088,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4420,18 +5132,34 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listMyTasks: {
         parameters: {
             query?: {
-                /** @description `me` for tasks assigned to the caller, or a worker id. */
-                assignee?: string;
+                /** @description Only tasks of this project (one you are a member of; any other id simply matches nothing). */
+                project_id?: number;
                 /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
                 status?: components["parameters"]["TaskStatusFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
+                assignee_id?: components["parameters"]["AssigneeFilter"];
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Case-insensitive text search in title and description. */
+                q?: components["parameters"]["TextQuery"];
                 /** @description Only tasks due before this instant (tasks without a due date are excluded). */
                 due_before?: components["parameters"]["DueBefore"];
+                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                due_after?: components["parameters"]["DueAfter"];
+                /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
+                has_due_date?: components["parameters"]["HasDueDate"];
+                /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
+                parent_task_id?: components["parameters"]["ParentTaskFilter"];
+                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
                 /** @description Page size — how many items to return at most. */
@@ -4460,6 +5188,11 @@ export interface operations {
                      *           "project_id": 7,
                      *           "title": "Draft the launch announcement",
                      *           "status": "in_progress",
+                     *           "allowed_transitions": [
+                     *             "review",
+                     *             "completed",
+                     *             "blocked"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 40,
                      *           "tags": [
@@ -4473,13 +5206,19 @@ export interface operations {
                      *           "subtask_count": 2,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z"
+                     *           "updated_at": "2026-02-02T14:30:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 18,
                      *           "project_id": 3,
                      *           "title": "Renew the passport",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 0,
                      *           "tags": [],
@@ -4490,7 +5229,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-14T19:40:00Z",
-                     *           "updated_at": "2026-01-14T19:40:00Z"
+                     *           "updated_at": "2026-01-14T19:40:00Z",
+                     *           "version": 1
                      *         }
                      *       ],
                      *       "next_cursor": null
@@ -4503,19 +5243,22 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4535,6 +5278,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -4549,6 +5297,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-02T14:30:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4556,12 +5305,17 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -4574,13 +5328,19 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4593,7 +5353,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4601,12 +5362,13 @@ export interface operations {
                     "application/json": components["schemas"]["Task"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["TaskNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteTask: {
@@ -4621,7 +5383,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4641,7 +5403,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTask: {
@@ -4656,7 +5418,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4686,6 +5448,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Draft the launch announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "critical",
                      *       "progress_percent": 40,
                      *       "tags": [
@@ -4700,6 +5467,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:00:00Z",
                      *       "updated_at": "2026-02-03T09:10:00Z",
+                     *       "version": 4,
                      *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-02T08:15:00Z",
@@ -4707,12 +5475,17 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": [
                      *         {
                      *           "id": 43,
                      *           "project_id": 7,
                      *           "title": "Collect quotes from beta customers",
                      *           "status": "completed",
+                     *           "allowed_transitions": [
+                     *             "review"
+                     *           ],
                      *           "priority": "medium",
                      *           "progress_percent": 100,
                      *           "tags": [
@@ -4725,13 +5498,19 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z"
+                     *           "updated_at": "2026-02-02T11:00:00Z",
+                     *           "version": 4
                      *         },
                      *         {
                      *           "id": 44,
                      *           "project_id": 7,
                      *           "title": "Proofread the announcement",
                      *           "status": "pending",
+                     *           "allowed_transitions": [
+                     *             "in_progress",
+                     *             "blocked",
+                     *             "completed"
+                     *           ],
                      *           "priority": "high",
                      *           "progress_percent": 0,
                      *           "tags": [
@@ -4744,7 +5523,8 @@ export interface operations {
                      *           "subtask_count": 0,
                      *           "is_recurring": false,
                      *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z"
+                     *           "updated_at": "2026-02-01T11:35:00Z",
+                     *           "version": 4
                      *         }
                      *       ]
                      *     }
@@ -4761,7 +5541,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskStatus: {
@@ -4776,7 +5556,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4805,6 +5585,10 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "review",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -4818,6 +5602,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T10:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4825,6 +5610,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -4858,7 +5645,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateTaskProgress: {
@@ -4873,7 +5660,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -4881,7 +5668,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "percent": 60,
+                 *       "progress_percent": 60,
                  *       "note": "First draft done; waiting for the pricing numbers."
                  *     }
                  */
@@ -4903,6 +5690,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 60,
                      *       "tags": [
@@ -4916,6 +5708,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T09:30:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -4923,6 +5716,11 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": {
+                     *         "note": "First draft done; waiting for the pricing numbers.",
+                     *         "noted_at": "2026-02-02T14:30:00Z"
+                     *       },
                      *       "subtasks": []
                      *     }
                      */
@@ -4956,7 +5754,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     assignTask: {
@@ -4971,7 +5769,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5000,6 +5798,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -5013,6 +5816,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-01T11:35:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -5020,6 +5824,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5058,14 +5864,14 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createSubtask: {
         parameters: {
             query?: never;
             header?: {
-                /** @description Unique key for this creation, such as a UUID. A retry with the same key and same body within 24 h returns the original response without creating anything; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. */
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
@@ -5073,7 +5879,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5111,6 +5917,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "pending",
+                     *       "allowed_transitions": [
+                     *         "in_progress",
+                     *         "blocked",
+                     *         "completed"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 0,
                      *       "tags": [
@@ -5124,6 +5935,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-01-31T09:25:00Z",
+                     *       "version": 1,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": null,
@@ -5131,6 +5943,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5169,7 +5983,7 @@ export interface operations {
             };
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     approveTask: {
@@ -5178,13 +5992,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5194,6 +6010,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5204,6 +6021,9 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "completed",
+                     *       "allowed_transitions": [
+                     *         "review"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 100,
                      *       "tags": [
@@ -5217,6 +6037,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -5224,6 +6045,8 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5231,8 +6054,9 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be approved, or `open-subtasks`: a subtask is still open. */
+            /** @description `not-in-review`: only a task in `review` can be approved; `open-subtasks`: a subtask is still open; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5254,7 +6078,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     rejectTask: {
@@ -5263,13 +6087,15 @@ export interface operations {
             header?: {
                 /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
             path: {
                 /**
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5288,6 +6114,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5298,6 +6125,11 @@ export interface operations {
                      *       "project_id": 7,
                      *       "title": "Proofread the announcement",
                      *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
                      *       "priority": "high",
                      *       "progress_percent": 90,
                      *       "tags": [
@@ -5311,6 +6143,7 @@ export interface operations {
                      *       "is_recurring": false,
                      *       "created_at": "2026-01-31T09:25:00Z",
                      *       "updated_at": "2026-02-04T13:00:00Z",
+                     *       "version": 4,
                      *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
                      *       "created_by_id": 5,
                      *       "started_at": "2026-02-04T09:00:00Z",
@@ -5318,6 +6151,13 @@ export interface operations {
                      *       "recurrence": null,
                      *       "recurring_root_id": null,
                      *       "spawn_count": 0,
+                     *       "last_rejection": {
+                     *         "reason": "Two links still point to the staging site, and the pricing claim needs a source.",
+                     *         "rejected_by_id": 12,
+                     *         "rejected_by_handle": "@claude-reviewer",
+                     *         "rejected_at": "2026-02-04T10:12:00Z"
+                     *       },
+                     *       "last_progress_note": null,
                      *       "subtasks": []
                      *     }
                      */
@@ -5326,8 +6166,9 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ForbiddenForAgents"];
             404: components["responses"]["TaskNotFound"];
-            /** @description `not-in-review`: only a task in `review` can be rejected. */
+            /** @description `not-in-review`: only a task in `review` can be rejected; or `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
@@ -5351,7 +6192,181 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a task in one of your projects.
+                 * @example 42
+                 */
+                task_id: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["TaskNotFound"];
+            409: components["responses"]["ClaimConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    claimNextTask: {
+        parameters: {
+            query?: {
+                /** @description Only tasks that carry **all** of these tags. Repeat the parameter for several (`tags=launch&tags=copy`). */
+                tags?: components["parameters"]["TagsFilter"];
+                /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
+                priority?: components["parameters"]["PriorityFilter"];
+                /**
+                 * @description Only direct subtasks of this task.
+                 * @example 42
+                 */
+                parent_task_id?: number;
+            };
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task you now hold, assigned to you and in progress. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 44,
+                     *       "project_id": 7,
+                     *       "title": "Proofread the announcement",
+                     *       "status": "in_progress",
+                     *       "allowed_transitions": [
+                     *         "review",
+                     *         "completed",
+                     *         "blocked"
+                     *       ],
+                     *       "priority": "high",
+                     *       "progress_percent": 0,
+                     *       "tags": [
+                     *         "copy"
+                     *       ],
+                     *       "assignee_id": 12,
+                     *       "assignee_handle": "@claude-reviewer",
+                     *       "due_date": "2026-02-05T17:00:00Z",
+                     *       "parent_task_id": 42,
+                     *       "subtask_count": 0,
+                     *       "is_recurring": false,
+                     *       "created_at": "2026-01-31T09:25:00Z",
+                     *       "updated_at": "2026-02-04T09:00:00Z",
+                     *       "version": 3,
+                     *       "description": "Check tone, spelling and every link. Flag claims that need a source.",
+                     *       "created_by_id": 5,
+                     *       "started_at": "2026-02-04T09:00:00Z",
+                     *       "completed_at": null,
+                     *       "recurrence": null,
+                     *       "recurring_root_id": null,
+                     *       "spawn_count": 0,
+                     *       "last_rejection": null,
+                     *       "last_progress_note": null,
+                     *       "subtasks": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            /** @description No pending, unassigned task matches; nothing was changed. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ProjectNotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listTaskAudit: {
@@ -5368,7 +6383,7 @@ export interface operations {
                  * @description Id of a task in one of your projects.
                  * @example 42
                  */
-                taskId: components["parameters"]["TaskId"];
+                task_id: components["parameters"]["TaskId"];
             };
             cookie?: never;
         };
@@ -5392,6 +6407,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "progress_percent": {
                      *               "before": 20,
@@ -5409,6 +6425,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "status": {
                      *               "before": "pending",
@@ -5425,6 +6442,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "title": {
                      *               "before": null,
@@ -5445,7 +6463,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listProjectAudit: {
@@ -5468,7 +6486,7 @@ export interface operations {
                  * @description Id of a project you are a member of.
                  * @example 7
                  */
-                projectId: components["parameters"]["ProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5492,6 +6510,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "handle": {
                      *               "before": null,
@@ -5512,6 +6531,7 @@ export interface operations {
                      *           "actor_id": null,
                      *           "actor_handle": "system",
                      *           "actor_type": "system",
+                     *           "client": null,
                      *           "details": {
                      *             "spawned_task_id": {
                      *               "before": null,
@@ -5532,6 +6552,7 @@ export interface operations {
                      *           "actor_id": 5,
                      *           "actor_handle": "@alice",
                      *           "actor_type": "human",
+                     *           "client": null,
                      *           "details": {
                      *             "slug": {
                      *               "before": null,
@@ -5552,7 +6573,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listEvents: {
@@ -5604,7 +6625,8 @@ export interface operations {
                      *           "actor": {
                      *             "id": 5,
                      *             "handle": "@alice",
-                     *             "type": "human"
+                     *             "type": "human",
+                     *             "client": null
                      *           },
                      *           "data": {
                      *             "changes": {
@@ -5619,6 +6641,11 @@ export interface operations {
                      *               "title": "Draft the launch announcement",
                      *               "description": null,
                      *               "status": "in_progress",
+                     *               "allowed_transitions": [
+                     *                 "review",
+                     *                 "completed",
+                     *                 "blocked"
+                     *               ],
                      *               "priority": "high",
                      *               "progress_percent": 0,
                      *               "tags": [
@@ -5636,9 +6663,12 @@ export interface operations {
                      *               "recurrence": null,
                      *               "recurring_root_id": null,
                      *               "spawn_count": 0,
+                     *               "last_rejection": null,
+                     *               "last_progress_note": null,
                      *               "subtasks": [],
                      *               "created_at": "2026-02-01T10:00:00Z",
-                     *               "updated_at": "2026-02-02T08:15:00Z"
+                     *               "updated_at": "2026-02-02T08:15:00Z",
+                     *               "version": 2
                      *             }
                      *           }
                      *         }
@@ -5656,7 +6686,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     streamEvents: {
@@ -5703,7 +6733,7 @@ export interface operations {
                      *
                      *     id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
                      *     event: task.status_changed
-                     *     data: {"id":311,"type":"task.status_changed","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human"},"data":{"changes":{"status":{"before":"pending","after":"in_progress"}},"task":null}}
+                     *     data: {"id":311,"type":"task.status_changed","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{"status":{"before":"pending","after":"in_progress"}},"task":null}}
                      *
                      *     : heartbeat
                      */
@@ -5734,7 +6764,7 @@ export interface operations {
                 };
             };
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listWebhooks: {
@@ -5748,10 +6778,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5779,6 +6809,7 @@ export interface operations {
                      *           "disabled_reason": null,
                      *           "disabled_at": null,
                      *           "secret_rotated_until": null,
+                     *           "version": 1,
                      *           "created_at": "2026-02-01T09:00:00Z",
                      *           "updated_at": "2026-02-01T09:00:00Z"
                      *         }
@@ -5795,19 +6826,22 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     createWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
             };
             cookie?: never;
         };
@@ -5832,6 +6866,8 @@ export interface operations {
                     "X-Request-Id": components["headers"]["XRequestId"];
                     /** @description Path of the new webhook. */
                     Location: string;
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5848,6 +6884,7 @@ export interface operations {
                      *       "disabled_reason": null,
                      *       "disabled_at": null,
                      *       "secret_rotated_until": null,
+                     *       "version": 1,
                      *       "created_at": "2026-02-01T09:00:00Z",
                      *       "updated_at": "2026-02-01T09:00:00Z",
                      *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -5860,24 +6897,46 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ProjectNotFound"];
+            /** @description `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/idempotency-in-flight",
+                     *       "title": "A request with this Idempotency-Key is still being processed",
+                     *       "status": 409,
+                     *       "detail": "A request with this Idempotency-Key is still running; retry in a second."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5892,31 +6951,36 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
+            304: components["responses"]["NotModified"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     deleteWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5938,22 +7002,26 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     updateWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -5980,6 +7048,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5997,6 +7066,7 @@ export interface operations {
                      *       "secret_rotated_until": "2026-02-03T09:00:00Z",
                      *       "created_at": "2026-02-01T09:00:00Z",
                      *       "updated_at": "2026-02-02T09:00:00Z",
+                     *       "version": 2,
                      *       "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
                      *     }
                      */
@@ -6007,24 +7077,28 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     pingWebhook: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -6039,6 +7113,7 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6056,7 +7131,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listWebhookDeliveries: {
@@ -6070,10 +7145,10 @@ export interface operations {
             header?: never;
             path: {
                 /**
-                 * @description Id of a project you own.
+                 * @description Id of a project you are a member of.
                  * @example 7
                  */
-                project_id: components["parameters"]["WebhookProjectId"];
+                project_id: components["parameters"]["ProjectId"];
                 /**
                  * @description Id of a webhook of the project.
                  * @example 3
@@ -6135,7 +7210,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     listNotifications: {
@@ -6171,7 +7246,7 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     getUnreadNotificationCount: {
@@ -6196,13 +7271,16 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     markNotificationRead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path: {
                 /**
                  * @description Id of one of your notifications.
@@ -6218,6 +7296,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6229,13 +7308,16 @@ export interface operations {
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     markAllNotificationsRead: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -6245,6 +7327,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6254,7 +7337,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
-            503: components["responses"]["ServiceUnavailable"];
+            503: components["responses"]["Overloaded"];
         };
     };
     receiveEvent: {

@@ -25,6 +25,7 @@ create table webhook (
   disabled_reason             text,
   disabled_at                 timestamptz,
   created_by_id               bigint not null references worker (id),
+  version                     integer not null default 1,
   created_at                  timestamptz not null default now(),
   updated_at                  timestamptz not null default now(),
   constraint webhook_url_length check (char_length(url) between 8 and 2048),

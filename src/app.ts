@@ -17,6 +17,9 @@ import { precompileRouting } from './http/fast-router.js';
 import { addHardeningKeywords, hardenRequestSchemas } from './http/hardening.js';
 import type { Identity } from './auth/index.js';
 import type { PrincipalResolver } from './identity/resolve.js';
+import type { Principal } from './identity/principal.js';
+import { hasBearerScheme, isAgentKey, readBearerToken } from './auth/index.js';
+import { mcpEndpoint } from './mcp/endpoint.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { CONTRACT_PATH } from './paths.js';
@@ -24,6 +27,8 @@ import { docsPage } from './http/docs.js';
 import { requestId } from './http/request-id.js';
 import { requestDeadline } from './http/deadline.js';
 import { createRateLimit } from './http/rate-limit.js';
+import type { Admission } from './http/admission.js';
+import type { RateLimitStore } from './http/rate-limit-store.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
 
 export interface AppDeps {
@@ -32,9 +37,15 @@ export interface AppDeps {
   pool: DatabasePool;
   authenticate: (authorization: string | undefined) => Promise<Identity>;
   resolvePrincipal: PrincipalResolver;
+  /** The principal of an agent API key (`Bearer tfa_…`); throws a 401 ProblemError for anything else. */
+  verifyAgentKey: (token: string) => Promise<Principal>;
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** Admission control for /api requests (see http/admission.ts); none: every request is admitted. */
+  admission?: Admission;
+  /** Where rate-limit counters live (memory, Redis, PostgreSQL). */
+  rateLimitStore: RateLimitStore;
   /** Called after every successful write request (live updates wake up without waiting for their poll). */
   afterWrite?: () => void;
 }
@@ -52,8 +63,23 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (!isTransactionScoped(deps.pool)) {
     throw new Error('buildApp needs transactionScoped(pool), shared with the handlers, so an idempotent creation and its key commit together');
   }
-  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute);
-  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute);
+  const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute, deps.rateLimitStore);
+  const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute, deps.rateLimitStore);
+  const forbiddenForAgents = operationsMarked(contract, 'x-forbidden-for-agents');
+  /** Who is calling: an agent by its API key, or a human by a JWT (or dev mode). Throws 401/503 problems. */
+  const authenticateCaller = async (authorization: string | undefined): Promise<Principal> => {
+    if (hasBearerScheme(authorization)) {
+      const token = readBearerToken(authorization);
+      if (isAgentKey(token)) return deps.verifyAgentKey(token);
+    }
+    return deps.resolvePrincipal(await deps.authenticate(authorization));
+  };
+  /** Failed authentications are limited per IP, so guessing tokens or keys is slow. */
+  const authenticateOrCount = (authorization: string | undefined, ip: string, res: Response): Promise<Principal> =>
+    authenticateCaller(authorization).catch(async (err: unknown) => {
+      if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
+      throw err;
+    });
   const api = new OpenAPIBackend({
     definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,
@@ -94,14 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         // Failed authentications are limited per IP, so guessing tokens is slow; authenticated callers per user.
         // A valid token is never refused for its IP: behind a NAT or an untrusted proxy many users share one, and
         // one client's bad token must not lock the others out. An identity provider outage (503) costs no budget.
-        const ip = req.ip ?? 'unknown';
-        const identity = await deps.authenticate(c.request.headers.authorization as string | undefined).catch(async (err: unknown) => {
-          if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
-          throw err;
-        });
-        const principal = await deps.resolvePrincipal(identity);
+        const principal = await authenticateOrCount(c.request.headers.authorization as string | undefined, req.ip ?? 'unknown', res);
         res.locals.userId = principal.userId;
         await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
+        // Data, not code: the operations the contract marks x-forbidden-for-agents (its security table).
+        const operationId = c.operation?.operationId;
+        if (principal.actorType === 'agent' && operationId && forbiddenForAgents.has(operationId)) {
+          throw new ProblemError('forbidden-for-agents', { detail: `${principal.handle} is an agent; ${operationId} is reserved for humans` });
+        }
         return principal;
       },
     },
@@ -142,6 +168,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   if (config.trustProxy) app.set('trust proxy', config.trustProxy);
 
   app.use(requestId());
+  // First, before logging, parsing and authentication: a request refused for lack of capacity costs almost nothing.
+  if (deps.admission) app.use(deps.admission.middleware);
   app.use(requestDeadline(requestDeadlineMs(config)));
   app.use(
     pinoHttp({
@@ -179,6 +207,9 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.get('/openapi.json', (_req, res) => void res.type('application/json').send(contractJson));
   app.get('/openapi.yaml', (_req, res) => void res.type('application/yaml').send(contractText));
   app.use('/docs', docsPage());
+
+  // MCP: every /api operation as a tool, dispatched back through this app (src/mcp/).
+  app.use('/mcp', mcpEndpoint({ contract, authenticate: (authorization, req, res) => authenticateOrCount(authorization, req.ip ?? 'unknown', res), logger }));
 
   app.use(rejectUnsupportedMediaType);
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES, strict: false }));
@@ -237,6 +268,17 @@ function ignoreUnreportableQuery(operation: Context['operation'], query: Record<
   if (!query || (operation.responses ?? {})['422']) return;
   const declared = new Set((operation.parameters ?? []).filter((p) => 'in' in p && p.in === 'query').map((p) => ('name' in p ? p.name : '')));
   for (const name of Object.keys(query)) if (!declared.has(name)) delete query[name];
+}
+
+/** operationIds the contract marks with an `x-` extension set to true, such as x-forbidden-for-agents. */
+export function operationsMarked(doc: Document, extension: `x-${string}`): Set<string> {
+  const ids = new Set<string>();
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const op of Object.values(item ?? {}) as Record<string, unknown>[]) {
+      if (op && typeof op === 'object' && op[extension] === true && typeof op.operationId === 'string') ids.add(op.operationId);
+    }
+  }
+  return ids;
 }
 
 /** operationIds whose contract declares a given request header (resolving $ref'd parameters). */

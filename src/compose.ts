@@ -1,10 +1,13 @@
 import type express from 'express';
 import { buildApp } from './app.js';
-import { createAuthenticator } from './auth/index.js';
+import { findActiveAgentKey, touchAgentKey } from './agent-keys/index.js';
+import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
 import { createEventHub, type EventHub } from './events/index.js';
+import { createAdmission } from './http/admission.js';
+import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
 import type { JobQueue } from './jobs/index.js';
 import { startNotifications } from './notifications/index.js';
@@ -43,16 +46,25 @@ export async function composeApp(parts: {
     },
     onStale: (ageMs) => logger.warn({ ageMs }, 'verifying tokens with stale JWKS keys: the SSO is unreachable'),
   });
+  const admission = createAdmission(config.admission, metrics);
+  const rateLimitStore = createRateLimitStore(config, logger, metrics);
   const app = await buildApp({
     config,
     pool,
     authenticate: authenticator.authenticate,
     resolvePrincipal: createPrincipalResolver(pool),
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, events, jobs }),
+    verifyAgentKey: createAgentKeyVerifier(
+      { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
+      { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
+    ).verify,
+    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
+    admission,
+    rateLimitStore,
     logger,
     metrics,
     afterWrite: events.changed,
   });
+  releases.set(app, () => rateLimitStore.close());
   return Object.assign(app, {
     events,
     async stopBackground() {
@@ -62,4 +74,11 @@ export async function composeApp(parts: {
       await events.close();
     },
   });
+}
+
+const releases = new WeakMap<express.Express, () => Promise<void>>();
+
+/** Closes what composeApp opened besides the pool (the rate-limit store's connections), after the server stopped. */
+export async function releaseApp(app: express.Express): Promise<void> {
+  await releases.get(app)?.();
 }

@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   TRUST_PROXY: z.string().optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
   RATE_LIMIT_ANONYMOUS_PER_MINUTE: z.coerce.number().int().min(0).default(120),
+  RATE_LIMIT_STORE: z.enum(['memory', 'redis', 'postgres']).optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  MAX_IN_FLIGHT: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE: z.coerce.number().int().min(0).default(100),
+  MAX_QUEUE_WAIT_MS: ms(1_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
 
   EVENTS_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
@@ -120,7 +125,14 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     corsOrigins: env.CORS_ORIGINS,
     metricsToken: env.METRICS_TOKEN,
     trustProxy: env.TRUST_PROXY,
-    rateLimit: { perUserPerMinute: env.RATE_LIMIT_PER_MINUTE, perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE },
+    rateLimit: {
+      perUserPerMinute: env.RATE_LIMIT_PER_MINUTE,
+      perIpPerMinute: env.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+      /** Where counters live: shared by every instance in Redis or PostgreSQL, or per instance in memory. */
+      store: env.RATE_LIMIT_STORE ?? (env.REDIS_URL ? 'redis' : 'memory'),
+      redisUrl: env.REDIS_URL,
+    },
+    admission: { maxInFlight: env.MAX_IN_FLIGHT, maxQueue: env.MAX_QUEUE, maxQueueWaitMs: env.MAX_QUEUE_WAIT_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     events: {
       pollIntervalMs: env.EVENTS_POLL_INTERVAL_MS,
@@ -159,6 +171,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = toConfig(parsed.data);
   if (config.auth.devMode && config.production) {
     throw new ConfigError('Invalid configuration:\n  AUTH_DEV_MODE=true is not allowed with NODE_ENV=production: it would accept unauthenticated requests');
+  }
+  if (config.rateLimit.store === 'redis' && !config.rateLimit.redisUrl) {
+    throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=redis needs REDIS_URL');
+  }
+  if (config.rateLimit.store === 'postgres' && !config.database.url) {
+    throw new ConfigError('Invalid configuration:\n  RATE_LIMIT_STORE=postgres needs DATABASE_URL (the embedded database serves one instance only)');
   }
   if (!config.auth.jwksUrl && !config.auth.devMode) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL (or SSO_URL) is required unless AUTH_DEV_MODE=true');

@@ -1,3 +1,4 @@
+import { agentKeyHandlers } from './agent-keys/agent-keys.handlers.js';
 import { agentHandlers } from './agents/agents.handlers.js';
 import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
@@ -20,6 +21,8 @@ export interface HandlerDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  /** True while admission control is refusing requests (readiness reports it). */
+  overloaded: () => boolean;
   events: EventHub;
   jobs: JobQueue;
 }
@@ -31,6 +34,7 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...projectHandlers(deps),
   ...memberHandlers(deps),
   ...agentHandlers(deps),
+  ...agentKeyHandlers(deps),
   ...taskHandlers(deps),
   ...auditHandlers(deps),
   ...eventHandlers({ pool: deps.pool, hub: deps.events }),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
-import { composeApp } from './compose.js';
+import { composeApp, releaseApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
 import { migrate } from './db/migrate.js';
@@ -81,6 +81,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
       const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       if (!poolEnded) logger.warn('database pool did not close in time');
+      await releaseApp(app);
       await embedded?.stop();
       logger.info({ ms: Date.now() - started }, 'stopped');
     })());

@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import { Id, type DatabasePool } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import { countAgentUsage, deleteAgentRow, findAgent, insertAgent, listAgentsPage, updateAgentRow, type AgentRow } from './agents.sql.js';
 
@@ -19,6 +19,7 @@ const toAgent = (row: AgentRow) => ({
   capabilities: row.capabilities,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 const notFound = (agentId: number) =>
@@ -35,7 +36,7 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     createAgent: async ({ principal: who, body }) => {
       const agent = await pool.transaction(async (tx) => {
-        const created = await insertAgent(tx, who.tenantId, body);
+        const created = await insertAgent(tx, who.tenantId, body, who.workerId);
         await recordAudit(tx, actorOf(who), {
           projectId: null, entityType: 'agent', entityId: created.id, action: 'agent_created',
           details: { handle: created.handle, name: created.name, agent_type: created.agentType, capabilities: created.capabilities },
@@ -49,14 +50,14 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getAgent: async ({ principal: who, params }) => {
-      const agent = await findAgent(pool, who.tenantId, params.agentId);
-      if (!agent) throw notFound(params.agentId);
-      return { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
+    getAgent: async ({ principal: who, params, headers }) => {
+      const agent = await findAgent(pool, who.tenantId, params.agent_id);
+      if (!agent) throw notFound(params.agent_id);
+      return notModifiedReply(headers['if-none-match'], agent.version) ?? { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
     },
 
     updateAgent: async ({ principal: who, params, headers, body }) => {
-      const { agentId } = params;
+      const { agent_id: agentId } = params;
       const agent = await pool.transaction(async (tx) => {
         const before = await findAgent(tx, who.tenantId, agentId, true);
         if (!before) throw notFound(agentId);
@@ -72,7 +73,7 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     deleteAgent: async ({ principal: who, params, headers }) => {
-      const { agentId } = params;
+      const { agent_id: agentId } = params;
       await pool.transaction(async (tx) => {
         const agent = await findAgent(tx, who.tenantId, agentId, true);
         if (!agent) throw notFound(agentId);

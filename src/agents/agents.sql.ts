@@ -58,12 +58,15 @@ export const findAgent = (db: Db, tenantId: string, agentId: number, lock = fals
     where w.id = ${agentId} and w.tenant_id = ${tenantId} and w.type = 'agent'
     ${lock ? sql.fragment`for update` : sql.fragment``}`);
 
-/** Registers an agent. A handle any worker of the tenant has violates worker_tenant_handle_key (→ 409 handle-taken). */
-export const insertAgent = (db: Db, tenantId: string, agent: NewAgent) =>
+/**
+ * Registers an agent; `createdById` (the human registering it) may manage its keys. A handle any worker of the
+ * tenant has violates worker_tenant_handle_key (→ 409 handle-taken).
+ */
+export const insertAgent = (db: Db, tenantId: string, agent: NewAgent, createdById: number) =>
   db.one(sql.type(AgentRow)`
-    insert into worker as w (tenant_id, type, handle, name, agent_type, capabilities)
+    insert into worker as w (tenant_id, type, handle, name, agent_type, capabilities, created_by_id)
     values (${tenantId}, 'agent', ${agent.handle}, ${agent.name}, ${agent.agent_type},
-            ${sql.array(agent.capabilities ?? [], 'text')})
+            ${sql.array(agent.capabilities ?? [], 'text')}, ${createdById})
     returning ${AGENT_COLUMNS}`);
 
 /** Applies the given changes, bumps version and updated_at; returns the agent as it is now. */

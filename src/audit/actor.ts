@@ -5,5 +5,6 @@ export const actorOf = (who: Principal): Actor => ({
   tenantId: who.tenantId,
   workerId: who.workerId,
   handle: who.handle,
-  type: 'human',
+  type: who.actorType,
+  client: who.client,
 });

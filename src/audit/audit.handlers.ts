@@ -16,16 +16,16 @@ export const auditHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
     listTaskAudit: async ({ principal: who, params, query }) => {
       const limit = query.limit ?? DEFAULT_LIMIT;
-      const rows = await listTaskAuditPage(pool, who.tenantId, who.workerId, params.taskId, limit, beforeIdOf(query.cursor));
-      if (!rows) throw new ProblemError('task-not-found', { detail: `No task ${params.taskId} is visible to you` });
+      const rows = await listTaskAuditPage(pool, who.tenantId, who.workerId, params.task_id, limit, beforeIdOf(query.cursor));
+      if (!rows) throw new ProblemError('task-not-found', { detail: `No task ${params.task_id} is visible to you` });
       return { status: 200, body: toPage(rows, limit, SORT, keyOf, toEntry) };
     },
 
     listProjectAudit: async ({ principal: who, params, query }) => {
-      await requireProjectRole(pool, who, params.projectId);
+      await requireProjectRole(pool, who, params.project_id);
       const limit = query.limit ?? DEFAULT_LIMIT;
       const filter = { actorId: query.actor_id, action: query.action, entityType: query.entity_type };
-      const rows = await listProjectAuditPage(pool, who.tenantId, params.projectId, filter, limit, beforeIdOf(query.cursor));
+      const rows = await listProjectAuditPage(pool, who.tenantId, params.project_id, filter, limit, beforeIdOf(query.cursor));
       return { status: 200, body: toPage(rows, limit, SORT, keyOf, toEntry) };
     },
   }) satisfies HandlersFor<'listTaskAudit' | 'listProjectAudit'>;

@@ -11,6 +11,7 @@ export const AuditAction = z.enum([
   'agent_created', 'agent_updated', 'agent_deleted',
   'task_created', 'task_updated', 'task_deleted',
   'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned', 'reminder_due',
+  'claimed', 'agent_key_created', 'agent_key_revoked',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 export type ActorType = 'human' | 'agent' | 'system';
@@ -20,6 +21,8 @@ export interface Actor {
   workerId: number | null;
   handle: string;
   type: ActorType;
+  /** The OAuth client a human's token named; null otherwise. */
+  client?: string | null;
 }
 
 export interface AuditRecord {
@@ -36,9 +39,9 @@ export interface AuditRecord {
 /** The only INSERT into audit_log. Call it inside the transaction of the change it records. */
 export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Promise<void> {
   await db.query(sql.unsafe`
-    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details, created_at)
+    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details, created_at)
     values (${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${sql.jsonb((record.details ?? {}) as never)},
+            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${sql.jsonb((record.details ?? {}) as never)},
             coalesce(${record.createdAt ?? null}::timestamptz, now()))`);
 }
 
@@ -50,12 +53,13 @@ export const AuditRow = z.object({
   actor_id: Id.nullable(),
   actor_handle: z.string(),
   actor_type: z.enum(['human', 'agent', 'system']),
+  client: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
   created_at: Timestamp,
 });
 export type AuditRow = z.infer<typeof AuditRow>;
 
-const AUDIT_COLUMNS = sql.fragment`a.id, a.entity_type, a.entity_id, a.action, a.actor_id, a.actor_handle, a.actor_type, a.details, a.created_at`;
+const AUDIT_COLUMNS = sql.fragment`a.id, a.entity_type, a.entity_id, a.action, a.actor_id, a.actor_handle, a.actor_type, a.client, a.details, a.created_at`;
 
 export interface AuditFilter {
   actorId?: number;

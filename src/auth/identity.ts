@@ -7,6 +7,8 @@ export interface Identity {
   email: string | null;
   name: string | null;
   tenantId: string;
+  /** The OAuth client the token was issued to (`azp`, else `client_id`), when it names one. */
+  client?: string | null;
 }
 
 export const DEFAULT_TENANT = 'default';
@@ -21,7 +23,14 @@ export function identityFromClaims(claims: JWTPayload): Identity {
   if (userId.length > MAX_ID_LENGTH) throw invalidToken(INVALID_TOKEN.subjectTooLong);
   const tenantId = tenantFrom(claims);
   if (tenantId.length > MAX_ID_LENGTH) throw invalidToken(INVALID_TOKEN.tenantTooLong);
-  return { userId, email: nonEmptyString(claims.email), name: nonEmptyString(claims.name), tenantId };
+  const client = nonEmptyString(claims.azp) ?? nonEmptyString(claims.client_id);
+  return {
+    userId,
+    email: nonEmptyString(claims.email),
+    name: nonEmptyString(claims.name),
+    tenantId,
+    ...(client !== null && client.length <= MAX_ID_LENGTH ? { client } : {}),
+  };
 }
 
 /** Better Auth's organization plugin and other SSOs name the tenant differently; the first usable one wins. */

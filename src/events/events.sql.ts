@@ -15,6 +15,7 @@ export const EventRow = z.object({
   actorId: Id.nullable(),
   actorHandle: z.string(),
   actorType: z.string(),
+  client: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
   createdAt: Timestamp,
 });
@@ -23,7 +24,7 @@ export type EventRow = z.infer<typeof EventRow>;
 const EVENT_COLUMNS = sql.fragment`
   a.id, a.xid::text as xid, a.tenant_id as "tenantId", a.project_id as "projectId", a.entity_type as "entityType",
   a.entity_id as "entityId", a.action, a.actor_id as "actorId", a.actor_handle as "actorHandle",
-  a.actor_type as "actorType", a.details, a.created_at as "createdAt"`;
+  a.actor_type as "actorType", a.client, a.details, a.created_at as "createdAt"`;
 
 const Horizon = z.object({ horizon: z.string(), next: z.string() });
 

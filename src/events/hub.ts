@@ -2,7 +2,8 @@ import type { Response } from 'express';
 import pg from 'pg';
 import { sql } from 'slonik';
 import type { Config } from '../config.js';
-import type { DatabasePool } from '../db/index.js';
+import { pgClientConfig, type DatabasePool } from '../db/index.js';
+import { leaveAdmission } from '../http/admission.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../observability/logger.js';
@@ -172,7 +173,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
 
   async function listen(): Promise<void> {
     if (!settings.listen || !settings.listenUrl || closed) return;
-    const client = new pg.Client({ connectionString: settings.listenUrl });
+    const client = new pg.Client(pgClientConfig(settings.listenUrl));
     client.on('notification', () => {
       wake();
       for (const ms of FOLLOW_UPS_MS) later(ms, wake);
@@ -247,6 +248,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
         Connection: 'keep-alive',
       });
       res.flushHeaders();
+      leaveAdmission(res);
       res.socket?.setNoDelay(true);
       const sub: Subscriber = {
         key,

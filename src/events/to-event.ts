@@ -16,7 +16,7 @@ export async function toEvents(db: Db, rows: readonly EventRow[]): Promise<Event
     occurred_at: row.createdAt,
     project_id: row.projectId,
     entity: { type: row.entityType, id: row.entityId },
-    actor: { id: row.actorId, handle: row.actorHandle, type: row.actorType as Event['actor']['type'] },
+    actor: { id: row.actorId, handle: row.actorHandle, type: row.actorType as Event['actor']['type'], client: row.client },
     data: { changes: row.details, task: row.entityType === 'task' ? (tasks.get(row.entityId) ?? null) : null },
   }));
 }

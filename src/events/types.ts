@@ -8,6 +8,8 @@ const RENAMED: Record<string, string> = {
   member_added: 'member.added',
   member_removed: 'member.removed',
   recurrence_spawned: 'task.spawned',
+  agent_key_created: 'agent.key_created',
+  agent_key_revoked: 'agent.key_revoked',
 };
 
 /** The event type of an audit entry: `task_created` → `task.created`, `status_changed` → `task.status_changed`. */

@@ -12,6 +12,7 @@ export interface HealthDeps {
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
+  overloaded: () => boolean;
 }
 
 const READINESS_TIMEOUT_MS = 2_000;
@@ -43,6 +44,10 @@ export const healthHandlers = (deps: HealthDeps) =>
     getHealth: async () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
 
     getReadiness: async () => {
+      // Shedding requests right now: a load balancer should send new traffic elsewhere until this passes.
+      if (deps.overloaded()) {
+        throw new ProblemError('overloaded', { detail: 'The server is refusing requests for lack of capacity', headers: { 'Retry-After': '1' } });
+      }
       if (!(await databaseReachable(deps.pool))) {
         throw new ProblemError('unavailable', { detail: 'The database does not answer', headers: { 'Retry-After': '5' } });
       }

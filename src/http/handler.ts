@@ -17,7 +17,8 @@ export type PathParams<K extends OperationId> = Op<K>['parameters'] extends { pa
 export type QueryParams<K extends OperationId> = NonNullable<Op<K>['parameters']['query']>;
 export type HeaderParams<K extends OperationId> = NonNullable<Op<K>['parameters']['header']>;
 type Responses<K extends OperationId> = Op<K>['responses'];
-type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202 | 204>;
+/** What a handler may answer: a success, or 304 for a conditional GET whose client copy is current. */
+type SuccessStatus<K extends OperationId> = Extract<keyof Responses<K>, 200 | 201 | 202 | 204 | 304>;
 type BodyOf<R> = R extends { content: infer C } ? C[keyof C] : undefined;
 
 /** What a handler returns: a documented success. Failures are thrown as ProblemError. */

@@ -16,3 +16,21 @@ export function assertIfMatch(ifMatch: string | string[] | undefined, currentVer
     detail: `If-Match ${value} does not match the current ETag ${etagOf(currentVersion)}; read the resource again and retry`,
   });
 }
+
+/**
+ * Whether an If-None-Match header names the current version (RFC 9110 §13.1.2: weak comparison, `*` matches
+ * any current representation), so a GET answers 304 Not Modified. No header: false.
+ */
+export function isNotModified(ifNoneMatch: string | string[] | undefined, currentVersion: number): boolean {
+  if (ifNoneMatch === undefined) return false;
+  const value = Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch;
+  const current = etagOf(currentVersion);
+  return value
+    .split(',')
+    .map((t) => t.trim().replace(/^W\//, ''))
+    .some((t) => t === '*' || t === current);
+}
+
+/** The reply of a conditional GET: 304 with the current ETag when the client's copy is current, else undefined. */
+export const notModifiedReply = (ifNoneMatch: string | string[] | undefined, currentVersion: number) =>
+  isNotModified(ifNoneMatch, currentVersion) ? { status: 304 as const, body: undefined, headers: { ETag: etagOf(currentVersion) } } : undefined;

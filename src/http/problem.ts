@@ -8,11 +8,14 @@ export const PROBLEMS = {
   'malformed-json': { status: 400, title: 'Malformed JSON body' },
   unauthorized: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Only the project owner may do this' },
+  'forbidden-for-agents': { status: 403, title: 'Agents may not do this' },
+  'not-agent-manager': { status: 403, title: "Only the agent's creator or an owner of one of its projects may manage its keys" },
   'not-found': { status: 404, title: 'No such route' },
   'project-not-found': { status: 404, title: 'Project not found' },
   'task-not-found': { status: 404, title: 'Task not found' },
   'agent-not-found': { status: 404, title: 'Agent not found' },
   'member-not-found': { status: 404, title: 'Member not found' },
+  'agent-key-not-found': { status: 404, title: 'API key not found' },
   'webhook-not-found': { status: 404, title: 'Webhook not found' },
   'notification-not-found': { status: 404, title: 'Notification not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
@@ -24,6 +27,7 @@ export const PROBLEMS = {
   'owner-membership': { status: 409, title: 'The owner cannot be removed from the project' },
   'agent-in-use': { status: 409, title: 'Agent is still a member of a project' },
   'invalid-transition': { status: 409, title: 'Status change not allowed' },
+  'already-claimed': { status: 409, title: 'Task already claimed' },
   'open-subtasks': { status: 409, title: 'Task has open subtasks' },
   'not-in-progress': { status: 409, title: 'Task is not in progress' },
   'not-in-review': { status: 409, title: 'Task is not in review' },
@@ -39,6 +43,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Database unavailable' },
   'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
+  overloaded: { status: 503, title: 'Server overloaded' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemType = keyof typeof PROBLEMS;
@@ -56,19 +61,35 @@ export interface Problem {
   detail: string;
   instance?: string;
   errors?: FieldError[];
+  /** Extension members the contract documents on the Problem schema (RFC 9457 §3.2). */
+  allowed_transitions?: readonly string[];
+  assignee_handle?: string;
 }
+
+export type ProblemExtensions = Pick<Problem, 'allowed_transitions' | 'assignee_handle'>;
 
 export interface ProblemOptions {
   detail?: string;
   errors?: FieldError[];
+  extensions?: ProblemExtensions;
   /** Extra response headers, e.g. WWW-Authenticate for 401 or Retry-After for 429. */
   headers?: Record<string, string>;
   cause?: unknown;
 }
 
-export function problem(type: ProblemType, detail?: string, errors?: FieldError[]): Problem {
+/** `Problem.errors` holds at most this many entries (the contract's maxItems): the first ones, in request order. */
+export const MAX_FIELD_ERRORS = 100;
+
+export function problem(type: ProblemType, detail?: string, errors?: FieldError[], extensions?: ProblemExtensions): Problem {
   const { status, title } = PROBLEMS[type];
-  return { type: PROBLEM_BASE + type, title, status, detail: detail ?? title, ...(errors?.length ? { errors } : {}) };
+  return {
+    type: PROBLEM_BASE + type,
+    title,
+    status,
+    detail: detail ?? title,
+    ...(errors?.length ? { errors: errors.slice(0, MAX_FIELD_ERRORS) } : {}),
+    ...extensions,
+  };
 }
 
 /** Thrown anywhere below a handler; http/errors.ts turns it into the response. */
@@ -78,7 +99,7 @@ export class ProblemError extends Error {
   constructor(type: ProblemType, options: ProblemOptions = {}) {
     super(options.detail ?? PROBLEMS[type].title, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ProblemError';
-    this.problem = problem(type, options.detail, options.errors);
+    this.problem = problem(type, options.detail, options.errors, options.extensions);
     this.headers = options.headers ?? {};
   }
   get status(): number {

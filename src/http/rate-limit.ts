@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { ProblemError } from './problem.js';
+import type { RateLimitStore } from './rate-limit-store.js';
 
 export interface RateLimit {
   /** Counts one request for `key`; throws a 429 problem once the window's budget is spent. */
@@ -11,12 +13,13 @@ const WINDOW_SECONDS = 60;
 
 /**
  * A fixed-window limiter per key, with the IETF RateLimit headers (draft-ietf-httpapi-ratelimit-headers).
- * Counters live in each instance's memory: N instances allow up to N× the budget, which the README states.
- * `perMinute = 0` turns the limit off.
+ * Counters live where `store` keeps them: in this instance's memory, or shared by every instance in Redis or
+ * PostgreSQL (see rate-limit-store.ts; an unreachable store means local counting, never an error).
+ * Keys are hashed: no user id or IP address is written to the store. `perMinute = 0` turns the limit off.
  */
-export function createRateLimit(policy: string, perMinute: number): RateLimit {
+export function createRateLimit(policy: string, perMinute: number, store: RateLimitStore): RateLimit {
   if (perMinute <= 0) return { consume: async () => {} };
-  const limiter = new RateLimiterMemory({ points: perMinute, duration: WINDOW_SECONDS });
+  const limiter = store.limiter({ policy, points: perMinute, durationSeconds: WINDOW_SECONDS });
   const headers = (state: RateLimiterRes) => {
     const reset = Math.max(0, Math.ceil(state.msBeforeNext / 1000));
     return {
@@ -26,10 +29,13 @@ export function createRateLimit(policy: string, perMinute: number): RateLimit {
   };
   return {
     async consume(key, res) {
+      const fallbacksBefore = store.fallbacks();
       try {
-        res.set(headers(await limiter.consume(key)));
+        res.set(headers(await limiter.consume(createHash('sha256').update(key).digest('base64url'))));
+        store.settled(fallbacksBefore);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        store.settled(fallbacksBefore);
         const retryAfter = String(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
         throw new ProblemError('rate-limited', {
           detail: `More than ${perMinute} requests per minute; retry in ${retryAfter} s`,

@@ -11,18 +11,24 @@ const MAX_ENTRIES = 50_000;
  */
 export function createPrincipalResolver(pool: DatabasePool) {
   const cache = new Map<string, { principal: Principal; until: number }>();
-  return async function resolvePrincipal(identity: NewUser): Promise<Principal> {
+  return async function resolvePrincipal(identity: NewUser & { client?: string | null }): Promise<Principal> {
+    const client = identity.client ?? null;
     const key = `${identity.tenantId}\u0000${identity.userId}`;
     const hit = cache.get(key);
     const now = Date.now();
     if (hit && hit.until > now && hit.principal.email === identity.email && hit.principal.name === identity.name) {
-      return hit.principal;
+      return hit.principal.client === client ? hit.principal : { ...hit.principal, client };
     }
     const row =
       (await findUserWorker(pool, identity.tenantId, identity.userId).then((r) => (r?.defaultProjectId ? r : null))) ??
       (await provisionUser(pool, identity));
     const principal: Principal = {
-      ...identity,
+      userId: identity.userId,
+      email: identity.email,
+      name: identity.name,
+      tenantId: identity.tenantId,
+      actorType: 'human',
+      client,
       workerId: row.workerId,
       handle: row.handle,
       workerName: row.workerName,

@@ -1,6 +1,6 @@
 import { PgBoss, type Job, type SendOptions } from 'pg-boss';
 import type { Logger } from '../observability/logger.js';
-import { tlsFromUrl } from '../db/pool.js';
+import { pgClientConfig } from '../db/pool.js';
 
 /**
  * The one job queue of the process: pg-boss on our own PostgreSQL (schema `pgboss`). Producers send jobs,
@@ -33,10 +33,7 @@ export interface JobSettings {
   poolSize?: number;
 }
 
-const options = (url: string) => {
-  const tls = tlsFromUrl(url);
-  return { connectionString: tls.url, ...(tls.ssl ? { ssl: tls.ssl } : {}), schema: JOB_SCHEMA };
-};
+const options = (url: string) => ({ ...pgClientConfig(url), schema: JOB_SCHEMA });
 
 /**
  * Installs or upgrades pg-boss's schema (run with the migrations, over the direct URL), so that a database

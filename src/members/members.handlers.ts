@@ -49,15 +49,15 @@ const unknownWorker = (pointer: string, message: string) =>
 export const memberHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
     listProjectMembers: async ({ principal: who, params, query }) => {
-      await requireProjectRole(pool, who, params.projectId);
+      await requireProjectRole(pool, who, params.project_id);
       const limit = query.limit ?? DEFAULT_LIMIT;
       const afterId = decodeCursor(query.cursor, SORT, z.tuple([Id]))?.[0];
-      const rows = await listMembersPage(pool, params.projectId, limit, afterId);
+      const rows = await listMembersPage(pool, params.project_id, limit, afterId);
       return { status: 200, body: toPage(rows, limit, SORT, (row) => [row.id], toMember) };
     },
 
     addProjectMember: async ({ principal: who, params, body }) => {
-      const { projectId } = params;
+      const { project_id: projectId } = params;
       const member = await pool.transaction(async (tx) => {
         // Locked so that a concurrent deleteProject leaves this request a plain 404, not a foreign key failure.
         await requireProjectRole(tx, who, projectId, 'owner', true);
@@ -77,7 +77,7 @@ export const memberHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     removeProjectMember: async ({ principal: who, params }) => {
-      const { projectId, memberId } = params;
+      const { project_id: projectId, member_id: memberId } = params;
       await pool.transaction(async (tx) => {
         await requireProjectRole(tx, who, projectId, 'owner', true);
         const member = await lockMember(tx, projectId, memberId);

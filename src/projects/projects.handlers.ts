@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import { Id, type DatabasePool } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import { requireProjectRole } from '../members/index.js';
 import {
@@ -29,6 +29,7 @@ const toProject = (row: ProjectRow) => ({
   task_count: row.taskCount,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 const notFound = (projectId: number) =>
@@ -59,14 +60,14 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getProject: async ({ principal: who, params }) => {
-      const project = await findVisibleProject(pool, who, params.projectId);
-      if (!project) throw notFound(params.projectId);
-      return { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
+    getProject: async ({ principal: who, params, headers }) => {
+      const project = await findVisibleProject(pool, who, params.project_id);
+      if (!project) throw notFound(params.project_id);
+      return notModifiedReply(headers['if-none-match'], project.version) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
     updateProject: async ({ principal: who, params, headers, body }) => {
-      const { projectId } = params;
+      const { project_id: projectId } = params;
       const project = await pool.transaction(async (tx) => {
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);
         assertIfMatch(headers['if-match'], access.version);
@@ -82,7 +83,7 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
     },
 
     deleteProject: async ({ principal: who, params, headers, query }) => {
-      const { projectId } = params;
+      const { project_id: projectId } = params;
       await pool.transaction(async (tx) => {
         // The row lock also holds off task inserts (their foreign key check), so `force` cannot be bypassed by a race.
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);

@@ -8,10 +8,11 @@ import {
   incrementSpawnCount,
   insertNextOccurrence,
   lockSeriesRoot,
+  setTaskClaimed,
   setTaskStatus,
   type TaskRow,
 } from './tasks.sql.js';
-import { effectsOf } from './workflow.js';
+import { decideClaim, effectsOf } from './workflow.js';
 
 export interface StatusAudit {
   action: Extract<AuditAction, 'status_changed' | 'approved' | 'rejected'>;
@@ -35,6 +36,24 @@ export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: Ta
     details: { status: { before: task.status, after: to }, ...audit.details },
   });
   if (to === 'completed' && completedAt !== null) await spawnNextOccurrence(tx, who, task, completedAt);
+}
+
+/**
+ * Claims a task the transaction has locked for the caller: assigns them and starts it (pending → in_progress),
+ * recorded as one `claimed` entry. Their own task in progress is left as it is; the refusals are decideClaim's.
+ * Returns whether anything changed.
+ */
+export async function claim(tx: Db, who: Principal, task: TaskRow): Promise<boolean> {
+  if (decideClaim(task, who.workerId).kind === 'noop') return false;
+  await setTaskClaimed(tx, task.id, who.workerId);
+  await recordAudit(tx, actorOf(who), {
+    projectId: task.projectId,
+    entityType: 'task',
+    entityId: task.id,
+    action: 'claimed',
+    details: { assignee_id: { before: task.assigneeId, after: who.workerId }, status: { before: task.status, after: 'in_progress' } },
+  });
+  return true;
 }
 
 async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {

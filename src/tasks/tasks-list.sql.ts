@@ -15,11 +15,12 @@ import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
  * id); both directions are a single row comparison over an expression index from
  * sql/*_task-list-indexes.sql, so a page is an index range scan, never a sort of the whole project.
  */
-export const TASK_SORTS = ['created_at', '-created_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'] as const;
+export const TASK_SORTS = ['created_at', '-created_at', 'updated_at', '-updated_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'] as const;
 export type TaskSort = (typeof TASK_SORTS)[number];
 
 export const TaskListRow = TaskSummaryRow.extend({
   createdAtKey: z.string(),
+  updatedAtKey: z.string(),
   dueDateKey: z.string().nullable(),
   priorityRank: z.number().int(),
 });
@@ -59,6 +60,18 @@ const SORTS = {
     keyOf: (r) => [r.createdAtKey, r.id],
     order: sql.fragment`t.created_at desc, t.id desc`,
     after: ([created, id]) => sql.fragment`(t.created_at, t.id) < (${at(created)}, ${id})`,
+  }),
+  updated_at: spec({
+    key: z.tuple([TimestampKey, Id]),
+    keyOf: (r) => [r.updatedAtKey, r.id],
+    order: sql.fragment`t.updated_at, t.id`,
+    after: ([updated, id]) => sql.fragment`(t.updated_at, t.id) > (${at(updated)}, ${id})`,
+  }),
+  '-updated_at': spec({
+    key: z.tuple([TimestampKey, Id]),
+    keyOf: (r) => [r.updatedAtKey, r.id],
+    order: sql.fragment`t.updated_at desc, t.id desc`,
+    after: ([updated, id]) => sql.fragment`(t.updated_at, t.id) < (${at(updated)}, ${id})`,
   }),
   due_date: spec({
     key: z.tuple([TimestampKey.nullable(), Id]),
@@ -126,6 +139,10 @@ export interface TaskFilter {
   hasDueDate?: boolean;
   /** null: top-level tasks only. */
   parentId?: number | null;
+  /** Changed at or after this instant. */
+  updatedSince?: string;
+  /** One project only (lists across projects). */
+  projectId?: number;
 }
 
 /** `50%_off\` as a LIKE pattern matching itself anywhere: the wildcards and the escape are escaped. */
@@ -150,6 +167,8 @@ function filterConditions(f: TaskFilter): FragmentSqlToken[] {
   if (f.hasDueDate !== undefined) where.push(f.hasDueDate ? sql.fragment`t.due_date is not null` : sql.fragment`t.due_date is null`);
   if (f.parentId === null) where.push(sql.fragment`t.parent_task_id is null`);
   else if (f.parentId !== undefined) where.push(idOrNothing(sql.fragment`t.parent_task_id`, f.parentId));
+  if (f.updatedSince !== undefined) where.push(sql.fragment`t.updated_at >= ${f.updatedSince}::timestamptz`);
+  if (f.projectId !== undefined) where.push(idOrNothing(sql.fragment`t.project_id`, f.projectId));
   return where;
 }
 
@@ -164,6 +183,7 @@ const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page:
   db.any(sql.type(TaskListRow)`
     select ${SUMMARY_COLUMNS},
            ${keyText(sql.fragment`t.created_at`)} as "createdAtKey",
+           ${keyText(sql.fragment`t.updated_at`)} as "updatedAtKey",
            ${keyText(sql.fragment`t.due_date`)} as "dueDateKey",
            t.priority_rank as "priorityRank"
     from task t

@@ -1,27 +1,30 @@
 import type { components } from '../../generated/api.js';
 import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import type { DatabasePool, Db } from '../db/index.js';
-import type { HandlersFor } from '../http/handler.js';
+import type { HandlersFor, QueryParams } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import { requireProjectRole } from '../members/index.js';
-import { changeStatus } from './status-change.js';
-import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type TaskSort } from './tasks-list.sql.js';
+import { changeStatus, claim } from './status-change.js';
+import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type PageRequest, type TaskFilter, type TaskSort } from './tasks-list.sql.js';
 import {
   countDescendants,
   deleteTaskRow,
   findVisibleTask,
-  getTaskById,
+  findVisibleTaskWithSubtasks,
+  getTaskWithSubtasksById,
   insertTask,
   isProjectMember,
   isTaskInProject,
-  listSubtasks,
+  lockNextClaimable,
   lockSeriesRootOf,
   lockVisibleTask,
+  shareLockProject,
   shareLockProjectOfTask,
   setTaskAssignee,
+  setLastRejection,
   setTaskProgress,
   updateTaskFields,
   type TaskPatch,
@@ -32,7 +35,8 @@ import { assertTransition } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
-  | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask';
+  | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask'
+  | 'claimTask' | 'claimNextTask';
 type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
@@ -59,10 +63,29 @@ async function lockTaskToComplete(tx: Db, who: Principal, taskId: number, ifMatc
 
 /** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
 async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
-  const row = await getTaskById(db, taskId);
-  const subtasks = await listSubtasks(db, taskId);
-  return { status, body: toTask(row, subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
+  const row = await getTaskWithSubtasksById(db, taskId);
+  return { status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
 }
+
+/** The filters both task lists share, as the contract names them (`assignee_id=me` is the caller). */
+const filterOf = (who: Principal, query: QueryParams<'listProjectTasks'>): TaskFilter => ({
+  statuses: query.status,
+  priorities: query.priority,
+  assigneeId: query.assignee_id === undefined ? undefined : query.assignee_id === 'me' ? who.workerId : Number(query.assignee_id),
+  tags: query.tags,
+  q: query.q,
+  dueBefore: query.due_before,
+  dueAfter: query.due_after,
+  hasDueDate: query.has_due_date,
+  parentId: query.parent_task_id === undefined ? undefined : query.parent_task_id === 'none' ? null : Number(query.parent_task_id),
+  updatedSince: query.updated_since,
+});
+
+const pageOf = (query: QueryParams<'listProjectTasks'>): PageRequest => ({
+  sort: query.sort ?? DEFAULT_SORT,
+  limit: query.limit ?? DEFAULT_LIMIT,
+  cursor: query.cursor,
+});
 
 const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
 
@@ -129,58 +152,44 @@ const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recur
 export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
   ({
     listProjectTasks: async ({ principal: who, params, query }) => {
-      const projectId = params.projectId;
+      const projectId = params.project_id;
       await requireProjectRole(pool, who, projectId);
-      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
-      const filter = {
-        statuses: query.status,
-        priorities: query.priority,
-        assigneeId: query.assignee_id,
-        tags: query.tag,
-        q: query.q,
-        dueBefore: query.due_before,
-        dueAfter: query.due_after,
-        hasDueDate: query.has_due_date,
-        parentId: query.parent_id === undefined ? undefined : query.parent_id === 'none' ? null : Number(query.parent_id),
-      };
-      const rows = await listProjectTasksPage(pool, who, projectId, filter, page);
+      const page = pageOf(query);
+      const rows = await listProjectTasksPage(pool, who, projectId, filterOf(who, query), page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
     listMyTasks: async ({ principal: who, query }) => {
-      const page = { sort: query.sort ?? DEFAULT_SORT, limit: query.limit ?? DEFAULT_LIMIT, cursor: query.cursor };
-      const assigneeId = query.assignee === undefined ? undefined : query.assignee === 'me' ? who.workerId : Number(query.assignee);
-      const filter = { statuses: query.status, dueBefore: query.due_before, assigneeId };
-      const rows = await listMemberTasksPage(pool, who, filter, page);
+      const page = pageOf(query);
+      const rows = await listMemberTasksPage(pool, who, { ...filterOf(who, query), projectId: query.project_id }, page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
     createTask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const projectId = params.projectId;
+        const projectId = params.project_id;
         await requireProjectRole(tx, who, projectId);
         return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
       }),
 
     createSubtask: async ({ principal: who, params, body }) =>
       pool.transaction(async (tx) => {
-        const parentId = params.taskId;
+        const parentId = params.task_id;
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
         return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
       }),
 
-    getTask: async ({ principal: who, params }) => {
-      const taskId = params.taskId;
-      const task = await findVisibleTask(pool, who, taskId);
+    getTask: async ({ principal: who, params, headers }) => {
+      const taskId = params.task_id;
+      const task = await findVisibleTaskWithSubtasks(pool, who, taskId);
       if (!task) throw taskNotFound(taskId);
-      const subtasks = await listSubtasks(pool, task.id);
-      return { status: 200, body: toTask(task, subtasks), headers: { ETag: etagOf(task.version) } };
+      return notModifiedReply(headers['if-none-match'], task.version) ?? { status: 200, body: toTask(task, task.subtasks), headers: { ETag: etagOf(task.version) } };
     },
 
     updateTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const before = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const before = await lockTask(tx, who, params.task_id, headers['if-match']);
         const patch: TaskPatch = {
           title: body.title === undefined ? undefined : trimmedTitle(body.title),
           description: body.description,
@@ -205,7 +214,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     deleteTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         const subtasksDeleted = await countDescendants(tx, task.id);
         await deleteTaskRow(tx, task.id);
         await recordAudit(tx, actorOf(who), {
@@ -228,26 +237,26 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
     updateTaskStatus: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
         const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
-        const task = await lock(tx, who, params.taskId, headers['if-match']);
-        assertTransition(task.status, body.status);
+        const task = await lock(tx, who, params.task_id, headers['if-match']);
+        assertTransition(task.status, body.status, task.hasOpenSubtasks);
         await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
         return taskReply(tx, task.id, 200);
       }),
 
     updateTaskProgress: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
-        await setTaskProgress(tx, task.id, body.percent);
+        await setTaskProgress(tx, task.id, body.progress_percent, body.note);
         await recordAudit(tx, actorOf(who), {
           projectId: task.projectId,
           entityType: 'task',
           entityId: task.id,
           action: 'progress_updated',
           details: {
-            progress_percent: { before: task.progressPercent, after: body.percent },
+            progress_percent: { before: task.progressPercent, after: body.progress_percent },
             ...(body.note === undefined ? {} : { note: body.note }),
           },
         });
@@ -258,8 +267,8 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
       pool.transaction(async (tx) => {
         // Removing a member locks the project, then unassigns its tasks; taking the project first keeps the same
         // order here, so an assignment racing a removal waits instead of deadlocking.
-        await shareLockProjectOfTask(tx, params.taskId);
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        await shareLockProjectOfTask(tx, params.task_id);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
         if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
         await setTaskAssignee(tx, task.id, body.assignee_id);
@@ -273,9 +282,30 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         return taskReply(tx, task.id, 200);
       }),
 
+    claimTask: async ({ principal: who, params, headers }) =>
+      pool.transaction(async (tx) => {
+        // The project first, as assignTask and member removal take it: a claim racing a removal waits, never deadlocks.
+        await shareLockProjectOfTask(tx, params.task_id);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
+        await claim(tx, who, task);
+        return taskReply(tx, task.id, 200);
+      }),
+
+    claimNextTask: async ({ principal: who, params, query }) =>
+      pool.transaction(async (tx) => {
+        const projectId = params.project_id;
+        await requireProjectRole(tx, who, projectId);
+        await shareLockProject(tx, projectId);
+        const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
+        const taskId = await lockNextClaimable(tx, who.tenantId, projectId, filter);
+        if (taskId === null) return { status: 204 as const, body: undefined };
+        await claim(tx, who, await getTaskWithSubtasksById(tx, taskId));
+        return taskReply(tx, taskId, 200);
+      }),
+
     approveTask: async ({ principal: who, params, headers }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTaskToComplete(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTaskToComplete(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
         }
@@ -285,11 +315,12 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
 
     rejectTask: async ({ principal: who, params, headers, body }) =>
       pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.taskId, headers['if-match']);
+        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
         }
         await changeStatus(tx, who, task, 'in_progress', { action: 'rejected', details: { reason: body.reason } });
+        await setLastRejection(tx, task.id, who.workerId, body.reason);
         return taskReply(tx, task.id, 200);
       }),
   }) satisfies HandlersFor<TaskOps>;

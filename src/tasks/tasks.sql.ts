@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, TaskStatus, Timestamp, type Db } from '../db/index.js';
+import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
 import type { StatusEffects } from './workflow.js';
@@ -26,8 +26,11 @@ export const TaskSummaryRow = z.object({
   parentTaskId: Id.nullable(),
   subtaskCount: z.number().int(),
   isRecurring: z.boolean(),
+  /** A subtask at any depth is not completed (so the task cannot be completed yet). */
+  hasOpenSubtasks: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  version: z.number().int(),
 });
 export type TaskSummaryRow = z.infer<typeof TaskSummaryRow>;
 
@@ -42,21 +45,44 @@ export const TaskRow = TaskSummaryRow.extend({
   recurrenceMax: z.number().int().nullable(),
   recurringRootId: Id.nullable(),
   spawnCount: z.number().int(),
-  version: z.number().int(),
+  lastRejectionReason: z.string().nullable(),
+  lastRejectedById: Id.nullable(),
+  lastRejectedByHandle: z.string().nullable(),
+  lastRejectedAt: Timestamp.nullable(),
+  lastProgressNote: z.string().nullable(),
+  lastProgressNoteAt: Timestamp.nullable(),
 });
 export type TaskRow = z.infer<typeof TaskRow>;
+
+/**
+ * Whether `t` has a subtask at any depth that is not completed: what keeps `completed` out of its
+ * allowed_transitions. Only asked for the statuses that could go to completed; a leaf costs one index probe.
+ */
+const OPEN_SUBTASKS = sql.fragment`
+  case when t.status in ('pending', 'in_progress', 'review') then exists (
+    with recursive descendant(id, status) as (
+      select c.id, c.status from task c where c.parent_task_id = t.id
+      union all
+      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+    )
+    select 1 from descendant where status <> 'completed') else false end`;
 
 /** The TaskSummary columns of `task t left join worker a` (the assignee); shared with tasks-list.sql.ts. */
 export const SUMMARY_COLUMNS = sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
   (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
-  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt"`;
+  t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
+  t.version,
+  ${OPEN_SUBTASKS} as "hasOpenSubtasks"`;
 
 const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
   t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
-  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount", t.version`;
+  t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount",
+  t.last_rejection_reason as "lastRejectionReason", t.last_rejected_by_id as "lastRejectedById",
+  (select r.handle from worker r where r.id = t.last_rejected_by_id) as "lastRejectedByHandle",
+  t.last_rejected_at as "lastRejectedAt", t.last_progress_note as "lastProgressNote", t.last_progress_note_at as "lastProgressNoteAt"`;
 
 /** Visibility: the caller is a member of the task's project, in the caller's tenant. */
 const visibleTask = (who: Principal, taskId: number) => sql.fragment`
@@ -73,25 +99,63 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
 
+/** Share-locks a project: member removal (which unassigns) waits for claims in it, and they for it. */
+export const shareLockProject = async (db: Db, projectId: number): Promise<void> => {
+  if (isId(projectId)) await db.query(sql.unsafe`select 1 from project where id = ${projectId} for share`);
+};
+
 /** Share-locks the project a task belongs to (nothing when there is no such task). */
 export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
   if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
 };
 
-/** A task by id, as it is now; for re-reading a row this transaction has just changed. Throws if it is gone. */
-export const getTaskById = (db: Db, taskId: number): Promise<TaskRow> =>
-  db.one(sql.type(TaskRow)`
-    select ${TASK_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.id = ${taskId}`);
+/** How many direct subtasks a Task embeds (the contract's `Task.subtasks` maxItems); the rest are paged. */
+export const EMBEDDED_SUBTASKS = 50;
 
-/** The direct subtasks of a task, oldest first. */
-export const listSubtasks = (db: Db, taskId: number) =>
-  db.any(sql.type(TaskSummaryRow)`
-    select ${SUMMARY_COLUMNS}
-    from task t left join worker a on a.id = t.assignee_id
-    where t.parent_task_id = ${taskId}
-    order by t.created_at, t.id`);
+/** A timestamp inside json_agg: PostgreSQL's JSON form `2026-01-31T09:00:00.123456+00:00`, made RFC 3339 UTC. */
+const JsonTimestamp = z.string().transform((value) => timestamptzToIso(value.replace('T', ' ')));
+const EmbeddedSubtask = TaskSummaryRow.extend({ dueDate: JsonTimestamp.nullable(), createdAt: JsonTimestamp, updatedAt: JsonTimestamp });
+
+/** A task with its first EMBEDDED_SUBTASKS direct subtasks, oldest first. */
+export const TaskWithSubtasksRow = TaskRow.extend({ subtasks: z.array(EmbeddedSubtask) });
+export type TaskWithSubtasksRow = z.infer<typeof TaskWithSubtasksRow>;
+
+/**
+ * Joins `st.subtasks`: the first EMBEDDED_SUBTASKS direct subtasks of the task as a JSON array, so a task, its
+ * bounded subtasks and their count (subtask_count) come back in one round trip. A range of task_parent_idx.
+ */
+const embeddedSubtasks = (taskId: number | FragmentSqlToken) => sql.fragment`
+  left join lateral (
+    select coalesce(json_agg(s order by s."createdAt", s.id), '[]'::json) as subtasks
+    from (
+      select ${SUMMARY_COLUMNS}
+      from task t left join worker a on a.id = t.assignee_id
+      where t.parent_task_id = ${taskId}
+      order by t.created_at, t.id
+      limit ${EMBEDDED_SUBTASKS}
+    ) s
+  ) st on true`;
+
+/** findVisibleTask with the task's embedded subtasks, in one statement. */
+export const findVisibleTaskWithSubtasks = async (db: Db, who: Principal, taskId: number): Promise<TaskWithSubtasksRow | null> =>
+  isId(taskId)
+    ? db.maybeOne(sql.type(TaskWithSubtasksRow)`
+        select ${TASK_COLUMNS}, st.subtasks
+        from task t
+        join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+        left join worker a on a.id = t.assignee_id
+        ${embeddedSubtasks(taskId)}
+        where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`)
+    : null;
+
+/** A task by id as it is now, with its embedded subtasks: for re-reading a row this transaction has just changed. */
+export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    select ${TASK_COLUMNS}, st.subtasks
+    from task t
+    left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}
+    where t.id = ${taskId}`);
 
 /** Whether a worker is a member of the project (and so may be assigned its tasks). */
 export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>
@@ -180,9 +244,55 @@ export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
     where id = ${taskId}
     returning completed_at as "completedAt"`);
 
-export const setTaskProgress = (db: Db, taskId: number, percent: number) =>
+/** Sets the progress; a note becomes the task's latest progress note (none keeps the previous one). */
+export const setTaskProgress = (db: Db, taskId: number, percent: number, note: string | undefined) =>
   db.query(sql.unsafe`
-    update task set progress_percent = ${percent}, version = version + 1, updated_at = now() where id = ${taskId}`);
+    update task set progress_percent = ${percent},
+      ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
+      version = version + 1, updated_at = now()
+    where id = ${taskId}`);
+
+/** Records why, by whom and when the task was sent back from review (the status change itself is setTaskStatus). */
+export const setLastRejection = (db: Db, taskId: number, reviewerId: number, reason: string) =>
+  db.query(sql.unsafe`
+    update task set last_rejection_reason = ${reason}, last_rejected_by_id = ${reviewerId}, last_rejected_at = now()
+    where id = ${taskId}`);
+
+/** Claims a task: the worker becomes its assignee and it starts (the caller checked it was pending). */
+export const setTaskClaimed = (db: Db, taskId: number, workerId: number) =>
+  db.query(sql.unsafe`
+    update task set assignee_id = ${workerId}, status = 'in_progress', started_at = coalesce(started_at, now()),
+                    version = version + 1, updated_at = now()
+    where id = ${taskId}`);
+
+export interface ClaimFilter {
+  tags?: readonly string[];
+  priorities?: readonly string[];
+  parentTaskId?: number;
+}
+
+/**
+ * Locks the most urgent pending, unassigned task of a project that matches the filter: highest priority, then
+ * earliest due date (none last), then oldest. Rows another transaction holds are skipped, not waited for, so
+ * concurrent claimers each get a different task. Null when none is left.
+ */
+export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter) => {
+  const conditions = [
+    sql.fragment`t.project_id = ${projectId}`,
+    sql.fragment`t.tenant_id = ${tenantId}`,
+    sql.fragment`t.status = 'pending'`,
+    sql.fragment`t.assignee_id is null`,
+    ...(filter.tags?.length ? [sql.fragment`t.tags @> ${sql.array([...filter.tags], 'text')}`] : []),
+    ...(filter.priorities?.length ? [sql.fragment`t.priority = any(${sql.array([...filter.priorities], 'text')})`] : []),
+    ...(filter.parentTaskId === undefined ? [] : [sql.fragment`t.parent_task_id = ${isId(filter.parentTaskId) ? filter.parentTaskId : null}`]),
+  ];
+  return db.maybeOneFirst(sql.type(IdRow)`
+    select t.id from task t
+    where ${sql.join(conditions, sql.fragment` and `)}
+    order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
+    limit 1
+    for update of t skip locked`);
+};
 
 export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
   db.query(sql.unsafe`
@@ -264,21 +374,16 @@ export const incrementSpawnCount = (db: Db, rootId: number, completingTaskId: nu
     update task set spawn_count = spawn_count + 1, version = version + (id <> ${completingTaskId})::int
     where id = ${rootId}`);
 
-/** Tasks by id, as they are now (events show the task as the API does); missing ids are left out. */
-export const listTasksByIds = (db: Db, ids: readonly number[]) =>
+/**
+ * Tasks by id as they are now, each with its embedded subtasks like getTaskWithSubtasksById, in one statement
+ * (events show the task as the API does); missing ids are left out.
+ */
+export const listTasksWithSubtasksByIds = (db: Db, ids: readonly number[]): Promise<readonly TaskWithSubtasksRow[]> =>
   ids.length === 0
-    ? Promise.resolve([] as readonly TaskRow[])
-    : db.any(sql.type(TaskRow)`
-        select ${TASK_COLUMNS}
-        from task t left join worker a on a.id = t.assignee_id
-        where t.id = any(${sql.array(ids, 'int8')})`);
-
-/** The direct subtasks of several tasks, oldest first. */
-export const listSubtasksOf = (db: Db, parentIds: readonly number[]) =>
-  parentIds.length === 0
-    ? Promise.resolve([] as readonly TaskSummaryRow[])
-    : db.any(sql.type(TaskSummaryRow)`
-        select ${SUMMARY_COLUMNS}
-        from task t left join worker a on a.id = t.assignee_id
-        where t.parent_task_id = any(${sql.array(parentIds, 'int8')})
-        order by t.created_at, t.id`);
+    ? Promise.resolve([])
+    : db.any(sql.type(TaskWithSubtasksRow)`
+        select ${TASK_COLUMNS}, st.subtasks
+        from unnest(${sql.array(ids, 'int8')}) as wanted(id)
+        join task t on t.id = wanted.id
+        left join worker a on a.id = t.assignee_id
+        ${embeddedSubtasks(sql.fragment`wanted.id`)}`);

@@ -1,5 +1,6 @@
 import type { components } from '../../generated/api.js';
 import type { TaskRow, TaskSummaryRow } from './tasks.sql.js';
+import { allowedTransitions } from './workflow.js';
 
 type TaskSummary = components['schemas']['TaskSummary'];
 type Task = components['schemas']['Task'];
@@ -10,6 +11,7 @@ export const toTaskSummary = (row: TaskSummaryRow): TaskSummary => ({
   project_id: row.projectId,
   title: row.title,
   status: row.status,
+  allowed_transitions: allowedTransitions(row.status, row.hasOpenSubtasks),
   priority: row.priority,
   progress_percent: row.progressPercent,
   tags: row.tags,
@@ -21,6 +23,7 @@ export const toTaskSummary = (row: TaskSummaryRow): TaskSummary => ({
   is_recurring: row.isRecurring,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
 });
 
 /** Row and its direct subtasks → the contract's Task. */
@@ -33,5 +36,10 @@ export const toTask = (row: TaskRow, subtasks: readonly TaskSummaryRow[]): Task 
   recurrence: row.recurrencePattern === null ? null : { pattern: row.recurrencePattern, max_occurrences: row.recurrenceMax },
   recurring_root_id: row.recurringRootId,
   spawn_count: row.spawnCount,
+  last_rejection:
+    row.lastRejectedAt === null
+      ? null
+      : { reason: row.lastRejectionReason ?? '', rejected_by_id: row.lastRejectedById, rejected_by_handle: row.lastRejectedByHandle, rejected_at: row.lastRejectedAt },
+  last_progress_note: row.lastProgressNoteAt === null ? null : { note: row.lastProgressNote ?? '', noted_at: row.lastProgressNoteAt },
   subtasks: subtasks.map(toTaskSummary),
 });

@@ -10,10 +10,16 @@ export const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
   blocked: ['pending', 'in_progress'],
 };
 
-export function assertTransition(from: TaskStatus, to: TaskStatus): void {
+/** Where a task may go now: the workflow's next statuses, without `completed` while a subtask is open. */
+export function allowedTransitions(from: TaskStatus, hasOpenSubtasks: boolean): TaskStatus[] {
+  return NEXT[from].filter((to) => !(to === 'completed' && hasOpenSubtasks));
+}
+
+export function assertTransition(from: TaskStatus, to: TaskStatus, hasOpenSubtasks = false): void {
   if (!NEXT[from].includes(to)) {
     throw new ProblemError('invalid-transition', {
       detail: `A task cannot go from ${from} to ${to}; from ${from} it may go to: ${NEXT[from].join(', ')}`,
+      extensions: { allowed_transitions: allowedTransitions(from, hasOpenSubtasks) },
     });
   }
 }
@@ -34,4 +40,31 @@ export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: bool
     completedAt: to === 'completed' ? 'now' : from === 'completed' ? 'clear' : 'keep',
     progress: to === 'completed' ? 100 : 'keep',
   };
+}
+
+/** What claiming a task means for a worker: it is theirs already, it is free to take, or it is refused. */
+export type ClaimDecision = { kind: 'noop' } | { kind: 'claim' };
+
+/**
+ * Claiming assigns the caller and starts the task. Someone else's task is 409 already-claimed naming them; the
+ * caller's own task in progress is a no-op; otherwise only a pending task can be claimed (pending → in_progress).
+ */
+export function decideClaim(
+  task: { id: number; status: TaskStatus; assigneeId: number | null; assigneeHandle: string | null; hasOpenSubtasks: boolean },
+  workerId: number,
+): ClaimDecision {
+  if (task.assigneeId !== null && task.assigneeId !== workerId) {
+    throw new ProblemError('already-claimed', {
+      detail: `Task ${task.id} is held by ${task.assigneeHandle ?? `worker ${task.assigneeId}`}`,
+      extensions: { assignee_handle: task.assigneeHandle ?? `worker ${task.assigneeId}` },
+    });
+  }
+  if (task.assigneeId === workerId && task.status === 'in_progress') return { kind: 'noop' };
+  if (task.status !== 'pending') {
+    throw new ProblemError('invalid-transition', {
+      detail: `Task ${task.id} is ${task.status}; only a pending task can be claimed`,
+      extensions: { allowed_transitions: allowedTransitions(task.status, task.hasOpenSubtasks) },
+    });
+  }
+  return { kind: 'claim' };
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { Id, type DatabasePool, type Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { JobQueue } from '../jobs/index.js';
@@ -38,6 +39,7 @@ export const toWebhook = (row: WebhookRow, secret?: string): Webhook => ({
   secret_rotated_until: row.previousSecretExpiresAt && Date.parse(row.previousSecretExpiresAt) > Date.now() ? row.previousSecretExpiresAt : null,
   created_at: row.createdAt,
   updated_at: row.updatedAt,
+  version: row.version,
   ...(secret ? { secret } : {}),
 });
 const toDelivery = (row: DeliveryRow) => row as components['schemas']['WebhookDelivery'];
@@ -76,19 +78,24 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
         tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
         secret, createdById: who.workerId,
       });
-      return { status: 201, body: toWebhook(row, secret), headers: { Location: `/api/projects/${row.projectId}/webhooks/${row.id}` } };
+      return {
+        status: 201,
+        body: toWebhook(row, secret),
+        headers: { Location: `/api/projects/${row.projectId}/webhooks/${row.id}`, ETag: etagOf(row.version) },
+      };
     },
 
-    getWebhook: async ({ principal: who, params }) => ({
-      status: 200,
-      body: toWebhook(await ownedWebhook(who, params.project_id, params.webhook_id)),
-    }),
+    getWebhook: async ({ principal: who, params, headers }) => {
+      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+      return notModifiedReply(headers['if-none-match'], hook.version) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+    },
 
-    updateWebhook: async ({ principal: who, params, body }) => {
+    updateWebhook: async ({ principal: who, params, body, headers }) => {
       const url = body.url === undefined ? undefined : await checkWebhookUrl(body.url, policy);
       const secret = body.rotate_secret ? newSecret() : undefined;
       const row = await pool.transaction(async (tx) => {
-        await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
         return updateWebhookRow(tx, params.webhook_id, {
           ...(url === undefined ? {} : { url }),
           ...(body.event_types === undefined ? {} : { eventTypes: body.event_types }),
@@ -96,12 +103,13 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
           ...(secret ? { rotate: { secret, previousValidMs: PREVIOUS_SECRET_VALID_MS } } : {}),
         });
       });
-      return { status: 200, body: toWebhook(row, secret) };
+      return { status: 200, body: toWebhook(row, secret), headers: { ETag: etagOf(row.version) } };
     },
 
-    deleteWebhook: async ({ principal: who, params }) => {
+    deleteWebhook: async ({ principal: who, params, headers }) => {
       await pool.transaction(async (tx) => {
-        await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
         await deleteWebhookRow(tx, params.webhook_id);
       });
       return { status: 204, body: undefined };
@@ -113,7 +121,7 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       const now = new Date().toISOString();
       const event = {
         id: 0, type: 'webhook.ping' as const, occurred_at: now, project_id: hook.projectId,
-        entity: { type: 'webhook', id: hook.id }, actor: { id: who.workerId, handle: who.handle, type: 'human' as const },
+        entity: { type: 'webhook', id: hook.id }, actor: { id: who.workerId, handle: who.handle, type: who.actorType, client: who.client },
         data: { changes: {}, task: null },
       };
       const job: DeliveryJob = {

@@ -16,6 +16,7 @@ export const WebhookRow = z.object({
   failingSince: Timestamp.nullable(),
   disabledReason: z.string().nullable(),
   disabledAt: Timestamp.nullable(),
+  version: z.number().int(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -24,7 +25,7 @@ export type WebhookRow = z.infer<typeof WebhookRow>;
 const COLUMNS = sql.fragment`
   w.id, w.tenant_id as "tenantId", w.project_id as "projectId", w.url, w.event_types as "eventTypes", w.active,
   w.secret, w.previous_secret as "previousSecret", w.previous_secret_expires_at as "previousSecretExpiresAt",
-  w.failing_since as "failingSince", w.disabled_reason as "disabledReason", w.disabled_at as "disabledAt",
+  w.failing_since as "failingSince", w.disabled_reason as "disabledReason", w.disabled_at as "disabledAt", w.version,
   w.created_at as "createdAt", w.updated_at as "updatedAt"`;
 
 export interface NewWebhook {
@@ -81,6 +82,7 @@ export const updateWebhookRow = (db: Db, webhookId: number, patch: WebhookPatch)
       previous_secret_expires_at = case when ${patch.rotate ? true : false}
         then now() + make_interval(secs => ${(patch.rotate?.previousValidMs ?? 0) / 1000}) else w.previous_secret_expires_at end,
       secret = coalesce(${patch.rotate?.secret ?? null}, w.secret),
+      version = w.version + 1,
       updated_at = now()
     where w.id = ${webhookId}
     returning ${COLUMNS}`);

@@ -16,7 +16,7 @@ describe('createAgent', () => {
     const res = await alice.api.POST('/api/agents', { body });
     expect(res.response.status).toBe(201);
     const agent = res.data!;
-    expect(agent).toEqual({ id: expect.any(Number), ...body, created_at: expect.stringMatching(/Z$/), updated_at: agent.created_at });
+    expect(agent).toEqual({ id: expect.any(Number), ...body, created_at: expect.stringMatching(/Z$/), updated_at: agent.created_at, version: 1 });
     expect(res.response.headers.get('location')).toBe(`/api/agents/${agent.id}`);
     expect(res.response.headers.get('etag')).toBe('"1"');
 

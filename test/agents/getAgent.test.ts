@@ -13,11 +13,23 @@ describe('getAgent', () => {
     const bob = await signIn(t, 'bob');
     const agent = await createAgent(alice, { handle: '@claude-reviewer', capabilities: ['code-review'] });
     for (const user of [alice, bob]) {
-      const res = await user.api.GET('/api/agents/{agentId}', { params: { path: { agentId: agent.id } } });
+      const res = await user.api.GET('/api/agents/{agent_id}', { params: { path: { agent_id: agent.id } } });
       expect(res.response.status).toBe(200);
       expect(res.response.headers.get('etag')).toBe('"1"');
       expect(res.data).toEqual(agent);
     }
+  });
+
+  it('If-None-Match with the current ETag: 304 without a body; a stale one: 200', async () => {
+    const alice = await signIn(t, 'alice');
+    const agent = await createAgent(alice);
+    const cached = await alice.request('GET', `/api/agents/${agent.id}`, { headers: { 'if-none-match': '"1"' } });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe('"1"');
+    expect(cached.body).toBeUndefined();
+    const stale = await alice.request('GET', `/api/agents/${agent.id}`, { headers: { 'if-none-match': '"0"' } });
+    expect(stale.status).toBe(200);
+    expect(stale.body).toEqual(agent);
   });
 
   it("answers the same 404 agent-not-found for a missing id, a human's worker id and another tenant's agent", async () => {
@@ -35,7 +47,7 @@ describe('getAgent', () => {
     const alice = await signIn(t, 'alice');
     const bad = await alice.request('GET', '/api/agents/-1');
     expect(bad.status).toBe(422);
-    expect(bad.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/agentId' }));
+    expect(bad.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/agent_id' }));
     expect((await t.request('GET', '/api/agents/1')).status).toBe(401);
   });
 });

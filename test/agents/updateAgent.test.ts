@@ -16,7 +16,7 @@ describe('updateAgent', () => {
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"2"');
-    expect(res.body).toEqual({ ...agent, agent_type: 'gemini', capabilities: ['code-review', 'a11y'], updated_at: expect.any(String) });
+    expect(res.body).toEqual({ ...agent, agent_type: 'gemini', capabilities: ['code-review', 'a11y'], updated_at: expect.any(String), version: 2 });
     expect(res.body.updated_at > agent.updated_at).toBe(true);
     expect((await alice.request('GET', `/api/agents/${agent.id}`)).body).toEqual(res.body);
     expect((await auditOf(t, 'agent', agent.id)).slice(1)).toEqual([

@@ -20,7 +20,7 @@ export const BIG_TABLES = ['task'];
 const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id,
   a.handle as assignee_handle, t.due_date, t.parent_task_id,
   (select count(*) from task c where c.parent_task_id = t.id) as subtask_count,
-  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at,
+  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version,
   (extract(epoch from t.created_at) * 1000000)::int8 as created_at_us,
   (extract(epoch from t.due_date) * 1000000)::int8 as due_date_us, t.priority_rank`;
 const FROM = `from task t left join worker a on a.id = t.assignee_id`;
@@ -49,7 +49,7 @@ const FILTERS = {
   due_before: [`t.due_date < $4::timestamptz`, ['2026-02-01T00:00:00Z']],
   due_after: [`t.due_date >= $4::timestamptz`, ['2026-03-01T00:00:00Z']],
   has_due_date: [`t.due_date is not null`, []],
-  'parent_id=none': [`t.parent_task_id is null`, []],
+  'parent_task_id=none': [`t.parent_task_id is null`, []],
 };
 
 /** The list query shapes, for project `projectId` seen by `workerId` (a member). */
@@ -76,14 +76,27 @@ export function listQueries({ projectId = 1, workerId = 1, tenantId = 'default',
              left join worker a on a.id = t.assignee_id where t.id = $1 and t.tenant_id = $3`,
       values: [4_242, workerId, tenantId],
     },
-    { name: 'subtasks of a task', text: `select ${SUMMARY} ${FROM} where t.parent_task_id = $1 order by t.created_at, t.id`, values: [4_240] },
+    {
+      // getTask embeds the first 50 subtasks in the same statement (tasks.sql.ts embeddedSubtasks)
+      name: 'task detail with its embedded subtasks',
+      text: `select t.id, st.subtasks from task t
+             left join lateral (select coalesce(json_agg(s order by s.created_at, s.id), '[]'::json) as subtasks
+               from (select ${SUMMARY} ${FROM} where t.parent_task_id = $1 order by t.created_at, t.id limit 50) s) st on true
+             where t.id = $1`,
+      values: [4_240],
+    },
+    {
+      name: 'sync: updated_since, sort=updated_at',
+      text: `select ${SUMMARY} ${FROM} where t.project_id = $1 and t.tenant_id = $2 and t.updated_at >= $4 order by t.updated_at, t.id limit $3`,
+      values: [projectId, tenantId, limit + 1, '2026-01-15T00:00:00Z'],
+    },
     {
       name: 'my work (all my projects)',
       text: `select ${SUMMARY} ${FROM} where t.tenant_id = $2 and t.project_id in (select m.project_id from member m where m.worker_id = $1) order by t.created_at desc, t.id desc limit $3`,
       values: [workerId, tenantId, limit + 1],
     },
     {
-      name: 'my work assignee=me',
+      name: 'my work assignee_id=me',
       text: `select ${SUMMARY} ${FROM} where t.tenant_id = $2 and t.project_id in (select m.project_id from member m where m.worker_id = $1) and t.assignee_id = $1 order by t.created_at desc, t.id desc limit $3`,
       values: [workerId, tenantId, limit + 1],
     },

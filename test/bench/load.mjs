@@ -78,7 +78,17 @@ async function run(phase, seconds) {
     }
     latencies[count++] = ms;
     statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+    // Overload runs: admitted (2xx) and shed (503) latencies apart, and 2xx answers per 250 ms since the start.
+    if (status === 503) shed.push(ms);
+    else if (status >= 200 && status < 300) {
+      admitted.push(ms);
+      const bucket = Math.floor((performance.now() - t0) / 250);
+      okPerQuarter[bucket] = (okPerQuarter[bucket] ?? 0) + 1;
+    }
   };
+  const shed = [];
+  const admitted = [];
+  const okPerQuarter = [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds, record)));
@@ -92,6 +102,9 @@ async function run(phase, seconds) {
     timeouts: results.reduce((n, r) => n + r.timeouts, 0),
     cpuMs: (cpu.user + cpu.system) / 1000,
     applied,
+    shed,
+    admitted,
+    okPerQuarter: Array.from(okPerQuarter, (n) => n ?? 0),
   };
 }
 

@@ -2,13 +2,16 @@
 /**
  * `make bench`: TaskFlow API under 100 concurrent connections, side by side with a bare baseline (issue 6).
  *
- *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W2] [--targets taskflow,baseline,scale-out]
+ *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,scale-out]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
+ *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts a fake SSO (sso.mjs), then for every workload and target starts the server(s) fresh,
  * checks a few responses, warms up, measures, and reads the server's CPU time and peak RSS from /proc. The
  * load comes from separate processes (load.mjs, autocannon). Results: test/bench/results/ (JSON + markdown).
+ * Then the overload workload: W2 and W4 at --overload-connections (default 10× the normal 100) for
+ * --overload-seconds, admitted and shed answers apart, then 100 connections again to see the recovery.
  * See test/bench/README.md.
  */
 import { fork, spawn, execFileSync } from 'node:child_process';
@@ -23,6 +26,7 @@ import {
   PROJECTS, TASKS, USERS, defaultProjectOf, projectMembers, projectOfTask, seed, seededStatus, userEmail, userId, userName,
 } from './seed.mjs';
 import { startBenchSso } from './sso.mjs';
+import { seedAgentKeys } from './agent-keys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -34,8 +38,8 @@ const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both serv
 // ---------------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 1, only: ['W1', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
-    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false };
+  const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
+    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
     return argv[i + 1];
@@ -51,6 +55,9 @@ function parseArgs(argv) {
     else if (a === '--generators') o.generators = Number(value(i++));
     else if (a === '--log-level') o.logLevel = value(i++);
     else if (a === '--skip-explain') o.skipExplain = true;
+    else if (a === '--no-overload') o.overload = false;
+    else if (a === '--overload-connections') o.overloadConnections = Number(value(i++));
+    else if (a === '--overload-seconds') o.overloadSec = Number(value(i++));
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -59,6 +66,7 @@ function parseArgs(argv) {
   if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
   o.warmupSec = o.quick ? 2 : 5;
   o.durationSec = o.quick ? 5 : 15;
+  if (o.quick) o.overloadSec = Math.min(o.overloadSec, 5);
   return o;
 }
 
@@ -72,6 +80,8 @@ function usage(error) {
 
 const WORKLOADS = {
   W1: { title: "list a project's 20 newest tasks", build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
+  // The same requests as W1, authenticated with agent API keys instead of JWTs (agent-keys.mjs).
+  W1K: { title: "W1 with agent API keys", taskflowOnly: true, tokens: (ctx) => ctx.agentKeys, build: (ctx) => ({ requests: repeat(20_000, () => listRequest(ctx)) }) },
   W2: { title: 'get one task (with subtasks)', build: (ctx) => ({ requests: repeat(20_000, () => getRequest(ctx)) }) },
   W3: { title: 'create a task (+ audit entry)', writes: true, build: (ctx) => ({ requests: repeat(20_000, () => createRequest(ctx)) }) },
   W4: {
@@ -145,7 +155,7 @@ function createRequest(ctx) {
 function progressRequest(ctx) {
   const i = pick(ctx, IN_PROGRESS);
   return { method: 'PATCH', path: `/api/tasks/${i}/progress`, u: pick(ctx, projectMembers(projectOfTask(i))) - 1,
-    body: JSON.stringify({ percent: Math.floor(ctx.random() * 101) }), check: 'task' };
+    body: JSON.stringify({ progress_percent: Math.floor(ctx.random() * 101) }), check: 'task' };
 }
 /**
  * Status changes pending → in_progress, each on a task no other request touches: valid exactly once, so they
@@ -334,7 +344,8 @@ function percentile(sorted, p) {
 async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const workload = WORKLOADS[workloadId];
   const target = TARGETS[targetId];
-  const { opts, env, tokens, pgInfo } = ctx;
+  const { opts, env, pgInfo } = ctx;
+  const tokens = workload.tokens?.(ctx) ?? ctx.tokens;
   const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
   const servers = [];
   const generators = [];
@@ -410,8 +421,8 @@ async function resetWrites(dbUrl) {
 // ---------------------------------------------------------------------------------------------- explain
 
 const LIST_SORTS = ['-created_at', 'created_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'];
-const LIST_FILTERS = ['status=in_progress', 'priority=high', 'assignee_id=2', 'tag=bug', 'tag=bug&tag=backend', 'q=login',
-  'due_before=2026-02-01T00:00:00Z', 'due_after=2026-03-01T00:00:00Z', 'has_due_date=true', 'parent_id=none', 'status=pending&sort=due_date'];
+const LIST_FILTERS = ['status=in_progress', 'priority=high', 'assignee_id=2', 'tags=bug', 'tags=bug&tags=backend', 'q=login',
+  'due_before=2026-02-01T00:00:00Z', 'due_after=2026-03-01T00:00:00Z', 'has_due_date=true', 'parent_task_id=none', 'status=pending&sort=due_date'];
 
 /** Drives the real server through every list variant (first and next page) with auto_explain on. */
 async function explainServer(ctx) {
@@ -428,7 +439,7 @@ async function explainServer(ctx) {
       const paths = [
         ...LIST_SORTS.map((s) => `/api/projects/1/tasks?limit=20&sort=${s}`),
         ...LIST_FILTERS.map((f) => `/api/projects/1/tasks?limit=20&${f}`),
-        '/api/tasks?limit=20', '/api/tasks?assignee=me&limit=20', '/api/tasks?status=in_progress&limit=20',
+        '/api/tasks?limit=20', '/api/tasks?assignee_id=me&limit=20', '/api/tasks?status=in_progress&limit=20',
         '/api/tasks?due_before=2026-02-01T00:00:00Z&limit=20', '/api/projects?limit=50', '/api/tasks/4240', '/api/tasks/4240/audit',
         '/api/projects/1/audit', '/api/projects/1/members', '/api/members/search?q=user', `/api/projects/${defaultProjectOf(1)}/tasks`,
       ];
@@ -478,6 +489,7 @@ function aggregate(measurements) {
 
 const TARGET_RULES = {
   W1: { rpsRatio: 0.8, p95: 80 },
+  W1K: { p95: 80 },
   W2: { rpsRatio: 0.8, p95: 50 },
   W3: { rpsRatio: 0.7, p95: 150 },
   W4: {},
@@ -503,6 +515,11 @@ function evaluate(rows) {
       ratios.push({ workload: w, rpsRatio: NaN, p95Ratio: NaN, scaleOut: two.rps / tf.rps });
     }
     if (rule.p95) checks.push({ what: `${w} p95 ≤ ${rule.p95} ms`, value: `${tf.p95} ms`, ok: tf.p95 <= rule.p95 });
+    const jwt = w === 'W1K' ? find('W1', 'taskflow') : undefined;
+    if (jwt) {
+      const cost = 1 - tf.rps / jwt.rps;
+      checks.push({ what: 'W1K: agent-key authentication costs ≤ 5 % of W1 (JWT) throughput', value: `${(cost * 100).toFixed(1)} %`, ok: cost <= 0.05 });
+    }
     checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
   }
   return { ratios, checks };
@@ -543,6 +560,86 @@ function markdown(report) {
   return lines.join('\n');
 }
 
+// ---------------------------------------------------------------------------------------------- overload
+
+const OVERLOAD_WORKLOADS = ['W2', 'W4'];
+const RECOVERY_SEC = 5;
+
+/** One sample of a server's own /metrics (0 when absent). */
+async function scrapeMetric(url, name) {
+  const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
+  return text.split('\n').filter((l) => l.startsWith(name)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+/**
+ * A burst: `workloadId`'s requests at opts.overloadConnections for opts.overloadSec (after the usual warm-up at
+ * opts.connections), then opts.connections again for RECOVERY_SEC. Admitted (2xx) and shed (503) answers are
+ * reported apart; anything else is an error. Peak RSS covers warm-up, burst and recovery.
+ */
+async function measureOverload(ctx, workloadId, targetId) {
+  const { opts, env, tokens } = ctx;
+  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const server = await startServerProcess(kind, env);
+  const generators = [];
+  try {
+    ctx.random = prng(0x0e71 + workloadId.charCodeAt(1));
+    const plan = WORKLOADS[workloadId].build(ctx);
+    await preflight(server.url, plan, tokens, workloadId);
+    const burst = forkGenerator();
+    const steady = forkGenerator();
+    generators.push(burst, steady);
+    const base = { tokens, requests: plan.requests, fallback: plan.fallback ?? [] };
+    await burst.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.overloadConnections }], unique: plan.unique ?? [] } });
+    await steady.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.connections }], unique: [] } });
+    await steady.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec });
+
+    const cpu0 = cpuMs(server.pid);
+    const b = (await burst.ask({ type: 'run', phase: 'measure', seconds: opts.overloadSec })).result;
+    const burstCpuMs = cpuMs(server.pid) - cpu0;
+    const r = (await steady.ask({ type: 'run', phase: 'measure', seconds: RECOVERY_SEC })).result;
+    const shedCounted = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total') : 0;
+
+    const sorted = (xs) => Float64Array.from(xs).sort();
+    const admitted = sorted(b.admitted);
+    const shed = sorted(b.shed);
+    const recovered = sorted(r.admitted);
+    const elapsed = b.elapsedMs / 1000;
+    const other = (res) => Object.entries(res.statusCodes).filter(([c]) => (c < 200 || c > 299) && c !== '503').reduce((n, [, v]) => n + v, 0) + res.errors + res.timeouts;
+    const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    return {
+      workload: workloadId, target: targetId, connections: opts.overloadConnections, seconds: opts.overloadSec,
+      okRps: round(admitted.length / elapsed, 0), shedRps: round(shed.length / elapsed, 0),
+      admittedP50: round(percentile(admitted, 50)), admittedP99: round(percentile(admitted, 99)), admittedMax: round(admitted.at(-1) ?? NaN),
+      shed: shed.length, shedCounted, shedP50: round(percentile(shed, 50)), shedP99: round(percentile(shed, 99)), shedMax: round(shed.at(-1) ?? NaN),
+      otherErrors: other(b), statusCodes: b.statusCodes,
+      serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
+      recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
+      recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
+      recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
+      generatorCpuPct: round((b.cpuMs / b.elapsedMs) * 100, 0),
+    };
+  } finally {
+    await Promise.all(generators.map((g) => g.close()));
+    await server.stop();
+  }
+}
+
+function overloadMarkdown(overload, rows, opts) {
+  if (!overload.length) return '';
+  const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
+  const normal = (o) => rows.find((r) => r.workload === o.workload && r.target === o.target);
+  const lines = ['', `## Overload: W2 and W4 at ${opts.overloadConnections} connections for ${opts.overloadSec} s, then ${opts.connections} again for ${RECOVERY_SEC} s`, ''];
+  lines.push('| workload | server | 2xx req/s | × at ' + opts.connections + ' conn. | admitted p50 / p99 ms | 503 shed (req/s) | shed p50 / p99 / max ms | other errors | server cores | peak RSS MB | after: 2xx in 1st s | after: req/s, p99 ms, non-2xx | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const o of overload) {
+    const n = normal(o);
+    lines.push(`| ${o.workload} | ${TARGETS[o.target].label} | ${f(o.okRps, 0)} | ${n ? f(o.okRps / n.rps, 2) : '–'} | ${f(o.admittedP50)} / ${f(o.admittedP99)} | ` +
+      `${o.shed} (${f(o.shedRps, 0)}) | ${o.shed ? `${f(o.shedP50)} / ${f(o.shedP99)} / ${f(o.shedMax)}` : '–'} | ${o.otherErrors} | ${f(o.serverCpuCores, 2)} | ${f(o.peakRssMb, 0)} | ` +
+      `${o.recoveryFirstSecondRps} | ${f(o.recoveryRps, 0)}, ${f(o.recoveryP99)}, ${o.recoveryNon2xx} | ${f(o.generatorCpuPct, 0)} % |`);
+  }
+  return lines.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------- main
 
 async function main() {
@@ -577,6 +674,7 @@ async function main() {
   const dbUrl = db.urlFor(DB_NAME);
   await migrate(dbUrl);
   await seed(dbUrl, { log });
+  const agentKeys = await seedAgentKeys(dbUrl);
 
   let explainFailed = false;
   const referencePlans = await checkQueryPlans(dbUrl);
@@ -589,7 +687,7 @@ async function main() {
     DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
     NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
   };
-  const ctx = { opts, env, tokens, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
+  const ctx = { opts, env, tokens, agentKeys, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
 
   let serverPlans;
   if (wantsTaskflow && !opts.skipExplain) {
@@ -612,6 +710,21 @@ async function main() {
         log(`${String(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  non-2xx ${m.non2xx + m.errors + m.timeouts}` +
           `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %`);
         if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
+        if (WORKLOADS[w].writes) await resetWrites(dbUrl);
+      }
+    }
+  }
+
+  const overload = [];
+  if (opts.overload) {
+    for (const w of OVERLOAD_WORKLOADS.filter((x) => opts.only.includes(x))) {
+      for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x))) {
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        process.stdout.write(`overload ${w} ${TARGETS[t].label.padEnd(12)} ${opts.overloadConnections} conn. `);
+        const o = await measureOverload(ctx, w, t);
+        overload.push(o);
+        log(`2xx ${o.okRps} req/s  admitted p99 ${o.admittedP99} ms  shed ${o.shed} (p99 ${o.shedP99} ms)  other errors ${o.otherErrors}` +
+          `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %`);
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
     }
@@ -644,8 +757,8 @@ async function main() {
     node: process.versions.node, postgres,
   };
   const explain = serverPlans ?? referencePlans;
-  const report = { meta, rows, ratios, checks, measurements, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
-  const md = markdown(report);
+  const report = { meta, rows, ratios, checks, measurements, overload, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
+  const md = markdown(report) + overloadMarkdown(overload, rows, opts);
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), md + '\n');
   writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(report, null, 2));

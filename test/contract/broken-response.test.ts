@@ -17,9 +17,9 @@ const DREDD = path.join(ROOT, 'node_modules/dredd/bin/dredd');
 const CONTRACT = 'openapi/taskflow.yaml';
 const SCHEMA_HOOKS = 'test/contract/schema-hooks.cjs';
 // Two transactions are enough, and keep each run at a second or two.
-const ONLY = ['/health > Liveness probe > 200 > application/json', '/api/projects/{projectId} > Get a project > 200 > application/json'];
+const ONLY = ['/health > Liveness probe > 200 > application/json', '/api/projects/{project_id} > Get a project > 200 > application/json'];
 
-type Mode = 'correct' | 'wrong-types' | 'missing-etag';
+type Mode = 'correct' | 'wrong-types' | 'missing-etag' | 'missing-field' | 'undocumented-field';
 let mode: Mode = 'correct';
 
 const project = {
@@ -33,6 +33,7 @@ const project = {
   task_count: 14,
   created_at: '2026-01-31T09:00:00Z',
   updated_at: '2026-02-03T16:20:00Z',
+  version: 3,
 };
 
 /** Answers the two operations, correctly or broken in one way, whatever the request carries. */
@@ -45,6 +46,8 @@ function fixtureServer(): Server {
     } else if (req.url === '/api/projects/7') {
       if (mode === 'wrong-types') send(200, { ...project, id: '7' }, { ETag: '"3"' });
       else if (mode === 'missing-etag') send(200, project);
+      else if (mode === 'missing-field') send(200, { ...project, name: undefined }, { ETag: '"3"' });
+      else if (mode === 'undocumented-field') send(200, { ...project, archived: false }, { ETag: '"3"' });
       else send(200, project, { ETag: '"3"' });
     } else {
       send(404, { type: 'https://taskflow.dev/problems/not-found', title: 'Not found', status: 404, detail: req.url ?? '' });
@@ -91,14 +94,14 @@ test('without the schema checks, Dredd 14 accepts bodies of the wrong type (why 
   const { code, output } = await dredd([]);
   expect(output).toMatch(/complete: 2 passing, 0 failing/);
   expect(code).toBe(0);
-}, 30_000);
+}, 90_000);
 
 test('with the schema checks, a correct server passes', async () => {
   mode = 'correct';
   const { code, output } = await dredd([SCHEMA_HOOKS]);
   expect(output).toMatch(/complete: 2 passing, 0 failing/);
   expect(code).toBe(0);
-}, 30_000);
+}, 90_000);
 
 test('with the schema checks, a body that breaks the schema fails the run and names the field', async () => {
   mode = 'wrong-types';
@@ -107,7 +110,7 @@ test('with the schema checks, a body that breaks the schema fails the run and na
   expect(output).toContain("At '/id' Invalid type: string (expected integer)"); // GET /api/projects/7: {"id": "7"}
   expect(output).toMatch(/complete: 0 passing, 2 failing/);
   expect(code).toBe(1);
-}, 30_000);
+}, 90_000);
 
 test('with the schema checks, a missing required header fails the run', async () => {
   mode = 'missing-etag';
@@ -115,4 +118,20 @@ test('with the schema checks, a missing required header fails the run', async ()
   expect(output).toContain('required header ETag is missing');
   expect(output).toMatch(/complete: 1 passing, 1 failing/);
   expect(code).toBe(1);
-}, 30_000);
+}, 90_000);
+
+test('with the schema checks, a missing required field fails the run, although response schemas are open', async () => {
+  mode = 'missing-field';
+  const { code, output } = await dredd([SCHEMA_HOOKS]);
+  expect(output).toMatch(/Missing required property: name/);
+  expect(output).toMatch(/complete: 1 passing, 1 failing/);
+  expect(code).toBe(1);
+}, 90_000);
+
+test('with the schema checks, a field the contract does not document fails the run: the server sends exactly the contract', async () => {
+  mode = 'undocumented-field';
+  const { code, output } = await dredd([SCHEMA_HOOKS]);
+  expect(output).toMatch(/archived/);
+  expect(output).toMatch(/complete: 1 passing, 1 failing/);
+  expect(code).toBe(1);
+}, 90_000);

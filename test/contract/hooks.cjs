@@ -136,7 +136,12 @@ async function addAgent(projectId, agentId) {
 
 async function createWebhook() {
   const r = await api('POST', `/api/projects/${S.project.id}/webhooks`, { body: { url: `https://hooks.example.com/contract-${uniq()}` }, expect: 201 });
-  return r.body;
+  return { ...r.body, etag: r.etag };
+}
+
+async function webhookWithEtag() {
+  const hook = await createWebhook();
+  return { params: { project_id: S.project.id, webhook_id: hook.id }, ifMatch: hook.etag };
 }
 
 async function createTask(projectId = S.project.id, extra = {}) {
@@ -213,9 +218,9 @@ async function holdProject(projectId) {
 /**
  * 409 idempotency-in-flight, for real: a first request with the key is sent and held inside the server (its
  * task insert waits on a row lock this hook holds); Dredd then sends the same request with the same key.
- * Afterwards the lock is released and the first request must complete with 201.
+ * Afterwards the lock is released and the first request must complete with `firstStatus`.
  */
-async function inFlight(path, body, projectId) {
+async function inFlight(path, body, projectId, firstStatus = 201) {
   const key = randomUUID();
   const hold = await holdProject(projectId);
   let first;
@@ -234,7 +239,7 @@ async function inFlight(path, body, projectId) {
     after: async () => {
       await hold.release();
       const r = await first;
-      if (r.status !== 201) throw new Error(`the first request with the same Idempotency-Key ended with ${r.status}, expected 201`);
+      if (r.status !== firstStatus) throw new Error(`the first request with the same Idempotency-Key ended with ${r.status}, expected ${firstStatus}`);
     },
   };
 }
@@ -259,6 +264,7 @@ hooks.beforeAll((transactions, done) => {
     });
     S.subtask = (await api('POST', `/api/tasks/${S.task.id}/subtasks`, { body: { title: 'Shared subtask', assignee_id: S.agent.id }, expect: 201 })).body;
     await moveTask(S.task, 'in_progress');
+    S.agentKey = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: 'Contract run' }, expect: 201 })).body;
   })().then(
     () => done(),
     (err) => {
@@ -295,59 +301,60 @@ const OPS = {
   'POST /api/projects': {
     base: () => ({ body: { slug: `contract-${uniq()}`, name: 'Created by Dredd', description: null }, headers: { 'Idempotency-Key': randomUUID() } }),
     409: () => ({ body: { slug: S.project.slug, name: 'Same slug' }, expectType: 'slug-taken' }),
+    403: () => asAgent({ body: { slug: `contract-${uniq()}`, name: 'Made by an agent' } }),
   },
-  'GET /api/projects/{projectId}': {
-    base: () => ({ params: { projectId: S.project.id } }),
+  'GET /api/projects/{project_id}': {
+    base: () => ({ params: { project_id: S.project.id } }),
     // "does not exist or you are not a member": the member's personal project, asked for by the owner
-    404: () => ({ params: { projectId: S.member.default_project_id }, expectType: 'project-not-found' }),
+    404: () => ({ params: { project_id: S.member.default_project_id }, expectType: 'project-not-found' }),
   },
-  'PATCH /api/projects/{projectId}': {
+  'PATCH /api/projects/{project_id}': {
     base: async () => {
       const p = await createProject();
-      return { params: { projectId: p.id }, ifMatch: p.etag, body: { name: 'Renamed by Dredd', description: null } };
+      return { params: { project_id: p.id }, ifMatch: p.etag, body: { name: 'Renamed by Dredd', description: null } };
     },
-    403: () => ({ as: 'member', params: { projectId: S.project.id }, body: { name: 'Not mine to rename' }, expectType: 'forbidden' }),
+    403: () => ({ as: 'member', params: { project_id: S.project.id }, body: { name: 'Not mine to rename' }, expectType: 'forbidden' }),
   },
-  'DELETE /api/projects/{projectId}': {
+  'DELETE /api/projects/{project_id}': {
     base: async () => {
       const p = await createProject();
       await createTask(p.id);
       const { etag } = await api('GET', `/api/projects/${p.id}`, { expect: 200 });
-      return { params: { projectId: p.id }, query: { force: true }, ifMatch: etag };
+      return { params: { project_id: p.id }, query: { force: true }, ifMatch: etag };
     },
-    403: () => ({ as: 'member', params: { projectId: S.project.id }, expectType: 'forbidden' }),
+    403: () => ({ as: 'member', params: { project_id: S.project.id }, expectType: 'forbidden' }),
     409: async () => {
       const p = await createProject();
       await createTask(p.id);
-      return { params: { projectId: p.id }, expectType: 'project-has-tasks' };
+      return { params: { project_id: p.id }, expectType: 'project-has-tasks' };
     },
   },
 
   // Members
-  'GET /api/projects/{projectId}/members': {
-    base: () => ({ params: { projectId: S.project.id }, query: { limit: 50 } }),
+  'GET /api/projects/{project_id}/members': {
+    base: () => ({ params: { project_id: S.project.id }, query: { limit: 50 } }),
   },
-  'POST /api/projects/{projectId}/members': {
+  'POST /api/projects/{project_id}/members': {
     base: async () => {
       // a human this time: someone who has signed in (provisioned by their first request)
       const user = { sub: `contract-user-${uniq()}`, email: `user-${counter}@contract.test`, name: 'Contract User' };
       await api('GET', '/api/me', { as: user, expect: 200 });
-      return { params: { projectId: S.project.id }, body: { user_id: user.sub }, headers: { 'Idempotency-Key': randomUUID() } };
+      return { params: { project_id: S.project.id }, body: { user_id: user.sub }, headers: { 'Idempotency-Key': randomUUID() } };
     },
-    403: async () => ({ as: 'member', params: { projectId: S.project.id }, body: { agent_id: (await createAgent()).id }, expectType: 'forbidden' }),
-    409: () => ({ params: { projectId: S.project.id }, body: { agent_id: S.agent.id }, expectType: 'already-member' }),
+    403: async () => ({ as: 'member', params: { project_id: S.project.id }, body: { agent_id: (await createAgent()).id }, expectType: 'forbidden' }),
+    409: () => ({ params: { project_id: S.project.id }, body: { agent_id: S.agent.id }, expectType: 'already-member' }),
   },
-  'DELETE /api/projects/{projectId}/members/{memberId}': {
+  'DELETE /api/projects/{project_id}/members/{member_id}': {
     base: async () => {
       const membership = await addAgent(S.project.id, (await createAgent()).id);
-      return { params: { projectId: S.project.id, memberId: membership.id } };
+      return { params: { project_id: S.project.id, member_id: membership.id } };
     },
     403: async () => {
       const membership = await addAgent(S.project.id, (await createAgent()).id);
-      return { as: 'member', params: { projectId: S.project.id, memberId: membership.id }, expectType: 'forbidden' };
+      return { as: 'member', params: { project_id: S.project.id, member_id: membership.id }, expectType: 'forbidden' };
     },
-    404: () => ({ params: { projectId: S.project.id, memberId: MISSING_ID }, expectType: 'member-not-found' }),
-    409: () => ({ params: { projectId: S.project.id, memberId: S.ownerMembership.id }, expectType: 'owner-membership' }),
+    404: () => ({ params: { project_id: S.project.id, member_id: MISSING_ID }, expectType: 'member-not-found' }),
+    409: () => ({ params: { project_id: S.project.id, member_id: S.ownerMembership.id }, expectType: 'owner-membership' }),
   },
   'GET /api/members/search': {
     base: () => ({ query: { q: 'contract', project_id: S.project.id, limit: 10 } }),
@@ -366,31 +373,55 @@ const OPS = {
       headers: { 'Idempotency-Key': randomUUID() },
     }),
     409: () => ({ body: { handle: S.agent.handle, name: 'Same handle', agent_type: 'custom' }, expectType: 'handle-taken' }),
+    403: () => asAgent({ body: { handle: `@contract-sneaky-${uniq()}`, name: 'Sneaky', agent_type: 'custom' } }),
   },
-  'GET /api/agents/{agentId}': {
-    base: () => ({ params: { agentId: S.agent.id } }),
+  'GET /api/agents/{agent_id}': {
+    base: () => ({ params: { agent_id: S.agent.id } }),
   },
-  'PATCH /api/agents/{agentId}': {
+  'PATCH /api/agents/{agent_id}': {
     base: async () => {
       const a = await createAgent();
-      return { params: { agentId: a.id }, ifMatch: a.etag, body: { name: 'Renamed bot', capabilities: ['code-review', 'accessibility-audit'] } };
+      return { params: { agent_id: a.id }, ifMatch: a.etag, body: { name: 'Renamed bot', capabilities: ['code-review', 'accessibility-audit'] } };
     },
+    403: () => asAgent({ params: { agent_id: S.agent.id }, body: { name: 'Renamed by itself' } }),
   },
-  'DELETE /api/agents/{agentId}': {
+  'DELETE /api/agents/{agent_id}': {
     base: async () => {
       const a = await createAgent();
-      return { params: { agentId: a.id }, ifMatch: a.etag };
+      return { params: { agent_id: a.id }, ifMatch: a.etag };
     },
-    409: () => ({ params: { agentId: S.agent.id }, expectType: 'agent-in-use' }),
+    409: () => ({ params: { agent_id: S.agent.id }, expectType: 'agent-in-use' }),
+    403: () => asAgent({ params: { agent_id: S.agent.id } }),
+  },
+
+  // Agent API keys
+  'GET /api/agents/{agent_id}/keys': {
+    base: () => ({ params: { agent_id: S.agent.id }, check: (b) => (b.items.some((k) => k.id === S.agentKey.id) ? undefined : 'the shared key is missing') }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, expectType: 'not-agent-manager' }),
+  },
+  'POST /api/agents/{agent_id}/keys': {
+    base: () => ({
+      params: { agent_id: S.agent.id },
+      body: { name: `Minted by Dredd ${uniq()}`, expires_at: '2030-01-01T00:00:00Z' },
+      check: (b) => (/^tfa_[A-Za-z0-9_-]{43}$/.test(b.secret) && b.secret.startsWith(b.prefix) ? undefined : 'secret or prefix malformed'),
+    }),
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id }, body: { name: 'Not mine' }, expectType: 'not-agent-manager' }),
+  },
+  'DELETE /api/agents/{agent_id}/keys/{key_id}': {
+    base: async () => {
+      const key = (await api('POST', `/api/agents/${S.agent.id}/keys`, { body: { name: `To revoke ${uniq()}` }, expect: 201 })).body;
+      return { params: { agent_id: S.agent.id, key_id: key.id } };
+    },
+    403: () => ({ as: 'member', params: { agent_id: S.agent.id, key_id: S.agentKey.id }, expectType: 'not-agent-manager' }),
   },
 
   // Tasks
-  'GET /api/projects/{projectId}/tasks': {
-    base: () => ({ params: { projectId: S.project.id }, query: { status: ['pending', 'in_progress'], sort: '-priority', limit: 20 } }),
+  'GET /api/projects/{project_id}/tasks': {
+    base: () => ({ params: { project_id: S.project.id }, query: { status: ['pending', 'in_progress'], sort: '-priority', limit: 20 } }),
   },
-  'POST /api/projects/{projectId}/tasks': {
+  'POST /api/projects/{project_id}/tasks': {
     base: () => ({
-      params: { projectId: S.project.id },
+      params: { project_id: S.project.id },
       headers: { 'Idempotency-Key': randomUUID() },
       body: {
         title: `Created by Dredd ${uniq()}`,
@@ -407,89 +438,120 @@ const OPS = {
           ? undefined
           : `expected a pending task due 2030-02-06T16:00:00Z (UTC), got ${b.status} due ${b.due_date}`,
     }),
-    409: () => inFlight(`/api/projects/${S.project.id}/tasks`, { title: `In flight ${uniq()}` }, S.project.id).then((a) => ({ ...a, params: { projectId: S.project.id } })),
+    409: () => inFlight(`/api/projects/${S.project.id}/tasks`, { title: `In flight ${uniq()}` }, S.project.id).then((a) => ({ ...a, params: { project_id: S.project.id } })),
   },
   'GET /api/tasks': {
     base: () => ({
-      query: { assignee: 'me', status: ['in_progress'], sort: 'due_date', limit: 20 },
+      query: { assignee_id: 'me', status: ['in_progress'], sort: 'due_date', limit: 20 },
       check: (b) => (b.items.some((t) => t.id === S.task.id) ? undefined : 'the shared task (mine, in progress) is missing'),
     }),
   },
-  'GET /api/tasks/{taskId}': {
-    base: () => ({ params: { taskId: S.task.id }, check: (b) => (b.subtasks?.some((s) => s.id === S.subtask.id) ? undefined : 'the subtask is missing') }),
+  'GET /api/tasks/{task_id}': {
+    base: () => ({ params: { task_id: S.task.id }, check: (b) => (b.subtasks?.some((s) => s.id === S.subtask.id) ? undefined : 'the subtask is missing') }),
   },
-  'PATCH /api/tasks/{taskId}': {
+  'PATCH /api/tasks/{task_id}': {
     base: async () => {
       const t = await createTask();
-      return { params: { taskId: t.id }, ifMatch: t.etag, body: { priority: 'critical', due_date: '2030-02-05T12:00:00Z', tags: ['edited'], description: null } };
+      return { params: { task_id: t.id }, ifMatch: t.etag, body: { priority: 'critical', due_date: '2030-02-05T12:00:00Z', tags: ['edited'], description: null } };
     },
   },
-  'DELETE /api/tasks/{taskId}': {
+  'DELETE /api/tasks/{task_id}': {
     base: async () => {
       const t = await createTask();
       await api('POST', `/api/tasks/${t.id}/subtasks`, { body: { title: 'Goes with its parent' }, expect: 201 });
       const { etag } = await api('GET', `/api/tasks/${t.id}`, { expect: 200 });
-      return { params: { taskId: t.id }, ifMatch: etag };
+      return { params: { task_id: t.id }, ifMatch: etag };
     },
   },
-  'PATCH /api/tasks/{taskId}/status': {
+  'PATCH /api/tasks/{task_id}/status': {
     base: async () => {
       const t = await createTask();
       return {
-        params: { taskId: t.id }, ifMatch: t.etag, body: { status: 'in_progress' },
+        params: { task_id: t.id }, ifMatch: t.etag, body: { status: 'in_progress' },
         check: (b) => (b.status === 'in_progress' && b.started_at ? undefined : 'expected in_progress with started_at'),
       };
     },
-    409: async () => ({ params: { taskId: (await createTask()).id }, body: { status: 'review' }, expectType: 'invalid-transition' }),
+    409: async () => ({ params: { task_id: (await createTask()).id }, body: { status: 'review' }, expectType: 'invalid-transition' }),
   },
-  'PATCH /api/tasks/{taskId}/progress': {
+  'PATCH /api/tasks/{task_id}/progress': {
     base: async () => {
       const t = await taskIn('in_progress');
       return {
-        params: { taskId: t.id }, ifMatch: t.etag, body: { percent: 60, note: 'First draft done' },
+        params: { task_id: t.id }, ifMatch: t.etag, body: { progress_percent: 60, note: 'First draft done' },
         check: (b) => (b.progress_percent === 60 ? undefined : `expected progress 60, got ${b.progress_percent}`),
       };
     },
-    409: async () => ({ params: { taskId: (await createTask()).id }, body: { percent: 10 }, expectType: 'not-in-progress' }),
+    409: async () => ({ params: { task_id: (await createTask()).id }, body: { progress_percent: 10 }, expectType: 'not-in-progress' }),
   },
-  'PATCH /api/tasks/{taskId}/assign': {
+  'PATCH /api/tasks/{task_id}/assign': {
     base: async () => {
       const t = await createTask();
       return {
-        params: { taskId: t.id }, ifMatch: t.etag, body: { assignee_id: S.agent.id },
+        params: { task_id: t.id }, ifMatch: t.etag, body: { assignee_id: S.agent.id },
         check: (b) => (b.assignee_id === S.agent.id && b.assignee_handle === S.agent.handle ? undefined : 'not assigned to the agent'),
       };
     },
   },
-  'POST /api/tasks/{taskId}/subtasks': {
+  'POST /api/tasks/{task_id}/subtasks': {
     base: async () => {
       const parent = await createTask();
       return {
-        params: { taskId: parent.id }, headers: { 'Idempotency-Key': randomUUID() }, body: { title: 'Proofread', assignee_id: S.owner.worker.id, tags: ['copy'] },
+        params: { task_id: parent.id }, headers: { 'Idempotency-Key': randomUUID() }, body: { title: 'Proofread', assignee_id: S.owner.worker.id, tags: ['copy'] },
         check: (b) => (b.parent_task_id === parent.id ? undefined : `parent_task_id is ${b.parent_task_id}, expected ${parent.id}`),
       };
     },
     409: async () => {
       const parent = await createTask();
-      return { ...(await inFlight(`/api/tasks/${parent.id}/subtasks`, { title: `In flight ${uniq()}` }, S.project.id)), params: { taskId: parent.id } };
+      return { ...(await inFlight(`/api/tasks/${parent.id}/subtasks`, { title: `In flight ${uniq()}` }, S.project.id)), params: { task_id: parent.id } };
     },
   },
-  'POST /api/tasks/{taskId}/approve': {
-    base: async () => {
-      const t = await taskIn('review');
-      return { params: { taskId: t.id }, ifMatch: t.etag, check: (b) => (b.status === 'completed' && b.completed_at ? undefined : `expected completed, got ${b.status}`) };
-    },
-    409: async () => ({ params: { taskId: (await createTask()).id }, expectType: 'not-in-review' }),
-  },
-  'POST /api/tasks/{taskId}/reject': {
+  'POST /api/tasks/{task_id}/approve': {
     base: async () => {
       const t = await taskIn('review');
       return {
-        params: { taskId: t.id }, ifMatch: t.etag, body: { reason: 'Two links still point to staging' },
-        check: (b) => (b.status === 'in_progress' ? undefined : `expected back in_progress, got ${b.status}`),
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.status === 'completed' && b.completed_at ? undefined : `expected completed, got ${b.status}`),
       };
     },
-    409: async () => ({ params: { taskId: (await createTask()).id }, body: { reason: 'Not ready' }, expectType: 'not-in-review' }),
+    409: async () => ({ params: { task_id: (await createTask()).id }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { task_id: (await taskIn('review')).id } }),
+  },
+  'POST /api/tasks/{task_id}/reject': {
+    base: async () => {
+      const t = await taskIn('review');
+      return {
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() }, body: { reason: 'Two links still point to staging' },
+        check: (b) => (b.status === 'in_progress' && b.last_rejection?.reason === 'Two links still point to staging' ? undefined : `expected back in_progress with last_rejection, got ${b.status}`),
+      };
+    },
+    409: async () => ({ params: { task_id: (await createTask()).id }, body: { reason: 'Not ready' }, expectType: 'not-in-review' }),
+    403: async () => asAgent({ params: { task_id: (await taskIn('review')).id }, body: { reason: 'Not mine to judge' } }),
+  },
+  'POST /api/tasks/{task_id}/claim': {
+    base: async () => {
+      const t = await createTask();
+      return {
+        params: { task_id: t.id }, ifMatch: t.etag, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.status === 'in_progress' && b.assignee_id === S.owner.worker.id ? undefined : `expected in_progress and mine, got ${b.status}`),
+      };
+    },
+    409: async () => ({ params: { task_id: (await createTask(S.project.id, { assignee_id: S.member.worker.id })).id }, expectType: 'already-claimed' }),
+  },
+  'POST /api/projects/{project_id}/tasks/claim-next': {
+    base: async () => {
+      const p = await createProject();
+      const t = await createTask(p.id, { priority: 'high', tags: ['copy'] });
+      return {
+        params: { project_id: p.id }, query: { tags: ['copy'], priority: ['high', 'critical'] }, headers: { 'Idempotency-Key': randomUUID() },
+        check: (b) => (b.id === t.id ? undefined : `claimed ${b.id}, expected ${t.id}`),
+      };
+    },
+    204: async () => ({ params: { project_id: (await createProject()).id } }),
+    409: async () => {
+      const p = await createProject();
+      await createTask(p.id);
+      return { ...(await inFlight(`/api/projects/${p.id}/tasks/claim-next`, undefined, p.id, 200)), params: { project_id: p.id } };
+    },
   },
 
   // Events
@@ -515,8 +577,10 @@ const OPS = {
     403: () => ({ as: 'member', params: { project_id: S.project.id }, expectType: 'forbidden' }),
   },
   'POST /api/projects/{project_id}/webhooks': {
+    409: () => inFlight(`/api/projects/${S.project.id}/webhooks`, { url: `https://hooks.example.com/in-flight-${uniq()}` }, S.project.id).then((a) => ({ ...a, params: { project_id: S.project.id } })),
     base: () => ({
       params: { project_id: S.project.id },
+      headers: { 'Idempotency-Key': randomUUID() },
       body: { url: 'https://hooks.example.com/taskflow', event_types: ['task.created', 'task.status_changed'] },
       check: (b) => (/^whsec_/.test(b.secret ?? '') ? undefined : 'the secret is missing from the creation answer'),
     }),
@@ -528,18 +592,18 @@ const OPS = {
   },
   'PATCH /api/projects/{project_id}/webhooks/{webhook_id}': {
     base: async () => ({
-      params: { project_id: S.project.id, webhook_id: (await createWebhook()).id },
+      ...(await webhookWithEtag()),
       body: { event_types: ['task.assigned'], rotate_secret: true },
       check: (b) => (/^whsec_/.test(b.secret ?? '') && b.secret_rotated_until ? undefined : 'a rotation must answer the new secret and secret_rotated_until'),
     }),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, body: { active: false }, expectType: 'forbidden' }),
   },
   'DELETE /api/projects/{project_id}/webhooks/{webhook_id}': {
-    base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id } }),
+    base: async () => webhookWithEtag(),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, expectType: 'forbidden' }),
   },
   'POST /api/projects/{project_id}/webhooks/{webhook_id}/ping': {
-    base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id } }),
+    base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, headers: { 'Idempotency-Key': randomUUID() } }),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, expectType: 'forbidden' }),
   },
   'GET /api/projects/{project_id}/webhooks/{webhook_id}/deliveries': {
@@ -571,18 +635,21 @@ const OPS = {
   },
 
   // Audit
-  'GET /api/tasks/{taskId}/audit': {
-    base: () => ({ params: { taskId: S.task.id }, query: { limit: 10 }, check: (b) => (b.items.length ? undefined : 'the task has no audit entries') }),
+  'GET /api/tasks/{task_id}/audit': {
+    base: () => ({ params: { task_id: S.task.id }, query: { limit: 10 }, check: (b) => (b.items.length ? undefined : 'the task has no audit entries') }),
   },
-  'GET /api/projects/{projectId}/audit': {
-    base: () => ({ params: { projectId: S.project.id }, query: { entity_type: 'task', limit: 10 }, check: (b) => (b.items.length ? undefined : 'no task entries') }),
+  'GET /api/projects/{project_id}/audit': {
+    base: () => ({ params: { project_id: S.project.id }, query: { entity_type: 'task', limit: 10 }, check: (b) => (b.items.length ? undefined : 'no task entries') }),
   },
 };
 
 const NOT_FOUND_TYPES = {
-  projectId: 'project-not-found', taskId: 'task-not-found', agentId: 'agent-not-found', memberId: 'member-not-found',
-  project_id: 'project-not-found', webhook_id: 'webhook-not-found', notification_id: 'notification-not-found',
+  project_id: 'project-not-found', task_id: 'task-not-found', agent_id: 'agent-not-found', member_id: 'member-not-found',
+  webhook_id: 'webhook-not-found', key_id: 'agent-key-not-found', notification_id: 'notification-not-found',
 };
+
+/** 403 forbidden-for-agents: the request made with the shared agent's API key (x-forbidden-for-agents). */
+const asAgent = (arrangement) => ({ ...arrangement, as: null, headers: { ...arrangement.headers, Authorization: `Bearer ${S.agentKey.secret}` }, expectType: 'forbidden-for-agents' });
 
 /** Statuses whose meaning is the same for every operation: derived from the operation's base request. */
 const GENERIC = {
@@ -591,6 +658,11 @@ const GENERIC = {
   412: (base) => {
     if (!base.ifMatch) throw new Error('the base arrangement has no ETag to make stale');
     return { ...base, ifMatch: '"999999"', expectType: 'precondition-failed' };
+  },
+  304: async (base, contract) => {
+    // the ETag the resource has right now, sent back as If-None-Match: the copy is current
+    const current = await api('GET', buildPath(contract.path, base.params), { as: base.as ?? 'owner', expect: 200 });
+    return { ...base, headers: { ...base.headers, 'If-None-Match': current.etag } };
   },
   413: (base) => ({ ...base, body: undefined, rawBody: JSON.stringify({ title: 'x'.repeat(1_100_000) }), contentType: 'application/json', expectType: 'payload-too-large' }),
   415: (base) => ({ ...base, body: undefined, rawBody: 'title=plain text', contentType: 'text/plain', expectType: 'unsupported-media-type' }),
@@ -637,7 +709,7 @@ function buildPath(template, params = {}, query) {
   return search ? `${path}?${search}` : path;
 }
 
-const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'idempotency-key', 'content-length', 'last-event-id'];
+const REPLACED_HEADERS = ['authorization', 'content-type', 'if-match', 'if-none-match', 'idempotency-key', 'content-length', 'last-event-id'];
 
 async function apply(transaction, arrangement) {
   const { contract } = transaction;

@@ -38,7 +38,7 @@ const HOOKS = join(HERE, 'hooks.cjs');
 const DREDD = join(ROOT, 'node_modules/dredd/bin/dredd');
 const AUDIENCE = 'https://api.taskflow.test';
 const READY_TIMEOUT_MS = 180_000; // a start compiles every validator of the contract: ~60 s on a busy 2-core machine
-const DREDD_TIMEOUT_MS = 150_000; // Dredd has no request timeout: a hanging server must not hang CI
+const DREDD_TIMEOUT_MS = 400_000; // Dredd has no request timeout: a hanging server must not hang CI (~90 s idle, 340 transactions)
 
 const argv = process.argv.slice(2);
 const dashdash = argv.indexOf('--');

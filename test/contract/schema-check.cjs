@@ -3,7 +3,8 @@
  * into a "these keys must exist" schema and ignores types (stack notes §7). `install(hooks)` fixes that for every
  * transaction:
  *
- *  - beforeEach: the response schema of the transaction's path/method/status/media type, local `$ref`s inlined,
+ *  - beforeEach: the response schema of the transaction's path/method/status/media type, local `$ref`s inlined
+ *    and objects closed (the contract leaves them open for clients; the server must send only what it documents),
  *    becomes `transaction.expected.bodySchema` (draft-07, which Gavel validates with ajv, types included). The
  *    contract's 3.1 `type: [x, 'null']` and `oneOf: [$ref, {type: 'null'}]` are valid draft-07 as they are.
  *  - beforeEachValidation: the documented media type (parameters such as `charset` allowed), every header the
@@ -63,6 +64,9 @@ function toDraft07(doc, schema) {
         ? Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, inline(sub, seen)]))
         : inline(value, seen);
     }
+    // Response schemas are open for clients (they ignore unknown fields), but the server under test must send
+    // exactly what is documented: an object that lists its properties is closed here.
+    if (out.properties && !('additionalProperties' in out)) out.additionalProperties = false;
     return out;
   };
   return { $schema: 'http://json-schema.org/draft-07/schema#', ...inline(schema, []) };
@@ -70,7 +74,7 @@ function toDraft07(doc, schema) {
 
 const deref = (doc, node) => (node && typeof node.$ref === 'string' ? deref(doc, resolvePointer(doc, node.$ref)) : node);
 
-/** `/api/projects/{projectId} > Get a project > 200 > application/json` + the request → the contract's view. */
+/** `/api/projects/{project_id} > Get a project > 200 > application/json` + the request → the contract's view. */
 function describe(doc, transaction) {
   const parts = transaction.name.split(' > ');
   const path = parts[0];

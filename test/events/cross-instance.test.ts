@@ -3,28 +3,41 @@
  * instance B within a second (LISTEN/NOTIFY), every change once and in order.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startEmbeddedPostgres } from '../../src/db/embedded.js';
+import { migrate } from '../../src/db/migrate.js';
 import { testServerEnv } from '../helpers/app.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
+import { adminQuery } from '../helpers/pg.js';
 import { startFakeSso, type FakeSso } from '../helpers/sso.js';
 import { eventsOf, openStream } from './support.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let db: TestDatabase;
+// A PostgreSQL of its own: the visibility horizon is cluster-wide, and the shared test server carries other
+// suites' long transactions, which would hold events back (never lose them) and make the timing meaningless.
+let pg: Awaited<ReturnType<typeof startEmbeddedPostgres>>;
+let dataDir: string;
+let db: { url: string };
 let sso: FakeSso;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  db = await createTestDatabase();
+  dataDir = mkdtempSync(join(tmpdir(), 'taskflow-cross-pg-'));
+  pg = await startEmbeddedPostgres({ dataDir, persistent: true, fast: true });
+  await adminQuery(pg.url, 'create database taskflow');
+  db = { url: pg.urlFor('taskflow') };
+  await migrate(db.url);
   sso = await startFakeSso();
-}, 120_000);
+}, 180_000);
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await sso?.close();
-  await db?.drop();
-});
+  await pg?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}, 60_000);
 
 async function spawnServer(): Promise<string> {
   let output = '';

@@ -77,7 +77,7 @@ export async function openStream(base: string, token: string, options: { query?:
     body,
     ended,
     events: () => messages.filter((m) => m.data).map((m) => JSON.parse(m.data!) as Event),
-    waitFor: (predicate, ms = 5_000) =>
+    waitFor: (predicate, ms = 180_000) =>
       new Promise<void>((resolve, reject) => {
         if (predicate(messages)) return resolve();
         const timer = setTimeout(() => {

@@ -4,7 +4,7 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { DatabasePool } from 'slonik';
 import type { paths } from '../../generated/api.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { composeApp } from '../../src/compose.js';
+import { composeApp, releaseApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { transactionScoped } from '../../src/idempotency/index.js';
 import { startJobQueue } from '../../src/jobs/index.js';
@@ -153,6 +153,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.stopBackground();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await releaseApp(app);
       await jobs.stop();
       await pool.end();
       await checkPool.end();

@@ -6,11 +6,31 @@ import { CONTRACT_PATH } from '../../src/paths.js';
 
 export const contractDocument = yaml.load(readFileSync(CONTRACT_PATH, 'utf8')) as Document;
 
+/**
+ * The contract's response schemas are open (clients ignore unknown fields, so adding one is compatible), but our
+ * own server sends exactly what is documented: for checking its responses, every object schema that lists its
+ * properties and says nothing about others is closed. An undocumented field is then a failure here, as a wrong
+ * type or a missing required field is.
+ */
+export function closeObjectSchemas<T>(node: T): T {
+  if (Array.isArray(node)) return node.map(closeObjectSchemas) as T;
+  if (!node || typeof node !== 'object') return node;
+  const out = Object.fromEntries(
+    Object.entries(node).map(([key, value]) => [
+      key,
+      // under these keys the entries are names (properties, examples), not schemas to walk into as such
+      key === 'example' || key === 'examples' ? value : closeObjectSchemas(value),
+    ]),
+  ) as Record<string, unknown>;
+  if (out.properties && typeof out.properties === 'object' && !('additionalProperties' in out)) out.additionalProperties = false;
+  return out as T;
+}
+
 let checker: Promise<OpenAPIBackend> | undefined;
 function contractChecker(): Promise<OpenAPIBackend> {
   checker ??= (async () => {
     const api = new OpenAPIBackend({
-      definition: structuredClone(contractDocument),
+      definition: closeObjectSchemas(structuredClone(contractDocument)),
       quick: true,
       ajvOpts: { allErrors: true, strict: false },
       customizeAjv: (ajv) => {
@@ -36,7 +56,8 @@ export interface ObservedResponse {
 
 /**
  * Fails when a response is not what the contract documents for that operation and status: an undocumented
- * status, another media type, a body that does not match the schema, or a missing documented header.
+ * status, another media type, a body that does not match the schema (a wrong type, a missing required field,
+ * an undocumented field: see closeObjectSchemas), or a missing documented header.
  */
 export async function assertMatchesContract(r: ObservedResponse): Promise<void> {
   const api = await contractChecker();

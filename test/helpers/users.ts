@@ -16,5 +16,5 @@ export async function signIn(t: TestApp, sub: string, claims: UserClaims = {}): 
   const user = await t.user(sub, claims);
   const res = await user.request<Me>('GET', '/api/me');
   if (res.status !== 200) throw new Error(`GET /api/me for ${sub} answered ${res.status}`);
-  return { ...user, me: res.body, workerId: res.body.worker.id, tenant: res.body.tenant_id, projectId: res.body.default_project_id };
+  return { ...user, me: res.body, workerId: res.body.worker.id, tenant: res.body.tenant_id, projectId: res.body.default_project_id! };
 }

@@ -18,8 +18,8 @@ describe('addProjectMember', () => {
     const alice = await signIn(t, 'alice');
     const bob = await signIn(t, 'usr_bob', { email: 'bob@example.test', name: 'Bob Chen' });
     const project = await createProject(alice);
-    const res = await alice.api.POST('/api/projects/{projectId}/members', {
-      params: { path: { projectId: project.id } },
+    const res = await alice.api.POST('/api/projects/{project_id}/members', {
+      params: { path: { project_id: project.id } },
       body: { user_id: 'usr_bob' },
     });
     expect(res.response.status).toBe(201);

@@ -106,7 +106,7 @@ describe('removeProjectMember', () => {
     const alice = await signIn(t, 'alice');
     const res = await alice.request('DELETE', `/api/projects/${alice.me.default_project_id}/members/abc`);
     expect(res.status).toBe(422);
-    expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/memberId' }));
+    expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/member_id' }));
   });
 
   it('answers 401 without a token', async () => {

@@ -25,6 +25,7 @@ describe('createProject', () => {
       task_count: 0,
       created_at: expect.stringMatching(/Z$/),
       updated_at: project.created_at,
+      version: 1,
     });
     expect(res.response.headers.get('location')).toBe(`/api/projects/${project.id}`);
     expect(res.response.headers.get('etag')).toBe('"1"');

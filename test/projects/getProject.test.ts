@@ -16,11 +16,35 @@ describe('getProject', () => {
     await insertTasks(t, project.id, 2);
 
     for (const user of [alice, bob]) {
-      const res = await user.api.GET('/api/projects/{projectId}', { params: { path: { projectId: project.id } } });
+      const res = await user.api.GET('/api/projects/{project_id}', { params: { path: { project_id: project.id } } });
       expect(res.response.status).toBe(200);
       expect(res.response.headers.get('etag')).toBe('"1"');
       expect(res.data).toEqual({ ...project, member_count: 2, task_count: 2 });
     }
+  });
+
+  it('If-None-Match with the current ETag: 304 without a body; after a change, 200 with the new version', async () => {
+    const alice = await signIn(t, 'alice');
+    const project = await createProject(alice);
+    const path = `/api/projects/${project.id}`;
+    const cached = await alice.request('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe('"1"');
+    expect(cached.body).toBeUndefined();
+    for (const header of ['W/"1"', '"7", "1"', '*']) expect((await alice.request('GET', path, { headers: { 'if-none-match': header } })).status).toBe(304);
+    expect((await alice.request('PATCH', path, { body: { name: 'Renamed' } })).status).toBe(200);
+    const changed = await alice.request<Project>('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).toBe('"2"');
+    expect(changed.body).toMatchObject({ name: 'Renamed', version: 2 });
+  });
+
+  it('If-None-Match does not reveal a project the caller may not see: 404 as without it', async () => {
+    const alice = await signIn(t, 'alice');
+    const carol = await signIn(t, 'carol');
+    const project = await createProject(alice);
+    const res = await carol.request('GET', `/api/projects/${project.id}`, { headers: { 'if-none-match': '*' } });
+    expect(res.status).toBe(404);
   });
 
   it('returns the personal default project', async () => {
@@ -61,7 +85,7 @@ describe('getProject', () => {
     for (const id of ['abc', '0']) {
       const res = await alice.request('GET', `/api/projects/${id}`);
       expect(res.status).toBe(422);
-      expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/projectId' }));
+      expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer: '/path/project_id' }));
     }
   });
 

@@ -17,7 +17,7 @@ describe('updateProject', () => {
     const res = await patch(alice, project.id, { name: 'Website 2026' });
     expect(res.status).toBe(200);
     expect(res.headers.get('etag')).toBe('"2"');
-    expect(res.body).toEqual({ ...project, name: 'Website 2026', updated_at: expect.any(String) });
+    expect(res.body).toEqual({ ...project, name: 'Website 2026', updated_at: expect.any(String), version: 2 });
     expect(res.body.updated_at > project.updated_at).toBe(true);
     expect((await alice.request('GET', `/api/projects/${project.id}`)).body).toEqual(res.body);
     expect((await auditOf(t, 'project', project.id)).slice(1)).toEqual([

@@ -48,9 +48,9 @@ describe('optimistic concurrency', () => {
     const missing: string[] = [];
     for (const item of Object.values(contractDocument.paths ?? {}) as Record<string, any>[]) {
       for (const [method, op] of Object.entries(item)) {
-        // A membership has no fields to edit and so no version: removing one needs no precondition.
-        if (!op?.operationId || op.operationId === 'removeProjectMember') continue;
-        const stateChange = method === 'patch' || method === 'delete' || ['approveTask', 'rejectTask'].includes(op.operationId);
+        // A membership or an API key has no fields to edit and so no version: removing one needs no precondition.
+        if (!op?.operationId || ['removeProjectMember', 'revokeAgentKey'].includes(op.operationId)) continue;
+        const stateChange = method === 'patch' || method === 'delete' || ['approveTask', 'rejectTask', 'claimTask'].includes(op.operationId);
         if (!stateChange) continue;
         const ifMatch = (op.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IfMatch');
         if (!ifMatch) missing.push(`${op.operationId}: If-Match`);
@@ -75,7 +75,7 @@ describe('optimistic concurrency', () => {
     const steps: [string, string, object][] = [
       ['PATCH', '', { title: 'Renamed' }],
       ['PATCH', '/status', { status: 'in_progress' }],
-      ['PATCH', '/progress', { percent: 40 }],
+      ['PATCH', '/progress', { progress_percent: 40 }],
       ['PATCH', '/assign', { assignee_id: aliceWorker }],
       ['PATCH', '/status', { status: 'review' }],
       ['POST', '/reject', { reason: 'Not yet' }],
@@ -97,7 +97,7 @@ describe('optimistic concurrency', () => {
     it.each([
       ['updateTask', 'PATCH', '', { title: 'Stale' }],
       ['updateTaskStatus', 'PATCH', '/status', { status: 'in_progress' }],
-      ['updateTaskProgress', 'PATCH', '/progress', { percent: 10 }],
+      ['updateTaskProgress', 'PATCH', '/progress', { progress_percent: 10 }],
       ['assignTask', 'PATCH', '/assign', { assignee_id: null }],
       ['approveTask', 'POST', '/approve', undefined],
       ['rejectTask', 'POST', '/reject', { reason: 'Stale' }],
@@ -196,7 +196,7 @@ describe('optimistic concurrency', () => {
       const writes: [string, string, object | undefined][] = [
         ['PATCH', '', { title: 'Mixed 2' }],
         ['PATCH', '/status', { status: 'review' }],
-        ['PATCH', '/progress', { percent: 50 }],
+        ['PATCH', '/progress', { progress_percent: 50 }],
         ['PATCH', '/assign', { assignee_id: aliceWorker }],
         ['DELETE', '', undefined],
       ];
@@ -219,7 +219,7 @@ describe('optimistic concurrency', () => {
       await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'in_progress' } });
       const v = await version('task', task.id);
       const audit = (await rowCounts(t.pool)).audit_log;
-      const results = await race(Array.from({ length: N }, (_, i) => () => alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { percent: i + 1 } })));
+      const results = await race(Array.from({ length: N }, (_, i) => () => alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: i + 1 } })));
       expect(Object.keys(results)).toEqual(['200']);
       expect(await version('task', task.id)).toBe(v + N);
       expect((await rowCounts(t.pool)).audit_log - audit).toBe(N);

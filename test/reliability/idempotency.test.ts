@@ -36,17 +36,107 @@ describe('Idempotency-Key', () => {
 
   const key = () => randomUUID();
 
-  it('is declared on exactly the POSTs that create something (201)', () => {
+  it('is declared on every POST (every POST changes state), with Idempotent-Replayed on its success', () => {
     const declared: string[] = [];
-    const creating: string[] = [];
+    const posts: string[] = [];
     for (const item of Object.values(contractDocument.paths ?? {})) {
       const post = (item as Record<string, any>).post;
       if (!post) continue;
-      if (post.responses['201']) creating.push(post.operationId);
+      posts.push(post.operationId);
       if ((post.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey')) declared.push(post.operationId);
+      if (post.operationId === 'createAgentKey') continue;
+      const success = post.responses['201'] ?? post.responses['200'] ?? post.responses['202'];
+      expect([post.operationId, Object.keys(success.headers ?? {})]).toEqual([post.operationId, expect.arrayContaining(['Idempotent-Replayed'])]);
     }
-    expect(declared.sort()).toEqual(creating.sort());
-    expect(creating.sort()).toEqual(['addProjectMember', 'createAgent', 'createProject', 'createSubtask', 'createTask']);
+    // Minting an API key is the exception: a replay would need its secret stored, and only its hash is.
+    expect(declared.sort()).toEqual(posts.filter((op) => op !== 'createAgentKey').sort());
+    expect(posts.sort()).toEqual([
+      'addProjectMember', 'approveTask', 'claimNextTask', 'claimTask', 'createAgent', 'createAgentKey', 'createProject', 'createSubtask', 'createTask',
+      'createWebhook', 'pingWebhook', 'rejectTask',
+    ]);
+  });
+
+  /** A task of alice's, in review, with its ETag. */
+  const inReview = async () => {
+    const task = (await alice.request('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'To review' } })).body;
+    await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'in_progress' } });
+    return (await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'review' } })).body as { id: number };
+  };
+
+  // Each state-changing action: the request, and the same request with another body (null: it takes none).
+  const actions: [string, string, Record<string, unknown> | undefined, Record<string, unknown> | null][] = [
+    ['approveTask', 'approve', undefined, null],
+    ['rejectTask', 'reject', { reason: 'Two links still point to staging.' }, { reason: 'Something else.' }],
+  ];
+
+  it.each(actions)('%s: a client that timed out retries with the same key and gets the original answer, applied once', async (_op, action, body, other) => {
+    const task = await inReview();
+    const k = key();
+    const first = await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body, headers: { 'idempotency-key': k } });
+    expect(first.status).toBe(200);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const after = await rowCounts(t.pool);
+    // Without the key the retry would be a 409 not-in-review (the task has moved on); with it, the stored answer.
+    expect((await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body })).status).toBe(409);
+    const retry = await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body, headers: { 'idempotency-key': k } });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await rowCounts(t.pool)).toEqual(after);
+    if (other) {
+      const reused = await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body: other, headers: { 'idempotency-key': k } });
+      expect(reused).toMatchObject({ status: 422, body: { type: PROBLEM + 'idempotency-key-reused' } });
+    }
+    // The same key on another task is another request.
+    const next = await inReview();
+    const elsewhere = await alice.request('POST', `/api/tasks/${next.id}/${action}`, { body, headers: { 'idempotency-key': k } });
+    expect(elsewhere).toMatchObject({ status: 422, body: { type: PROBLEM + 'idempotency-key-reused' } });
+    expect(await rowCounts(t.pool)).toMatchObject({ audit_log: after.audit_log + 3, idempotency_key: after.idempotency_key });
+  });
+
+  it.each(actions)('%s: a refused action (409) stores no key; the retry once the task is in review applies it', async (_op, action, body) => {
+    const task = (await alice.request('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'Not yet in review' } })).body;
+    const k = key();
+    const early = await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body, headers: { 'idempotency-key': k } });
+    expect(early).toMatchObject({ status: 409, body: { type: PROBLEM + 'not-in-review' } });
+    await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'in_progress' } });
+    await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'review' } });
+    const retry = await alice.request('POST', `/api/tasks/${task.id}/${action}`, { body, headers: { 'idempotency-key': k } });
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('claimTask: a retry with the same key replays the claim, applied once', async () => {
+    const task = (await alice.request('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'To claim' } })).body as { id: number };
+    const me = (await alice.request('GET', '/api/me')).body.worker.id as number;
+    const k = key();
+    const first = await alice.request('POST', `/api/tasks/${task.id}/claim`, { headers: { 'idempotency-key': k } });
+    expect(first).toMatchObject({ status: 200, body: { status: 'in_progress', assignee_id: me } });
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const after = await rowCounts(t.pool);
+    const retry = await alice.request('POST', `/api/tasks/${task.id}/claim`, { headers: { 'idempotency-key': k } });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await rowCounts(t.pool)).toEqual(after);
+  });
+
+  it('claimNextTask: a retry with the same key answers the task first claimed and claims no other', async () => {
+    const p = (await alice.request('POST', '/api/projects', { body: { slug: `claims-${randomUUID().slice(0, 8)}`, name: 'Claims' } })).body.id as number;
+    const urgent = (await alice.request('POST', `/api/projects/${p}/tasks`, { body: { title: 'Urgent', priority: 'critical' } })).body as { id: number };
+    const other = (await alice.request('POST', `/api/projects/${p}/tasks`, { body: { title: 'Later', priority: 'low' } })).body as { id: number };
+    const k = key();
+    const first = await alice.request('POST', `/api/projects/${p}/tasks/claim-next`, { headers: { 'idempotency-key': k } });
+    expect(first).toMatchObject({ status: 200, body: { id: urgent.id, status: 'in_progress' } });
+    const after = await rowCounts(t.pool);
+    const retry = await alice.request('POST', `/api/projects/${p}/tasks/claim-next`, { headers: { 'idempotency-key': k } });
+    expect(retry).toMatchObject({ status: 200, body: first.body });
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await rowCounts(t.pool)).toEqual(after);
+    const untouched = await alice.request('GET', `/api/tasks/${other.id}`);
+    expect(untouched.body).toMatchObject({ status: 'pending', assignee_id: null });
   });
 
   // Each creating operation: a body for the first call, and the path.

@@ -99,10 +99,10 @@ describe('input hardening', () => {
     });
 
     it.each([
-      ['PATCH', '/progress', { percent: 101 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: -1 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: 1.5 }, '/body/percent'],
-      ['PATCH', '/progress', { percent: 1e400 }, '/body/percent'],
+      ['PATCH', '/progress', { progress_percent: 101 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: -1 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: 1.5 }, '/body/progress_percent'],
+      ['PATCH', '/progress', { progress_percent: 1e400 }, '/body/progress_percent'],
       ['PATCH', '/assign', { assignee_id: 0 }, '/body/assignee_id'],
       ['PATCH', '/assign', { assignee_id: 99999999999999999999 }, '/body/assignee_id'],
       ['PATCH', '/assign', { assignee_id: '12' }, '/body/assignee_id'],
@@ -113,16 +113,16 @@ describe('input hardening', () => {
     });
 
     it.each([
-      ['/api/tasks/99999999999999999999', '/path/taskId'],
-      ['/api/tasks/9223372036854775807', '/path/taskId'],
-      ['/api/tasks/9223372036854775808', '/path/taskId'],
-      ['/api/tasks/9007199254740993', '/path/taskId'],
-      ['/api/tasks/0', '/path/taskId'],
-      ['/api/tasks/-5', '/path/taskId'],
-      ['/api/tasks/1.5', '/path/taskId'],
-      ['/api/tasks/abc', '/path/taskId'],
-      ['/api/projects/99999999999999999999', '/path/projectId'],
-      ['/api/agents/99999999999999999999', '/path/agentId'],
+      ['/api/tasks/99999999999999999999', '/path/task_id'],
+      ['/api/tasks/9223372036854775807', '/path/task_id'],
+      ['/api/tasks/9223372036854775808', '/path/task_id'],
+      ['/api/tasks/9007199254740993', '/path/task_id'],
+      ['/api/tasks/0', '/path/task_id'],
+      ['/api/tasks/-5', '/path/task_id'],
+      ['/api/tasks/1.5', '/path/task_id'],
+      ['/api/tasks/abc', '/path/task_id'],
+      ['/api/projects/99999999999999999999', '/path/project_id'],
+      ['/api/agents/99999999999999999999', '/path/agent_id'],
     ])('id beyond int8 or not an id: GET %s → 422 %s', async (path, pointer) => {
       const body = await refused('GET', path, {}, 422, 'validation-failed');
       expect(pointers(body)).toEqual([pointer]);
@@ -130,7 +130,7 @@ describe('input hardening', () => {
 
     it('a membership id beyond int8 is 422 too', async () => {
       const body = await refused('DELETE', '/api/projects/1/members/99999999999999999999', {}, 422, 'validation-failed');
-      expect(pointers(body)).toEqual(['/path/memberId']);
+      expect(pointers(body)).toEqual(['/path/member_id']);
     });
 
     it.each([
@@ -185,7 +185,7 @@ describe('input hardening', () => {
       ['POST', () => '/api/projects', { slug: 's'.repeat(101), name: 'ok' }, '/body/slug'],
       ['POST', () => '/api/agents', { handle: '@' + 'a'.repeat(50), name: 'ok', agent_type: 'custom' }, '/body/handle'],
       ['POST', () => `/api/tasks/${taskId}/reject`, { reason: 'x'.repeat(501) }, '/body/reason'],
-      ['PATCH', () => `/api/tasks/${taskId}/progress`, { percent: 5, note: 'x'.repeat(501) }, '/body/note'],
+      ['PATCH', () => `/api/tasks/${taskId}/progress`, { progress_percent: 5, note: 'x'.repeat(501) }, '/body/note'],
     ])('over-long string: %s %s → %s', async (method, path, payload, pointer) => {
       const body = await refused(method, path(), { body: payload }, 422, 'validation-failed');
       expect(pointers(body)).toEqual([pointer]);
@@ -229,7 +229,7 @@ describe('input hardening', () => {
       ['POST', () => '/api/agents', { handle: '@nul', name: 'N\u0000', agent_type: 'custom', capabilities: ['\u0000'] }, ['/body/capabilities/0', '/body/name']],
       ['POST', () => `/api/projects/${projectId}/members`, { user_id: 'bob\u0000' }, ['/body/user_id']],
       ['POST', () => `/api/tasks/${taskId}/reject`, { reason: 'no\u0000' }, ['/body/reason']],
-      ['PATCH', () => `/api/tasks/${taskId}/progress`, { percent: 5, note: '\u0000' }, ['/body/note']],
+      ['PATCH', () => `/api/tasks/${taskId}/progress`, { progress_percent: 5, note: '\u0000' }, ['/body/note']],
       ['PATCH', () => `/api/projects/${projectId}`, { name: 'x\u0000' }, ['/body/name']],
     ])('%s %s %j → 422 %j', async (method, path, payload, expected) => {
       const body = await refused(method, path(), { body: payload }, 422, 'validation-failed');
@@ -239,7 +239,7 @@ describe('input hardening', () => {
 
     it.each([
       [() => `/api/projects/${projectId}/tasks`, { q: 'a\u0000' }, '/query/q'],
-      [() => `/api/projects/${projectId}/tasks`, { tag: '\u0000' }, '/query/tag/0'],
+      [() => `/api/projects/${projectId}/tasks`, { tags: '\u0000' }, '/query/tags/0'],
       [() => '/api/members/search', { q: '\u0000' }, '/query/q'],
       [() => '/api/projects', { cursor: '\u0000' }, '/query/cursor'],
     ])('in a query parameter: %s %j → 422 %s', async (path, query, pointer) => {

@@ -12,7 +12,9 @@ import {
   taskRow,
   type SignedIn,
   type Task,
+  type TaskList,
 } from './support.js';
+import { sql } from 'slonik';
 
 let t: TestApp;
 let alice: SignedIn;
@@ -51,6 +53,7 @@ describe('createTask', () => {
       project_id: project,
       title: 'Draft the launch announcement',
       status: 'pending',
+      allowed_transitions: ['in_progress', 'blocked', 'completed'],
       priority: 'high',
       progress_percent: 0,
       tags: ['launch', 'copy'],
@@ -62,6 +65,7 @@ describe('createTask', () => {
       is_recurring: true,
       created_at: expect.any(String),
       updated_at: expect.any(String),
+      version: 1,
       description: 'Keep it under 400 words.',
       created_by_id: alice.workerId,
       started_at: null,
@@ -69,6 +73,8 @@ describe('createTask', () => {
       recurrence: { pattern: 'weekly', max_occurrences: 12 },
       recurring_root_id: null,
       spawn_count: 0,
+      last_rejection: null,
+      last_progress_note: null,
       subtasks: [],
     });
     expect(await taskRow(t, task.id)).toMatchObject({
@@ -218,14 +224,53 @@ describe('getTask', () => {
     ]);
   });
 
+  it('embeds at most 50 subtasks, oldest first, with subtask_count the total; the rest page through parent_task_id', async () => {
+    const parent = await createTask(alice, project, { title: 'Big parent' });
+    // 55 subtasks, inserted as rows (the API path is covered above), a second apart so the order is clear
+    await t.pool.query(sql.unsafe`
+      insert into task (tenant_id, project_id, parent_task_id, title, created_by_id, created_at)
+      select tenant_id, project_id, id, 'Sub ' || lpad(g::text, 2, '0'), created_by_id, now() - (60 - g) * interval '1 second'
+      from task, generate_series(1, 55) g where id = ${parent.id}`);
+    const res = await bob.request<Task>('GET', `/api/tasks/${parent.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body.subtask_count).toBe(55);
+    expect(res.body.subtasks.map((s) => s.title)).toEqual(Array.from({ length: 50 }, (_, i) => `Sub ${String(i + 1).padStart(2, '0')}`));
+    // the embedded ones are exactly what the list says about the same tasks (same timestamps, versions, counts)
+    const all: TaskList['items'] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: TaskList } = await bob.request<TaskList>('GET', `/api/projects/${project}/tasks`, {
+        query: { parent_task_id: String(parent.id), sort: 'created_at', limit: 20, ...(cursor ? { cursor } : {}) },
+      });
+      all.push(...page.body.items);
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(all).toHaveLength(55);
+    expect(res.body.subtasks).toEqual(all.slice(0, 50));
+  });
+
+  it('If-None-Match with the current ETag: 304 without a body; after a change, 200', async () => {
+    const task = await createTask(alice, project);
+    const cached = await alice.request('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '"1"' } });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get('etag')).toBe('"1"');
+    expect(cached.body).toBeUndefined();
+    await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { title: 'Changed' } });
+    const changed = await alice.request<Task>('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '"1"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).toBe('"2"');
+    expect(changed.body.title).toBe('Changed');
+    expectProblem(await carol.request('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '*' } }), 404, 'task-not-found');
+  });
+
   it('404 task-not-found for a non-member and for a missing task', async () => {
     const task = await createTask(alice, project);
     expectProblem(await carol.request('GET', `/api/tasks/${task.id}`), 404, 'task-not-found');
     expectProblem(await alice.request('GET', '/api/tasks/999999'), 404, 'task-not-found');
   });
 
-  it.each(['abc', '0', '9223372036854775807'])('422 at /path/taskId for the id %s', async (id) => {
+  it.each(['abc', '0', '9223372036854775807'])('422 at /path/task_id for the id %s', async (id) => {
     const res = await alice.request('GET', `/api/tasks/${id}`);
-    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/taskId');
+    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/task_id');
   });
 });

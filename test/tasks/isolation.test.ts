@@ -34,7 +34,7 @@ const attempts: Attempt[] = [
   ['updateTask', (who, id) => who.request('PATCH', `/api/tasks/${id}`, { body: { title: 'pwned' } }), 'pending'],
   ['deleteTask', (who, id) => who.request('DELETE', `/api/tasks/${id}`), 'pending'],
   ['updateTaskStatus', (who, id) => who.request('PATCH', `/api/tasks/${id}/status`, { body: { status: 'completed' } }), 'pending'],
-  ['updateTaskProgress', (who, id) => who.request('PATCH', `/api/tasks/${id}/progress`, { body: { percent: 99 } }), 'in_progress'],
+  ['updateTaskProgress', (who, id) => who.request('PATCH', `/api/tasks/${id}/progress`, { body: { progress_percent: 99 } }), 'in_progress'],
   ['assignTask', (who, id) => who.request('PATCH', `/api/tasks/${id}/assign`, { body: { assignee_id: who.workerId } }), 'pending'],
   ['createSubtask', (who, id) => who.request('POST', `/api/tasks/${id}/subtasks`, { body: { title: 'pwned' } }), 'pending'],
   ['approveTask', (who, id) => who.request('POST', `/api/tasks/${id}/approve`), 'review'],
@@ -65,7 +65,7 @@ describe.each([
   it('lists: the project is a 404, and "my work" is empty even when filtering on the owner', async () => {
     await createTask(alice, project, { assignee_id: alice.workerId });
     expectProblem(await outsider().request('GET', `/api/projects/${project}/tasks`), 404, 'project-not-found');
-    const queries: Record<string, string>[] = [{}, { assignee: String(alice.workerId) }, { status: 'pending' }];
+    const queries: Record<string, string>[] = [{}, { assignee_id: String(alice.workerId) }, { status: 'pending' }];
     for (const query of queries) {
       const res = await outsider().request<TaskList>('GET', '/api/tasks', { query });
       expect(res.status).toBe(200);

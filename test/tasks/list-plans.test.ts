@@ -53,17 +53,18 @@ async function planOf(run: (db: DatabasePool) => Promise<unknown>): Promise<Plan
 beforeAll(async () => {
   t = await startTestApp();
   alice = await signIn(t, 'alice');
-  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId };
+  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId, actorType: 'human', client: null };
   const projects = [await newProject(t, alice), await newProject(t, alice), await newProject(t, alice), await newProject(t, alice)];
   project = projects[0]!;
   // 4 projects × 1,500 tasks: varied due dates (a fifth without), priorities, titles, creation times; a few subtasks.
   await t.pool.query(sql.unsafe`
-    insert into task (tenant_id, project_id, title, priority, due_date, status, tags, created_by_id, created_at)
+    insert into task (tenant_id, project_id, title, priority, due_date, status, tags, created_by_id, created_at, updated_at)
     select ${alice.tenant}, p.id, 'Task ' || md5(g::text), (array['low','medium','high','critical'])[1 + g % 4],
            case when g % 5 = 0 then null else timestamptz '2026-01-01' + (g % 97) * interval '1 day' end,
            (array['pending','in_progress','review','completed','blocked'])[1 + g % 5],
            case when g % 10 = 0 then array['bug'] else '{}' end,
-           ${alice.workerId}, timestamptz '2026-01-01' + g * interval '1 minute'
+           ${alice.workerId}, timestamptz '2026-01-01' + g * interval '1 minute',
+           timestamptz '2026-01-01' + ((g * 7919) % 1500) * interval '1 minute'
     from unnest(${sql.array(projects, 'int8')}) as p(id), generate_series(1, 1500) g`);
   await t.pool.query(sql.unsafe`
     insert into task (tenant_id, project_id, parent_task_id, title, created_by_id)
@@ -87,6 +88,8 @@ async function secondPageCursor(sort: TaskSort, filter: TaskFilter = {}): Promis
 const INDEX_OF: Record<TaskSort, string> = {
   created_at: 'task_project_created_idx',
   '-created_at': 'task_project_created_idx',
+  updated_at: 'task_project_updated_idx',
+  '-updated_at': 'task_project_updated_idx',
   due_date: 'task_project_due_nulls_last_idx',
   '-due_date': 'task_project_due_desc_nulls_last_idx',
   priority: 'task_project_priority_idx',
@@ -112,12 +115,25 @@ describe('project task list plans', () => {
   it.each<[string, TaskFilter]>([
     ['status', { statuses: ['in_progress'] }],
     ['tag', { tags: ['bug'] }],
-    ['parent_id=none', { parentId: null }],
+    ['parent_task_id=none', { parentId: null }],
     ['has_due_date', { hasDueDate: true }],
   ])('filter %s with the default sort: the index order, filtered; no seq scan, no sort', async (name, filter) => {
     const plan = await planOf((db) => listProjectTasksPage(db, who, project, filter, { sort: '-created_at', limit: LIMIT }));
     expect(taskSeqScans(plan)).toEqual([]);
     expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
+  });
+
+  it.each<[TaskSort, string]>([
+    ['updated_at', 'Forward'],
+    ['-updated_at', 'Backward'],
+  ])('updated_since with sort=%s (a sync): a range of the updated_at index, bounded by the instant, no sort', async (sort, direction) => {
+    const plan = await planOf((db) => listProjectTasksPage(db, who, project, { updatedSince: '2026-01-01T12:00:00Z' }, { sort, limit: LIMIT }));
+    expect(taskSeqScans(plan)).toEqual([]);
+    const spine = spineOf(plan);
+    expect(spine.map((n) => n['Node Type'])).not.toContain('Sort');
+    const scan = spine.find((n) => n['Relation Name'] === 'task');
+    expect(scan).toMatchObject({ 'Node Type': 'Index Scan', 'Index Name': 'task_project_updated_idx', 'Scan Direction': direction });
+    expect(scan?.['Index Cond']).toMatch(/updated_at >=/);
   });
 
   it('filter q: no seq scan (a rare word is found through the project index, and only its matches are sorted)', async () => {
@@ -129,11 +145,18 @@ describe('project task list plans', () => {
 describe('my tasks plans', () => {
   it.each<[string, TaskFilter, string]>([
     ['everything', {}, 'task_tenant_created_idx'],
-    ['assignee=me', { assigneeId: 1 }, 'task_assignee_created_idx'],
+    ['assignee_id=me', { assigneeId: 1 }, 'task_assignee_created_idx'],
   ])('%s, newest first: a backward index scan kept to the caller’s projects, no sort', async (_name, filter, index) => {
     const plan = await planOf((db) => listMemberTasksPage(db, who, { ...filter, assigneeId: filter.assigneeId && who.workerId }, { sort: '-created_at', limit: LIMIT }));
     expect(taskSeqScans(plan)).toEqual([]);
     expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
     expect(spineOf(plan).find((n) => n['Relation Name'] === 'task')).toMatchObject({ 'Index Name': index, 'Scan Direction': 'Backward' });
+  });
+
+  it('updated_since, sort=-updated_at (a cold-start sync across projects): the tenant updated_at index, no sort', async () => {
+    const plan = await planOf((db) => listMemberTasksPage(db, who, { updatedSince: '2026-01-01T12:00:00Z' }, { sort: '-updated_at', limit: LIMIT }));
+    expect(taskSeqScans(plan)).toEqual([]);
+    expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
+    expect(spineOf(plan).find((n) => n['Relation Name'] === 'task')).toMatchObject({ 'Index Name': 'task_tenant_updated_idx', 'Scan Direction': 'Backward' });
   });
 });

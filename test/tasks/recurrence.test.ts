@@ -54,7 +54,7 @@ describe('spawning the next occurrence', () => {
       recurrence: { pattern: 'weekly', max_occurrences: 12 },
     });
     await setStatus(bob, task.id, 'in_progress');
-    await bob.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { percent: 50 } });
+    await bob.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 50 } });
     const done = await setStatus(bob, task.id, 'completed');
     expect(done.body).toMatchObject({ status: 'completed', spawn_count: 1, recurring_root_id: null });
 

@@ -42,11 +42,11 @@ describe('updateTaskProgress', () => {
   it('sets progress while in progress and records before/after with the note', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    const res = await progress(bob, task.id, { percent: 60, note: 'First draft done' });
+    const res = await progress(bob, task.id, { progress_percent: 60, note: 'First draft done' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ progress_percent: 60, status: 'in_progress' });
     expect(res.headers.get('etag')).toBe('"3"');
-    await progress(bob, task.id, { percent: 80 });
+    await progress(bob, task.id, { progress_percent: 80 });
     const audit = await auditOf(t, task.id);
     expect(audit.slice(-2)).toEqual([
       expect.objectContaining({ action: 'progress_updated', actor_id: bob.workerId, details: { progress_percent: { before: 0, after: 60 }, note: 'First draft done' } }),
@@ -54,23 +54,37 @@ describe('updateTaskProgress', () => {
     ]);
   });
 
+  it('the latest note is a field of the task; a report without a note keeps it', async () => {
+    const task = await createTask(alice, project);
+    expect(task.last_progress_note).toBeNull();
+    await setStatus(alice, task.id, 'in_progress');
+    const noted = await progress(bob, task.id, { progress_percent: 30, note: 'Outline agreed' });
+    expect(noted.body.last_progress_note).toEqual({ note: 'Outline agreed', noted_at: noted.body.updated_at });
+    const silent = await progress(bob, task.id, { progress_percent: 50 });
+    expect(silent.body.progress_percent).toBe(50);
+    expect(silent.body.last_progress_note).toEqual(noted.body.last_progress_note);
+    const newer = await progress(alice, task.id, { progress_percent: 70, note: 'First draft done' });
+    expect(newer.body.last_progress_note).toEqual({ note: 'First draft done', noted_at: newer.body.updated_at });
+    expect((await bob.request<Task>('GET', `/api/tasks/${task.id}`)).body.last_progress_note).toEqual(newer.body.last_progress_note);
+  });
+
   it.each(['pending', 'review', 'completed', 'blocked'])('409 not-in-progress while %s; nothing written', async (status) => {
     const task = await createTask(alice, project);
     await forceStatus(t, task.id, status);
     const before = await taskRow(t, task.id);
     const counts = await rowCounts(t);
-    const problem = expectProblem(await progress(alice, task.id, { percent: 10 }), 409, 'not-in-progress');
+    const problem = expectProblem(await progress(alice, task.id, { progress_percent: 10 }), 409, 'not-in-progress');
     expect(problem.detail).toContain(status);
     expect(await taskRow(t, task.id)).toEqual(before);
     expect(await rowCounts(t)).toEqual(counts);
   });
 
   it.each([
-    [{ percent: 101 }, '/body/percent'],
-    [{ percent: -1 }, '/body/percent'],
-    [{ percent: 5.5 }, '/body/percent'],
-    [{}, '/body/percent'],
-    [{ percent: 5, note: 'x'.repeat(501) }, '/body/note'],
+    [{ progress_percent: 101 }, '/body/progress_percent'],
+    [{ progress_percent: -1 }, '/body/progress_percent'],
+    [{ progress_percent: 5.5 }, '/body/progress_percent'],
+    [{}, '/body/progress_percent'],
+    [{ progress_percent: 5, note: 'x'.repeat(501) }, '/body/note'],
   ])('422 for %j', async (body, pointer) => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
@@ -80,7 +94,7 @@ describe('updateTaskProgress', () => {
   it('404 for a non-member', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    expectProblem(await progress(carol, task.id, { percent: 10 }), 404, 'task-not-found');
+    expectProblem(await progress(carol, task.id, { progress_percent: 10 }), 404, 'task-not-found');
     expect(await actionsOf(t, task.id)).toEqual(['task_created', 'status_changed']);
   });
 });
@@ -169,7 +183,7 @@ describe('rejectTask', () => {
   it('review → in_progress, the reason in the rejected entry; progress and started_at stay', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    await progress(alice, task.id, { percent: 90 });
+    await progress(alice, task.id, { progress_percent: 90 });
     const started = (await taskRow(t, task.id))!.started_at;
     await setStatus(alice, task.id, 'review');
     const res = await reject(bob, task.id, 'Two links still point to staging');
@@ -181,6 +195,28 @@ describe('rejectTask', () => {
       actor_id: bob.workerId,
       details: { reason: 'Two links still point to staging', status: { before: 'review', after: 'in_progress' } },
     });
+  });
+
+  it('the latest rejection is a field of the task: reason, reviewer and time; it stays after a later approval', async () => {
+    const task = await createTask(alice, project);
+    expect(task.last_rejection).toBeNull();
+    await setStatus(alice, task.id, 'in_progress');
+    await setStatus(alice, task.id, 'review');
+    const first = await reject(bob, task.id, 'Two links still point to staging');
+    expect(first.body.last_rejection).toEqual({
+      reason: 'Two links still point to staging',
+      rejected_by_id: bob.workerId,
+      rejected_by_handle: '@bob',
+      rejected_at: first.body.updated_at,
+    });
+    await setStatus(alice, task.id, 'review');
+    const second = await reject(alice, task.id, 'The pricing claim needs a source');
+    expect(second.body.last_rejection).toMatchObject({ reason: 'The pricing claim needs a source', rejected_by_id: alice.workerId, rejected_by_handle: '@alice' });
+    await setStatus(alice, task.id, 'review');
+    const approved = await approve(bob, task.id);
+    expect(approved.body.status).toBe('completed');
+    expect(approved.body.last_rejection).toEqual(second.body.last_rejection);
+    expect((await alice.request<Task>('GET', `/api/tasks/${task.id}`)).body.last_rejection).toEqual(second.body.last_rejection);
   });
 
   it.each(['pending', 'in_progress', 'completed', 'blocked'])('409 not-in-review from %s; nothing written', async (status) => {

@@ -79,7 +79,7 @@ describe('side effects', () => {
   it('→ completed sets completed_at and progress 100; → review clears completed_at and keeps progress', async () => {
     const task = await createTask(alice, project);
     await setStatus(alice, task.id, 'in_progress');
-    await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { percent: 40 } });
+    await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 40 } });
     const done = (await setStatus(alice, task.id, 'completed')).body;
     expect(done).toMatchObject({ status: 'completed', progress_percent: 100, completed_at: expect.any(String) });
     const reopened = (await setStatus(alice, task.id, 'review')).body;

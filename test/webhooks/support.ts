@@ -37,7 +37,7 @@ export async function startReceiver(respond: (n: number) => number = () => 200):
   return Object.assign(receiver, {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/taskflow`,
     received,
-    waitFor: (count: number, ms = 15_000) =>
+    waitFor: (count: number, ms = 180_000) =>
       new Promise<void>((resolve, reject) => {
         if (received.length >= count) return resolve();
         const timer = setTimeout(() => reject(new Error(`receiver: ${received.length} of ${count} requests within ${ms} ms`)), ms);

@@ -7,6 +7,10 @@ import { createTestDatabase } from '../helpers/pg.js';
 import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
 import { startReceiver, verifyStandardWebhook, type Receiver } from './support.js';
 
+// Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
+// long transactions on the shared test server (an import holds one for a minute), they wait. Never skip.
+const LONG = 240_000;
+
 type Webhook = components['schemas']['Webhook'];
 type DeliveryList = components['schemas']['WebhookDeliveryList'];
 type Payload = components['schemas']['WebhookPayload'];
@@ -53,7 +57,7 @@ async function createWebhook(url: string, body: Record<string, unknown> = {}, ap
 const deliveriesOf = async (hook: Webhook, user = alice) =>
   (await user.request<DeliveryList>('GET', `/api/projects/${hook.project_id}/webhooks/${hook.id}/deliveries`)).body.items;
 
-async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 15_000): Promise<T> {
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 180_000): Promise<T> {
   for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 100))) {
     const value = await read();
     if (done(value) || Date.now() > deadline) return value;
@@ -88,7 +92,25 @@ describe('webhook management', () => {
     expect(patched.body).not.toHaveProperty('secret');
     expect((await alice.request('DELETE', `/api/projects/${project}/webhooks/${res.body.id}`)).status).toBe(204);
     expectProblem(await alice.request('GET', `/api/projects/${project}/webhooks/${res.body.id}`), 404, 'webhook-not-found');
-  });
+  }, LONG);
+
+  it('carries version (also in the list) as its ETag; If-None-Match with it is a 304 until the webhook changes', async () => {
+    const hook = await createWebhook('https://hooks.example.com/versioned');
+    expect(hook.version).toBe(1);
+    const list = await alice.request<components['schemas']['WebhookList']>('GET', `/api/projects/${project}/webhooks`);
+    expect(list.body.items.find((w) => w.id === hook.id)).toMatchObject({ version: 1 });
+    const path = `/api/projects/${project}/webhooks/${hook.id}`;
+    const got = await alice.request<Webhook>('GET', path);
+    expect(got.headers.get('etag')).toBe('"1"');
+    const unchanged = await alice.request('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.headers.get('etag')).toBe('"1"');
+    const patched = await alice.request<Webhook>('PATCH', path, { body: { active: false }, headers: { 'if-match': '"1"' } });
+    expect(patched.body.version).toBe(2);
+    const changed = await alice.request<Webhook>('GET', path, { headers: { 'if-none-match': '"1"' } });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ active: false, version: 2 });
+  }, LONG);
 
   it('refuses unknown event types, empty patches and URLs that are not http(s)', async () => {
     const bad = await alice.request('POST', `/api/projects/${project}/webhooks`, { body: { url: 'https://h.example.com/x', event_types: ['task.exploded'] } });
@@ -96,7 +118,7 @@ describe('webhook management', () => {
     expectProblem(await alice.request('POST', `/api/projects/${project}/webhooks`, { body: { url: 'ftp://files.example.com/' } }), 422, 'validation-failed');
     const hook = await createWebhook('https://hooks.example.com/empty-patch');
     expectProblem(await alice.request('PATCH', `/api/projects/${project}/webhooks/${hook.id}`, { body: {} }), 422, 'validation-failed');
-  });
+  }, LONG);
 });
 
 describe('webhook deliveries', () => {
@@ -122,7 +144,7 @@ describe('webhook deliveries', () => {
     expect(attempts[0]!.next_retry_at).toBeNull();
     expect(Buffer.byteLength(attempts[1]!.response_body!)).toBeLessThanOrEqual(1024); // the receiver sent ~2 KiB
     expect(attempts.every((a) => a.event_id === payload.data.id && a.latency_ms! >= 0)).toBe(true);
-  });
+  }, LONG);
 
   it('delivers only subscribed types, pings on demand, and signs with both secrets after a rotation', async () => {
     const r = await receiver();
@@ -148,7 +170,28 @@ describe('webhook deliveries', () => {
     expect(afterRotation.headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(verifyStandardWebhook(rotated.body.secret!, afterRotation)).toBe(true);
     expect(verifyStandardWebhook(hook.secret!, afterRotation)).toBe(true);
-  });
+  }, LONG);
+
+  it('a ping retried with the same Idempotency-Key replays the first answer and queues no second ping', async () => {
+    const r = await receiver();
+    const hook = await createWebhook(r.url, { event_types: ['task.deleted'] });
+    const path = `/api/projects/${project}/webhooks/${hook.id}/ping`;
+    const key = `ping-${hook.id}`;
+    const first = await alice.request('POST', path, { headers: { 'idempotency-key': key } });
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    const retry = await alice.request('POST', path, { headers: { 'idempotency-key': key } });
+    expect(retry.status).toBe(202);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    await r.waitFor(1);
+    // A ping sent after the retry, without a key, arrives after the first: nothing was queued in between.
+    const later = await alice.request('POST', path);
+    await r.waitFor(2);
+    expect(r.received.map((x) => x.headers['webhook-id'])).toEqual([first.body.message_id, later.body.message_id]);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    expect(r.received).toHaveLength(2);
+  }, LONG);
 
   it('a server stopped between attempts loses nothing: the next instance delivers the retry', async () => {
     const r = await receiver((n) => (n === 0 ? 500 : 200));
@@ -174,7 +217,7 @@ describe('webhook deliveries', () => {
       await second?.close();
       await db.drop();
     }
-  }, 180_000); // two more instances start: ~20 s each on a loaded machine
+  }, 400_000); // two more instances start: ~20 s each on a loaded machine
 });
 
 describe('webhook safety', () => {
@@ -190,7 +233,7 @@ describe('webhook safety', () => {
     } finally {
       await strict.close();
     }
-  }, 120_000);
+  }, LONG);
 
   it('disables a webhook whose endpoint keeps failing past WEBHOOK_DISABLE_AFTER_MS, with the reason visible', async () => {
     const app = await startTestApp({ env: { ...FAST, WEBHOOK_DISABLE_AFTER_MS: '500' } });
@@ -215,5 +258,5 @@ describe('webhook safety', () => {
     } finally {
       await app.close();
     }
-  }, 120_000);
+  }, LONG);
 });

@@ -1,0 +1,1 @@
+export { findActiveAgentKey, touchAgentKey } from './agent-keys.sql.js';
