@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Readiness probe
-         * @description Answers 200 when the server can reach its database, 503 when it cannot. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
+         * @description Answers 200 when the server can reach its database, 503 when it cannot. The conversations database of `POST /chatkit` is reported in `chat_database` but never makes the server unready. The probe runs a trivial query with a short timeout, so it never hangs; when the database comes back, the next probe is 200 again without a restart. While the instance is refusing `/api` requests for lack of capacity (one was answered 503 `overloaded` within the last second) it answers 503 `overloaded`, so a load balancer routes new traffic to other instances. The probes themselves are never refused for capacity.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -1001,6 +1001,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/chatkit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * ChatKit conversations with the task assistant
+         * @description The [ChatKit](https://github.com/openai/chatkit-js) server protocol: point a ChatKit frontend's custom
+         *     backend (`api.url`) here and send the caller's token in `Authorization`. One JSON request per call,
+         *     told apart by `type`. The assistant works on tasks through the task operations of this API, as the
+         *     caller, so it can do exactly what the caller can and every change is in the audit trail.
+         *
+         *     **Streaming requests** (`threads.create`, `threads.add_user_message`, `threads.retry_after_item`) are
+         *     answered `200 text/event-stream`: one `data: <event JSON>` line and a blank line per thread event —
+         *     `thread.created`, `thread.item.done` (the stored user message), `stream_options`, `progress_update`
+         *     (a tool is running), `thread.item.added`, `thread.item.updated` (`assistant_message.content_part.added`,
+         *     `…text_delta`, `…done`), `thread.item.done` (the assistant message, stored), `thread.updated` (the new
+         *     title). A failure during the turn (the model errs or times out after `CHAT_MODEL_TIMEOUT_MS`, the
+         *     conversations database goes away) is an `error` event — `{"type": "error", "code": "custom" |
+         *     "stream.error", "message": "…", "allow_retry": true}` — and ends the stream; the user message stays
+         *     stored and a half-written answer is not, so `threads.retry_after_item` can run the turn again.
+         *     `threads.custom_action` and `threads.add_client_tool_output` are part of the protocol but not
+         *     supported here: they are answered with a single `error` event (`allow_retry: false`).
+         *
+         *     Unlike the rest of the API, unknown fields in a request are ignored, as the reference ChatKit server
+         *     does (frontends add their own); a missing or invalid known field is a 422 naming it, and an unknown
+         *     `type` a 422 at `/body/type`.
+         *
+         *     **Other requests** are answered `200 application/json`: a thread, a page of threads or items
+         *     (`data`, `has_more`, `after`: pass `after` back for the next page; `order` `asc` or `desc`, `limit`
+         *     1–100, default 20), an attachment, or `{}`.
+         *
+         *     Threads belong to the user who created them, in their tenant; someone else's thread is a 404
+         *     `thread-not-found`. Deleting a thread deletes its items. Conversations are stored in a database of
+         *     their own: while it is unreachable, or when no model is configured, this operation answers 503
+         *     `chat-unavailable` and every other operation works as usual. Errors before a stream starts are
+         *     problems as everywhere else (401, 404, 422 naming the field, 429, 503).
+         */
+        post: operations["chatKit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     event: {
@@ -1054,6 +1103,137 @@ export interface components {
              * @enum {string}
              */
             database: "ok";
+            /**
+             * @description The conversations database of `POST /chatkit`. It is optional: `unavailable` or `not_configured` leave the server ready, since only `/chatkit` needs it.
+             * @example ok
+             * @enum {string}
+             */
+            chat_database: "ok" | "unavailable" | "not_configured";
+        };
+        /** @description One ChatKit protocol request, told apart by `type`; `params` as the protocol defines them for that type, and optional `metadata` (accepted, not used). */
+        ChatKitRequest: components["schemas"]["ChatKitMessageRequest"] | components["schemas"]["ChatKitThreadRequest"] | components["schemas"]["ChatKitPageRequest"] | components["schemas"]["ChatKitOtherRequest"];
+        /** @description `threads.create` (no `thread_id`) or `threads.add_user_message`: a user message, answered by a stream. */
+        ChatKitMessageRequest: {
+            /** @enum {string} */
+            type: "threads.create" | "threads.add_user_message";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                input: {
+                    /** @description `{"type": "input_text", "text": "…"}` or `{"type": "input_tag", "id", "text", "data"}` parts. */
+                    content: {
+                        /** @enum {string} */
+                        type: "input_text" | "input_tag";
+                        text: string;
+                    }[];
+                    /** @description Ids from `attachments.create`. */
+                    attachments?: components["schemas"]["ChatId"][];
+                    quoted_text?: string | null;
+                    /** @description `tool_choice` and `model` as the client sends them; stored with the message. */
+                    inference_options?: Record<string, never>;
+                };
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description A request about one thread or item: `threads.get_by_id`, `threads.update` (`title`), `threads.delete`, `threads.retry_after_item` (`item_id` of a user message; streamed), `items.feedback` (`item_ids`, `kind` positive or negative), `attachments.create` (`name`, `size`, `mime_type`: metadata only, no bytes are stored), `attachments.delete` (`attachment_id`). */
+        ChatKitThreadRequest: {
+            /** @enum {string} */
+            type: "threads.get_by_id" | "threads.update" | "threads.delete" | "threads.retry_after_item" | "items.feedback" | "attachments.create" | "attachments.delete";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                item_id?: components["schemas"]["ChatId"];
+                title?: string;
+                item_ids?: components["schemas"]["ChatId"][];
+                /** @enum {string} */
+                kind?: "positive" | "negative";
+                attachment_id?: components["schemas"]["ChatId"];
+                name?: string;
+                size?: number;
+                mime_type?: string;
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description `threads.list` (the caller's threads) or `items.list` (a thread's items, with `thread_id`). */
+        ChatKitPageRequest: {
+            /** @enum {string} */
+            type: "threads.list" | "items.list";
+            params: {
+                thread_id?: components["schemas"]["ChatId"];
+                limit?: number | null;
+                /**
+                 * @default desc
+                 * @enum {string}
+                 */
+                order: "asc" | "desc";
+                after?: components["schemas"]["ChatId"] | null;
+            };
+            metadata?: Record<string, never>;
+        };
+        /** @description Protocol requests this server does not support; answered with one `error` event. */
+        ChatKitOtherRequest: {
+            /** @enum {string} */
+            type: "threads.custom_action" | "threads.add_client_tool_output";
+            params?: Record<string, never>;
+            metadata?: Record<string, never>;
+        };
+        /**
+         * @description A protocol id (`thr_…`, `msg_…`, `ctx_…`, `atc_…`).
+         * @example thr_6f1c0d2a9b8e4c3f7a5d1e20
+         */
+        ChatId: string;
+        /** @description What a non-streaming request answers: a thread, a page, an attachment, or `{}`. */
+        ChatKitResult: components["schemas"]["ChatThread"] | components["schemas"]["ChatPage"] | components["schemas"]["ChatAttachment"] | Record<string, never>;
+        /** @description A page of threads or items; pass `after` back for the next one. */
+        ChatPage: {
+            data: (components["schemas"]["ChatThread"] | components["schemas"]["ChatThreadItem"])[];
+            has_more: boolean;
+            after?: components["schemas"]["ChatId"];
+        };
+        /** @description A conversation. `items` holds its first 20 items for `threads.get_by_id` and is empty elsewhere. */
+        ChatThread: {
+            id: components["schemas"]["ChatId"];
+            /** @description Set from the first message; `threads.update` changes it. */
+            title?: string;
+            /** Format: date-time */
+            created_at: string;
+            status: {
+                /** @enum {string} */
+                type: "active" | "locked" | "closed";
+                reason?: string;
+            };
+            items: {
+                data: components["schemas"]["ChatThreadItem"][];
+                has_more: boolean;
+                after?: components["schemas"]["ChatId"];
+            };
+        };
+        /** @description A stored item: `user_message` (`content`, `attachments`, `quoted_text`, `inference_options`) or `assistant_message` (`content` of `output_text` parts). Tool calls and their results are kept as hidden context for the model and never listed. */
+        ChatThreadItem: {
+            /** @enum {string} */
+            type: "user_message" | "assistant_message";
+            id: components["schemas"]["ChatId"];
+            thread_id: components["schemas"]["ChatId"];
+            /** Format: date-time */
+            created_at: string;
+            content: {
+                /** @enum {string} */
+                type: "input_text" | "input_tag" | "output_text";
+                text: string;
+                /** @description Citations of an `output_text` part; always empty here. */
+                annotations?: Record<string, never>[];
+            }[];
+            attachments?: components["schemas"]["ChatAttachment"][];
+            quoted_text?: string;
+            inference_options?: Record<string, never>;
+        };
+        /** @description Attachment metadata (`attachments.create`); the file itself is not stored by this server. */
+        ChatAttachment: {
+            /** @enum {string} */
+            type: "file";
+            id: components["schemas"]["ChatId"];
+            /** @example launch-plan.pdf */
+            name: string;
+            /** @example application/pdf */
+            mime_type: string;
         };
         /**
          * @description An RFC 9457 problem document, sent with `Content-Type: application/problem+json` for every error.
@@ -1070,6 +1250,8 @@ export interface components {
          *     | `task-not-found` | 404 | The task does not exist or the caller is not a member of its project. |
          *     | `agent-not-found` | 404 | The tenant has no agent with this id. |
          *     | `member-not-found` | 404 | The project has no membership with this id. |
+         *     | `thread-not-found` | 404 | The conversation does not exist or belongs to someone else (`POST /chatkit`). |
+         *     | `chat-item-not-found` | 404 | The conversation item or attachment does not exist or is someone else's (`POST /chatkit`). |
          *     | `agent-key-not-found` | 404 | The agent has no API key with this id. |
          *     | `method-not-allowed` | 405 | The path exists but not with this HTTP method. |
          *     | `slug-taken` | 409 | Another project of the tenant already uses the slug. |
@@ -1100,6 +1282,7 @@ export interface components {
          *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
          *     | `notification-not-found` | 404 | The caller has no notification with this id. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
+         *     | `chat-unavailable` | 503 | `POST /chatkit` only: no model is configured, or the conversations database is not configured or unreachable. |
          *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
          *
          *     Some types carry machine-readable extension members (RFC 9457 §3.2), listed as properties below, so
@@ -1119,7 +1302,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/thread-not-found" | "https://taskflow.dev/problems/chat-item-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/chat-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -3671,7 +3854,8 @@ export interface operations {
                     /**
                      * @example {
                      *       "status": "ready",
-                     *       "database": "ok"
+                     *       "database": "ok",
+                     *       "chat_database": "ok"
                      *     }
                      */
                     "application/json": components["schemas"]["Readiness"];
@@ -7338,6 +7522,103 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["Overloaded"];
+        };
+    };
+    chatKit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChatKitRequest"];
+            };
+        };
+        responses: {
+            /** @description A stream of thread events for a streaming request; the JSON result of any other request. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "id": "thr_6f1c0d2a9b8e4c3f7a5d1e20",
+                     *           "title": "Add a task to draft the launch announcement",
+                     *           "created_at": "2026-01-31T09:00:00.000Z",
+                     *           "status": {
+                     *             "type": "active"
+                     *           },
+                     *           "items": {
+                     *             "data": [],
+                     *             "has_more": false
+                     *           }
+                     *         }
+                     *       ],
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ChatKitResult"];
+                    /**
+                     * @example data: {"type":"thread.created","thread":{"id":"thr_6f1c0d2a9b8e4c3f7a5d1e20","created_at":"2026-01-31T09:00:00.000Z","status":{"type":"active"},"items":{"data":[],"has_more":false}}}
+                     *
+                     *     data: {"type":"stream_options","stream_options":{"allow_cancel":true}}
+                     *
+                     *     data: {"type":"progress_update","text":"Running createTask…"}
+                     *
+                     *     data: {"type":"thread.item.done","item":{"type":"assistant_message","id":"msg_0b7e5c1d2a3f4e5d6c7b8a90","thread_id":"thr_6f1c0d2a9b8e4c3f7a5d1e20","created_at":"2026-01-31T09:00:02.000Z","content":[{"type":"output_text","text":"Created task 42, high priority.","annotations":[]}]}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description `thread-not-found`: the thread does not exist or is someone else's; `chat-item-not-found`: the item (for `threads.retry_after_item`) or an attachment is not there. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/thread-not-found",
+                     *       "title": "Conversation not found",
+                     *       "status": 404,
+                     *       "detail": "Thread thr_6f1c0d2a9b8e4c3f7a5d1e20 does not exist or is not yours"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            /** @description `chat-unavailable`: no model is configured (`CHAT_MODEL`), or the conversations database is not configured or unreachable; `unavailable` / `auth-unavailable` as everywhere. Nothing was stored. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/chat-unavailable",
+                     *       "title": "Chat unavailable",
+                     *       "status": 503,
+                     *       "detail": "No assistant model is configured (CHAT_MODEL)"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     receiveEvent: {

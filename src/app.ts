@@ -9,7 +9,7 @@ import { pinoHttp } from 'pino-http';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { toProblem } from './http/errors.js';
-import type { Handlers, HandlerContext, OperationId } from './http/handler.js';
+import type { Handlers, HandlerContext, OperationId, ProtocolOperationId } from './http/handler.js';
 import { ProblemError } from './http/problem.js';
 import { sendProblem, sendReply } from './http/reply.js';
 import { toFieldErrors } from './http/validation.js';
@@ -30,6 +30,8 @@ import { createRateLimit } from './http/rate-limit.js';
 import type { Admission } from './http/admission.js';
 import type { RateLimitStore } from './http/rate-limit-store.js';
 import { isTransactionScoped, requestHash, runIdempotent } from './idempotency/index.js';
+import { chatKitHandler, contractChatTools, type ChatKitDeps } from './chat/index.js';
+import { DISPATCH_HEADER, InternalClients } from './mcp/dispatch.js';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +44,8 @@ export interface AppDeps {
   handlers: Handlers;
   logger: Logger;
   metrics: Metrics;
+  /** The conversations endpoint (POST /chatkit); without it /chatkit answers 503 chat-unavailable. */
+  chat?: Omit<ChatKitDeps, 'authenticate' | 'toolsFor'>;
   /** Admission control for /api requests (see http/admission.ts); none: every request is admitted. */
   admission?: Admission;
   /** Where rate-limit counters live (memory, Redis, PostgreSQL). */
@@ -49,6 +53,9 @@ export interface AppDeps {
   /** Called after every successful write request (live updates wake up without waiting for their poll). */
   afterWrite?: () => void;
 }
+
+/** Clients only an in-process dispatch can act for (the chat assistant's tool calls). */
+const INTERNAL_CLIENTS: ReadonlySet<string> = new Set(['chat']);
 
 const contractText = readFileSync(CONTRACT_PATH, 'utf8');
 export const contract = yaml.load(contractText) as Document;
@@ -66,20 +73,46 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   const userLimit = createRateLimit('user', config.rateLimit.perUserPerMinute, deps.rateLimitStore);
   const anonymousLimit = createRateLimit('anonymous', config.rateLimit.perIpPerMinute, deps.rateLimitStore);
   const forbiddenForAgents = operationsMarked(contract, 'x-forbidden-for-agents');
-  /** Who is calling: an agent by its API key, or a human by a JWT (or dev mode). Throws 401/503 problems. */
-  const authenticateCaller = async (authorization: string | undefined): Promise<Principal> => {
+  // In-process tool calls (the chat assistant's) and the client they act for; see mcp/dispatch.ts.
+  const internalClients = new InternalClients();
+  /**
+   * Who is calling: an agent by its API key, or a human by a JWT (or dev mode). Throws 401/503 problems.
+   * The bearerAuth scheme, POST /chatkit and /mcp all authenticate through this one function.
+   * Failed authentications are limited per IP, so guessing tokens or keys is slow; authenticated callers per user
+   * (unless `limitUser` is false: /mcp counts each tool call's own request instead). A valid token is never
+   * refused for its IP: behind a NAT or an untrusted proxy many users share one, and one client's bad token must
+   * not lock the others out. An identity provider outage (503) costs no budget.
+   */
+  const authenticateCaller = async (
+    req: Request,
+    res: Response,
+    options: { authorization?: string | undefined; operationId?: string; limitUser?: boolean } = {},
+  ): Promise<Principal> => {
+    const authorization = 'authorization' in options ? options.authorization : req.headers.authorization;
+    const principal = await identify(authorization).catch(async (err: unknown) => {
+      if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(req.ip ?? 'unknown', res);
+      throw err;
+    });
+    res.locals.userId = principal.userId;
+    if (options.limitUser !== false) await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
+    // Data, not code: the operations the contract marks x-forbidden-for-agents (its security table).
+    const { operationId } = options;
+    if (principal.actorType === 'agent' && operationId && forbiddenForAgents.has(operationId)) {
+      throw new ProblemError('forbidden-for-agents', { detail: `${principal.handle} is an agent; ${operationId} is reserved for humans` });
+    }
+    // The client of an in-process dispatch comes from the server's own registry, never from the request; a token
+    // naming a reserved in-process client does not get to claim it.
+    const internal = internalClients.take(req.headers[DISPATCH_HEADER]);
+    if (internal !== null) return { ...principal, client: internal };
+    return principal.client !== null && INTERNAL_CLIENTS.has(principal.client) ? { ...principal, client: null } : principal;
+  };
+  const identify = async (authorization: string | undefined): Promise<Principal> => {
     if (hasBearerScheme(authorization)) {
       const token = readBearerToken(authorization);
       if (isAgentKey(token)) return deps.verifyAgentKey(token);
     }
     return deps.resolvePrincipal(await deps.authenticate(authorization));
   };
-  /** Failed authentications are limited per IP, so guessing tokens or keys is slow. */
-  const authenticateOrCount = (authorization: string | undefined, ip: string, res: Response): Promise<Principal> =>
-    authenticateCaller(authorization).catch(async (err: unknown) => {
-      if (err instanceof ProblemError && err.status === 401) await anonymousLimit.consume(ip, res);
-      throw err;
-    });
   const api = new OpenAPIBackend({
     definition: hardenRequestSchemas(structuredClone(contract)),
     strict: true,
@@ -116,26 +149,18 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
       },
     },
     securityHandlers: {
-      bearerAuth: async (c: Context, req: Request, res: Response) => {
-        // Failed authentications are limited per IP, so guessing tokens is slow; authenticated callers per user.
-        // A valid token is never refused for its IP: behind a NAT or an untrusted proxy many users share one, and
-        // one client's bad token must not lock the others out. An identity provider outage (503) costs no budget.
-        const principal = await authenticateOrCount(c.request.headers.authorization as string | undefined, req.ip ?? 'unknown', res);
-        res.locals.userId = principal.userId;
-        await userLimit.consume(`${principal.tenantId}\u0000${principal.userId}`, res);
-        // Data, not code: the operations the contract marks x-forbidden-for-agents (its security table).
-        const operationId = c.operation?.operationId;
-        if (principal.actorType === 'agent' && operationId && forbiddenForAgents.has(operationId)) {
-          throw new ProblemError('forbidden-for-agents', { detail: `${principal.handle} is an agent; ${operationId} is reserved for humans` });
-        }
-        return principal;
-      },
+      bearerAuth: (c: Context, req: Request, res: Response) =>
+        authenticateCaller(req, res, {
+          authorization: c.request.headers.authorization as string | undefined,
+          ...(c.operation?.operationId ? { operationId: c.operation.operationId } : {}),
+        }),
     },
   });
   // openapi-backend only knows the OpenAPI 3.0 meta-schema; the 3.1 contract is linted by redocly instead.
   api.validateDefinition = () => api.document;
   const idempotentOperations = operationsWithHeader(contract, 'idempotency-key');
-  for (const [operationId, handler] of Object.entries(deps.handlers) as [OperationId, Handlers[OperationId]][]) {
+  type Handled = Exclude<OperationId, ProtocolOperationId>;
+  for (const [operationId, handler] of Object.entries(deps.handlers) as [Handled, Handlers[Handled]][]) {
     api.register(operationId, async (c: Context, req: Request, res: Response) => {
       const context = {
         // openapi-backend re-reads path params from the URL after validation; the coerced ones are typed.
@@ -146,8 +171,8 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         principal: c.security?.bearerAuth,
         raw: c,
         response: res,
-      } as HandlerContext<OperationId>;
-      const run = () => (handler as (c: HandlerContext<OperationId>) => Promise<{ status: number }>)(context);
+      } as HandlerContext<Handled>;
+      const run = () => (handler as (c: HandlerContext<Handled>) => Promise<{ status: number }>)(context);
       const key = c.request.headers['idempotency-key'];
       if (typeof key === 'string' && idempotentOperations.has(operationId)) {
         const scope = { tenantId: context.principal.tenantId, userId: context.principal.userId, key };
@@ -209,10 +234,16 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.use('/docs', docsPage());
 
   // MCP: every /api operation as a tool, dispatched back through this app (src/mcp/).
-  app.use('/mcp', mcpEndpoint({ contract, authenticate: (authorization, req, res) => authenticateOrCount(authorization, req.ip ?? 'unknown', res), logger }));
+  app.use('/mcp', mcpEndpoint({ contract, authenticate: (authorization, req, res) => authenticateCaller(req, res, { authorization, limitUser: false }), logger }));
 
   app.use(rejectUnsupportedMediaType);
   app.use(express.json({ limit: BODY_LIMIT, type: JSON_TYPES, strict: false }));
+  // A streaming protocol endpoint, documented in the contract but answered outside the typed handler map
+  // (see src/chat/chatkit.handlers.ts); authentication, limits and problems are the ones above and below.
+  app.post(
+    '/chatkit',
+    chatKitHandler({ ...deps.chat, toolsFor: contractChatTools(contract, internalClients), authenticate: (req, res) => authenticateCaller(req, res) }),
+  );
   app.use((req: Request, res: Response, next: NextFunction) => {
     const query = { ...(req.query as Record<string, string | string[]>) };
     res.locals.query = query; // the object openapi-backend validates; postRoutingHandler may trim it

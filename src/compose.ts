@@ -15,6 +15,7 @@ import { startReminders } from './reminders/index.js';
 import { startWebhooks } from './webhooks/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { createChatModel } from './chat/index.js';
 
 export type ComposedApp = express.Express & {
   /** The process's event hub (live streams). */
@@ -27,13 +28,15 @@ export type ComposedApp = express.Express & {
 export async function composeApp(parts: {
   config: Config;
   pool: DatabasePool;
+  /** The conversations database, when one is configured. */
+  chatPool?: DatabasePool;
   logger: Logger;
   jobs: JobQueue;
   metrics?: Metrics;
   /** The database actually used (the embedded one when DATABASE_URL is unset): LISTEN falls back to it. */
   databaseUrl?: string;
 }): Promise<ComposedApp> {
-  const { config, pool, logger, jobs } = parts;
+  const { config, pool, chatPool, logger, jobs } = parts;
   const events = createEventHub(pool, { ...config.events, listenUrl: config.events.listenUrl ?? parts.databaseUrl }, logger);
   const webhooks = await startWebhooks(pool, jobs, events, config, logger);
   const reminders = startReminders(pool, jobs, events, config, logger);
@@ -57,12 +60,13 @@ export async function composeApp(parts: {
       { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
       { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
     ).verify,
-    handlers: buildHandlers({ pool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
+    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
     admission,
     rateLimitStore,
     logger,
     metrics,
     afterWrite: events.changed,
+    chat: { pool: chatPool, model: await createChatModel(config) },
   });
   releases.set(app, () => rateLimitStore.close());
   return Object.assign(app, {
@@ -82,3 +86,4 @@ const releases = new WeakMap<express.Express, () => Promise<void>>();
 export async function releaseApp(app: express.Express): Promise<void> {
   await releases.get(app)?.();
 }
+

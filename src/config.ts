@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   DB_CONNECT_TIMEOUT_MS: ms(5_000),
   DB_STATEMENT_TIMEOUT_MS: ms(10_000),
   DB_POOLED: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+  DB_PREPARED_STATEMENTS: z.enum(['auto', 'on', 'off']).default('auto'),
+  DB_MAX_PREPARED_STATEMENTS: z.coerce.number().int().min(1).max(10_000).default(200),
 
   AUTH_JWKS_URL: z.url().optional(),
   SSO_URL: z.url().optional(),
@@ -69,6 +71,17 @@ const EnvSchema = z.object({
       return tiers ?? [];
     }),
   NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
+  CHAT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  CHAT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
+  CHAT_DB_IDLE_TIMEOUT_MS: ms(60_000),
+  CHAT_DB_CONNECT_TIMEOUT_MS: ms(2_000),
+  CHAT_DB_STATEMENT_TIMEOUT_MS: ms(5_000),
+  CHAT_MODEL: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.url().optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  CHAT_MODEL_TIMEOUT_MS: z.coerce.number().int().min(100).default(60_000),
+  CHAT_MODEL_STREAM: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  CHAT_MAX_STEPS: z.coerce.number().int().min(1).max(20).default(6),
 });
 
 const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
@@ -108,6 +121,10 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
       /** Behind PgBouncer (Neon `-pooler`)? Detected from the host name unless DB_POOLED says. */
       pooled: env.DB_POOLED,
+      /** Named prepared statements: `auto` = on for a direct connection, off behind PgBouncer (see README). */
+      preparedStatements: env.DB_PREPARED_STATEMENTS,
+      /** Prepared statements kept per connection (least recently used deallocated beyond). */
+      maxPreparedStatements: env.DB_MAX_PREPARED_STATEMENTS,
     },
     auth: {
       jwksUrl: jwksUrl ? new URL(jwksUrl) : undefined,
@@ -154,6 +171,29 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     /** Seconds before the due date at which an assignee is reminded (empty: no reminders). */
     reminders: { tiersSeconds: env.REMINDER_TIERS },
     notifications: { retentionDays: env.NOTIFICATION_RETENTION_DAYS },
+    chat: {
+      /** Unset: the embedded PostgreSQL's `taskflow_chat` when the API runs on the embedded one, else chat is off. */
+      databaseUrl: env.CHAT_DATABASE_URL,
+      database: {
+        poolSize: env.CHAT_DB_POOL_SIZE,
+        idleTimeoutMs: env.CHAT_DB_IDLE_TIMEOUT_MS,
+        maxConnectionAgeMs: env.DB_MAX_CONNECTION_AGE_MS,
+        connectTimeoutMs: env.CHAT_DB_CONNECT_TIMEOUT_MS,
+        statementTimeoutMs: env.CHAT_DB_STATEMENT_TIMEOUT_MS,
+        pooled: undefined as boolean | undefined,
+      },
+      /** The assistant; without CHAT_MODEL, /chatkit answers 503. */
+      model: env.CHAT_MODEL
+        ? {
+            name: env.CHAT_MODEL,
+            baseUrl: env.OPENAI_BASE_URL,
+            apiKey: env.OPENAI_API_KEY,
+            timeoutMs: env.CHAT_MODEL_TIMEOUT_MS,
+            stream: env.CHAT_MODEL_STREAM,
+            maxSteps: env.CHAT_MAX_STEPS,
+          }
+        : undefined,
+    },
   };
 }
 

@@ -18,6 +18,8 @@ import { taskHandlers } from './tasks/tasks.handlers.js';
 
 export interface HandlerDeps {
   pool: DatabasePool;
+  /** The conversations database, when configured (readiness reports it). */
+  chatPool?: DatabasePool;
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;

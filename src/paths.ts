@@ -16,4 +16,5 @@ function findRoot(start: string): string {
 export const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const CONTRACT_PATH = join(ROOT, 'openapi', 'taskflow.yaml');
 export const MIGRATIONS_DIR = join(ROOT, 'sql');
+export const CHAT_MIGRATIONS_DIR = join(ROOT, 'sql-chat');
 export const DATA_DIR = join(ROOT, '.data');

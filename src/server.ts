@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { DATA_DIR } from './paths.js';
 import { createDrainer } from './http/drain.js';
 import { startJobQueue } from './jobs/index.js';
+import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
 const PURGE_EVERY_MS = 60 * 60_000;
 
@@ -21,7 +22,7 @@ export interface RunningServer {
 }
 
 /** Without DATABASE_URL, a PostgreSQL kept under .data/ is started for local work. */
-async function localDatabase(logger: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+async function localDatabase(logger: Logger): Promise<{ url: string; chatUrl: string; stop: () => Promise<void> }> {
   const { startEmbeddedPostgres } = await import('./db/embedded.js');
   const pg = await startEmbeddedPostgres({ dataDir: join(DATA_DIR, 'pg'), persistent: true });
   const admin = await createDatabasePool(pg.url, { poolSize: 1, idleTimeoutMs: 1000, maxConnectionAgeMs: 60_000, connectTimeoutMs: 5000, statementTimeoutMs: 0, pooled: false });
@@ -30,8 +31,9 @@ async function localDatabase(logger: Logger): Promise<{ url: string; stop: () =>
     await admin.query(sql.unsafe`create database taskflow`);
   }
   await admin.end();
+  await ensureDatabase(pg.url, EMBEDDED_CHAT_DATABASE);
   logger.info({ port: pg.port, dataDir: join(DATA_DIR, 'pg') }, 'embedded PostgreSQL started (set DATABASE_URL to use another database)');
-  return { url: pg.urlFor('taskflow'), stop: pg.stop };
+  return { url: pg.urlFor('taskflow'), chatUrl: pg.urlFor(EMBEDDED_CHAT_DATABASE), stop: pg.stop };
 }
 
 export async function startServer(config: Config, logger = createLogger(config.logLevel)): Promise<RunningServer> {
@@ -46,9 +48,10 @@ export async function startServer(config: Config, logger = createLogger(config.l
 
   // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
-  // The job queue (pg-boss, schema installed by migrate()): webhook deliveries now, reminders later.
+  const chatPool = await openChatDatabase(config.chat.databaseUrl ?? embedded?.chatUrl, config, logger);
+  // The job queue (pg-boss, schema installed by migrate()): webhook deliveries, reminders and purges.
   const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);
-  const app = await composeApp({ config, pool, logger, jobs, databaseUrl });
+  const app = await composeApp({ config, pool, chatPool, logger, jobs, databaseUrl });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -81,11 +84,31 @@ export async function startServer(config: Config, logger = createLogger(config.l
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
       const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       if (!poolEnded) logger.warn('database pool did not close in time');
+      if (chatPool) await settlesWithin(chatPool.end(), 1_000);
       await releaseApp(app);
       await embedded?.stop();
       logger.info({ ms: Date.now() - started }, 'stopped');
     })());
   return { server, url, shutdown };
+}
+
+/**
+ * The conversations database: migrated and pooled on its own. It is optional: unset, or unreachable at start,
+ * the API serves everything but /chatkit (which answers 503) rather than refusing to start.
+ */
+async function openChatDatabase(url: string | undefined, config: Config, logger: Logger): Promise<DatabasePool | undefined> {
+  if (!url) {
+    logger.info('no conversations database (CHAT_DATABASE_URL): /chatkit answers 503');
+    return undefined;
+  }
+  try {
+    const applied = await migrateChat(url);
+    if (applied.length) logger.info({ applied }, 'chat migrations applied');
+    return await createChatPool(url, config);
+  } catch (err) {
+    logger.error({ err }, 'conversations database unreachable at start: /chatkit answers 503 until a restart');
+    return undefined;
+  }
 }
 
 /** True if `promise` settles within `ms`; never rejects. */

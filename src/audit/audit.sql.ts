@@ -1,4 +1,4 @@
-import { sql } from 'slonik';
+import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Timestamp, type Db } from '../db/index.js';
 
@@ -36,7 +36,7 @@ export interface AuditRecord {
   createdAt?: string;
 }
 
-/** The only INSERT into audit_log. Call it inside the transaction of the change it records. */
+/** The INSERT into audit_log (with auditInsertFrom). Call it inside the transaction of the change it records. */
 export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Promise<void> {
   await db.query(sql.unsafe`
     insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details, created_at)
@@ -44,6 +44,26 @@ export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Pr
             ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${sql.jsonb((record.details ?? {}) as never)},
             coalesce(${record.createdAt ?? null}::timestamptz, now()))`);
 }
+
+/** An entry whose ids and details are SQL over the rows of `source`, a CTE of the same statement. */
+export interface AuditRecordFrom {
+  entityType: EntityType;
+  action: AuditAction;
+  projectId: FragmentSqlToken;
+  entityId: FragmentSqlToken;
+  /** A jsonb expression. */
+  details: FragmentSqlToken;
+}
+
+/**
+ * recordAudit as a data-modifying CTE: the entry for the row another CTE of the same statement writes, so the
+ * change and its entry take one round trip (and commit together like any single statement).
+ */
+export const auditInsertFrom = (actor: Actor, source: IdentifierSqlToken, record: AuditRecordFrom): FragmentSqlToken => sql.fragment`
+  insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details)
+  select ${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
+         ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${record.details}
+  from ${source}`;
 
 export const AuditRow = z.object({
   id: Id,

@@ -8,7 +8,9 @@ import {
   type Interceptor,
   type QueryResultRow,
 } from 'slonik';
+import { createPgDriverFactory } from '@slonik/pg-driver';
 import type { Config } from '../config.js';
+import { withPreparedStatements } from './prepared.js';
 import { retryDroppedConnections } from './retry.js';
 
 /** A pool or a transaction: SQL functions take whichever the handler holds. */
@@ -71,7 +73,15 @@ const typeParsers = [
 export const isPooledUrl = (url: string, forced?: boolean): boolean =>
   forced ?? new URL(url).hostname.includes('-pooler');
 
-export type PoolSettings = Omit<Config['database'], 'url' | 'migrationUrl'>;
+export type PoolSettings = Omit<Config['database'], 'url' | 'migrationUrl' | 'preparedStatements' | 'maxPreparedStatements'> &
+  Partial<Pick<Config['database'], 'preparedStatements' | 'maxPreparedStatements'>>;
+
+/**
+ * Named statements through PgBouncer need 1.21+ with `max_prepared_statements` > 0, which the API cannot see from
+ * the client side; so behind a pooler they are on only when DB_PREPARED_STATEMENTS=on says the pooler has them.
+ */
+export const usesPreparedStatements = (mode: PoolSettings['preparedStatements'], pooled: boolean): boolean =>
+  mode === 'on' || ((mode ?? 'auto') === 'auto' && !pooled);
 
 /**
  * libpq-style TLS settings of a connection URL as Node TLS options. slonik parses `sslrootcert` but its pg
@@ -121,6 +131,9 @@ export async function createDatabasePool(url: string, db: PoolSettings): Promise
     // We keep no session state (no SET, no temp tables), so the default DISCARD ALL per release is a wasted round trip.
     resetConnection: async () => {},
     captureStackTrace: false,
+    ...(usesPreparedStatements(db.preparedStatements, pooled)
+      ? { driverFactory: withPreparedStatements(createPgDriverFactory(), { maxStatements: db.maxPreparedStatements ?? 200, deallocate: !pooled }) }
+      : {}),
     interceptors: [resultParser],
     typeParsers,
   });

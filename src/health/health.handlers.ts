@@ -9,6 +9,7 @@ import { VERSION } from '../version.js';
 
 export interface HealthDeps {
   pool: DatabasePool;
+  chatPool?: DatabasePool;
   config: Config;
   metrics: Metrics;
   authState: () => JwksState;
@@ -48,10 +49,16 @@ export const healthHandlers = (deps: HealthDeps) =>
       if (deps.overloaded()) {
         throw new ProblemError('overloaded', { detail: 'The server is refusing requests for lack of capacity', headers: { 'Retry-After': '1' } });
       }
-      if (!(await databaseReachable(deps.pool))) {
+      // The conversations database is optional: when it is down only /chatkit fails, so the instance stays ready.
+      const [database, chat] = await Promise.all([
+        databaseReachable(deps.pool),
+        deps.chatPool ? databaseReachable(deps.chatPool) : Promise.resolve(undefined),
+      ]);
+      if (!database) {
         throw new ProblemError('unavailable', { detail: 'The database does not answer', headers: { 'Retry-After': '5' } });
       }
-      return { status: 200, body: { status: 'ready', database: 'ok' } };
+      const chatDatabase = chat === undefined ? 'not_configured' : chat ? 'ok' : 'unavailable';
+      return { status: 200, body: { status: 'ready', database: 'ok', chat_database: chatDatabase } };
     },
 
     getMetrics: async (c) => {

@@ -44,6 +44,12 @@ export interface HandlerContext<K extends OperationId> {
 
 export type OpHandler<K extends OperationId> = (c: HandlerContext<K>) => Promise<Reply<K>>;
 
+/**
+ * Operations documented in the contract but answered outside the typed handler map, each by its own express
+ * route in app.ts: POST /chatkit streams server-sent events and reports failures inside the stream.
+ */
+export type ProtocolOperationId = 'chatKit';
+
 /** A map with exactly one handler per operationId of the contract: a missing one fails tsc. */
-export type Handlers = { [K in OperationId]: OpHandler<K> };
+export type Handlers = { [K in Exclude<OperationId, ProtocolOperationId>]: OpHandler<K> };
 export type HandlersFor<K extends OperationId> = { [P in K]: OpHandler<P> };

@@ -15,6 +15,8 @@ export const PROBLEMS = {
   'task-not-found': { status: 404, title: 'Task not found' },
   'agent-not-found': { status: 404, title: 'Agent not found' },
   'member-not-found': { status: 404, title: 'Member not found' },
+  'thread-not-found': { status: 404, title: 'Conversation not found' },
+  'chat-item-not-found': { status: 404, title: 'Conversation item not found' },
   'agent-key-not-found': { status: 404, title: 'API key not found' },
   'webhook-not-found': { status: 404, title: 'Webhook not found' },
   'notification-not-found': { status: 404, title: 'Notification not found' },
@@ -43,6 +45,7 @@ export const PROBLEMS = {
   internal: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Database unavailable' },
   'auth-unavailable': { status: 503, title: 'Identity provider unavailable' },
+  'chat-unavailable': { status: 503, title: 'Chat unavailable' },
   overloaded: { status: 503, title: 'Server overloaded' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -20,7 +20,8 @@ import { sendProblem } from '../http/reply.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { VERSION } from '../version.js';
-import { requestFor, toolsFromContract, type ToolRoute } from './tools.js';
+import { dispatchToolCall } from './dispatch.js';
+import { toolsFromContract, type ToolRoute } from './tools.js';
 
 export interface McpEndpointOptions {
   contract: Document;
@@ -80,32 +81,14 @@ export function mcpEndpoint(options: McpEndpointOptions): Router {
 
 const errorResult = (body: unknown): CallToolResult => ({ isError: true, content: [{ type: 'text', text: JSON.stringify(body) }] });
 
-/** The origin of this very server, as the MCP request reached it. */
-function selfOrigin(req: Request): string {
-  const address = req.socket.localAddress ?? '127.0.0.1';
-  const host = address.includes(':') ? `[${address}]` : address;
-  return `http://${host}:${req.socket.localPort}`;
-}
-
 /**
  * Runs the tool's operation as an HTTP request to this server with the MCP caller's credentials. A problem (any
  * status ≥ 400, including validation of the arguments) comes back as an `isError` result holding the problem JSON.
  */
 async function callThroughApi(req: Request, route: ToolRoute, args: Record<string, unknown>, structured: boolean): Promise<CallToolResult> {
-  const call = requestFor(route, args);
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (req.headers.authorization) headers.authorization = req.headers.authorization;
-  // Behind a trusted proxy the API sees the MCP caller's address (express reads it from X-Forwarded-For).
-  headers['x-forwarded-for'] = [req.headers['x-forwarded-for'], req.ip].filter(Boolean).join(', ');
-  if (call.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(selfOrigin(req) + call.path, {
-    method: call.method,
-    headers,
-    ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
-  });
-  const text = await response.text();
-  if (response.status >= 400) return errorResult(text ? JSON.parse(text) : { status: response.status });
-  if (!text) return { content: [{ type: 'text', text: JSON.stringify({ status: response.status }) }] };
+  const { status, text } = await dispatchToolCall(req, route, args);
+  if (status >= 400) return errorResult(text ? JSON.parse(text) : { status });
+  if (!text) return { content: [{ type: 'text', text: JSON.stringify({ status }) }] };
   const body: unknown = JSON.parse(text);
   return {
     content: [{ type: 'text', text }],

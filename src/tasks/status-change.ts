@@ -9,8 +9,10 @@ import {
   insertNextOccurrence,
   lockSeriesRoot,
   setTaskClaimed,
-  setTaskStatus,
+  setTaskStatusWithAudit,
+  type Rejection,
   type TaskRow,
+  type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { decideClaim, effectsOf } from './workflow.js';
 
@@ -18,24 +20,28 @@ export interface StatusAudit {
   action: Extract<AuditAction, 'status_changed' | 'approved' | 'rejected'>;
   /** Facts recorded next to the status change, such as a rejection's reason. */
   details?: Record<string, unknown>;
+  /** A rejection: becomes the task's last_rejection in the same statement. */
+  rejection?: Rejection;
 }
 
 /**
  * Moves a task the transaction has locked to `to` (the caller checked that the workflow allows it): refuses to
  * complete a task with an open subtask at any depth, applies the workflow's side effects, records the change,
- * and completing a recurring task spawns the series' next occurrence.
+ * and completing a recurring task spawns the series' next occurrence. Returns the task as it is now, with its
+ * embedded subtasks.
  */
-export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: TaskStatus, audit: StatusAudit): Promise<void> {
+export async function changeStatus(tx: Db, who: Principal, task: TaskRow, to: TaskStatus, audit: StatusAudit): Promise<TaskWithSubtasksRow> {
   if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
-  const { completedAt } = await setTaskStatus(tx, task.id, effectsOf(task.status, to, task.startedAt !== null));
-  await recordAudit(tx, actorOf(who), {
-    projectId: task.projectId,
-    entityType: 'task',
-    entityId: task.id,
+  // The update writes its audit entry (and a rejection) in the same statement, and returns the task.
+  const row = await setTaskStatusWithAudit(tx, task.id, effectsOf(task.status, to, task.startedAt !== null), actorOf(who), {
     action: audit.action,
     details: { status: { before: task.status, after: to }, ...audit.details },
-  });
-  if (to === 'completed' && completedAt !== null) await spawnNextOccurrence(tx, who, task, completedAt);
+  }, audit.rejection);
+  if (to === 'completed' && row.completedAt !== null && (await spawnNextOccurrence(tx, who, task, row.completedAt)) === task.id) {
+    // The task is its series' root: the spawn counted on it (incrementSpawnCount leaves its version alone).
+    return { ...row, spawnCount: row.spawnCount + 1 };
+  }
+  return row;
 }
 
 /**
@@ -68,18 +74,19 @@ async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {
 /**
  * The next occurrence of a recurring series, at most once per completed task: the series' root is locked so
  * concurrent completions of its occurrences count one after the other, and task_spawned_from_key turns a
- * second spawn from the same task (completed, reopened, completed again) into nothing.
+ * second spawn from the same task (completed, reopened, completed again) into nothing. Returns the id of the
+ * root whose spawn count went up, or null when nothing was spawned.
  */
-async function spawnNextOccurrence(tx: Db, who: Principal, task: TaskRow, completedAt: string): Promise<void> {
-  if (task.recurrencePattern === null) return;
+async function spawnNextOccurrence(tx: Db, who: Principal, task: TaskRow, completedAt: string): Promise<number | null> {
+  if (task.recurrencePattern === null) return null;
   // A series whose first task was deleted lost its root (on delete set null): the task then counts for itself.
   const root = await lockSeriesRoot(tx, task.recurringRootId ?? task.id);
-  if (!root) return;
+  if (!root) return null;
   const recurrence = { pattern: task.recurrencePattern, max_occurrences: task.recurrenceMax };
-  if (!maySpawn(recurrence, root.spawnCount)) return;
+  if (!maySpawn(recurrence, root.spawnCount)) return null;
   const dueDate = nextDueDate(task.recurrencePattern, task.dueDate, completedAt);
   const spawnedId = await insertNextOccurrence(tx, task.id, root.id, dueDate);
-  if (spawnedId === null) return;
+  if (spawnedId === null) return null;
   await incrementSpawnCount(tx, root.id, task.id);
   await recordAudit(tx, actorOf(who), {
     projectId: task.projectId,
@@ -88,4 +95,5 @@ async function spawnNextOccurrence(tx: Db, who: Principal, task: TaskRow, comple
     action: 'recurrence_spawned',
     details: { spawned_from_id: task.id, recurring_root_id: root.id, due_date: dueDate, occurrence: root.spawnCount + 2 },
   });
+  return root.id;
 }

@@ -15,7 +15,7 @@ import {
   findVisibleTask,
   findVisibleTaskWithSubtasks,
   getTaskWithSubtasksById,
-  insertTask,
+  insertTaskWithAudit,
   isProjectMember,
   isTaskInProject,
   lockNextClaimable,
@@ -24,11 +24,11 @@ import {
   shareLockProject,
   shareLockProjectOfTask,
   setTaskAssignee,
-  setLastRejection,
-  setTaskProgress,
+  setTaskProgressWithAudit,
   updateTaskFields,
   type TaskPatch,
   type TaskRow,
+  type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
 import { assertTransition } from './workflow.js';
@@ -61,10 +61,13 @@ async function lockTaskToComplete(tx: Db, who: Principal, taskId: number, ifMatc
   return lockTask(tx, who, taskId, ifMatch);
 }
 
+/** A task row with its embedded subtasks as a single-task reply with its ETag. */
+const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, headers: Record<string, string> = {}) =>
+  ({ status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } });
+
 /** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
 async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
-  const row = await getTaskWithSubtasksById(db, taskId);
-  return { status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } };
+  return rowReply(await getTaskWithSubtasksById(db, taskId), status, headers);
 }
 
 /** The filters both task lists share, as the contract names them (`assignee_id=me` is the caller). */
@@ -107,7 +110,7 @@ async function assigneeProblem(db: Db, projectId: number, assigneeId: number | n
   return [{ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` }];
 }
 
-/** Validates and inserts a task in a project the caller may write to; records `task_created`. */
+/** Validates and inserts a task in a project the caller may write to, with its `task_created` entry. */
 async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>, checkParent: boolean) {
   const title = trimmedTitle(body.title);
   const errors = await assigneeProblem(tx, projectId, body.assignee_id);
@@ -130,19 +133,10 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
     recurrence: toRecurrence(body.recurrence),
     createdById: who.workerId,
   };
-  const row = await insertTask(tx, task);
-  const id = row.id;
+  // The insert writes its task_created entry (title, priority, assignee, parent, due date, recurrence as stored).
+  const row = await insertTaskWithAudit(tx, task, actorOf(who));
   // A task just created has no subtasks yet.
-  const reply = { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${id}`, ETag: etagOf(row.version) } };
-  const { priority, assignee_id, due_date, recurrence } = reply.body; // as stored: due date in UTC, defaults applied
-  await recordAudit(tx, actorOf(who), {
-    projectId,
-    entityType: 'task',
-    entityId: id,
-    action: 'task_created',
-    details: { title, priority, assignee_id, parent_task_id: parentTaskId, due_date, recurrence },
-  });
-  return reply;
+  return { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } };
 }
 
 /** What updateTask may change, as the contract names it: the before/after of `task_updated`. */
@@ -239,8 +233,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
         const task = await lock(tx, who, params.task_id, headers['if-match']);
         assertTransition(task.status, body.status, task.hasOpenSubtasks);
-        await changeStatus(tx, who, task, body.status, { action: 'status_changed' });
-        return taskReply(tx, task.id, 200);
+        return rowReply(await changeStatus(tx, who, task, body.status, { action: 'status_changed' }), 200);
       }),
 
     updateTaskProgress: async ({ principal: who, params, headers, body }) =>
@@ -249,18 +242,12 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
         }
-        await setTaskProgress(tx, task.id, body.progress_percent, body.note);
-        await recordAudit(tx, actorOf(who), {
-          projectId: task.projectId,
-          entityType: 'task',
-          entityId: task.id,
-          action: 'progress_updated',
-          details: {
-            progress_percent: { before: task.progressPercent, after: body.progress_percent },
-            ...(body.note === undefined ? {} : { note: body.note }),
-          },
+        // The update writes its progress_updated entry and the note, and returns the task as it is now.
+        const row = await setTaskProgressWithAudit(tx, task.id, body.progress_percent, body.note, actorOf(who), {
+          progress_percent: { before: task.progressPercent, after: body.progress_percent },
+          ...(body.note === undefined ? {} : { note: body.note }),
         });
-        return taskReply(tx, task.id, 200);
+        return rowReply(row, 200);
       }),
 
     assignTask: async ({ principal: who, params, headers, body }) =>
@@ -309,8 +296,7 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
         }
-        await changeStatus(tx, who, task, 'completed', { action: 'approved' });
-        return taskReply(tx, task.id, 200);
+        return rowReply(await changeStatus(tx, who, task, 'completed', { action: 'approved' }), 200);
       }),
 
     rejectTask: async ({ principal: who, params, headers, body }) =>
@@ -319,8 +305,12 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         if (task.status !== 'review') {
           throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
         }
-        await changeStatus(tx, who, task, 'in_progress', { action: 'rejected', details: { reason: body.reason } });
-        await setLastRejection(tx, task.id, who.workerId, body.reason);
-        return taskReply(tx, task.id, 200);
+        // The status change writes last_rejection in the same statement.
+        const row = await changeStatus(tx, who, task, 'in_progress', {
+          action: 'rejected',
+          details: { reason: body.reason },
+          rejection: { reviewerId: who.workerId, reason: body.reason },
+        });
+        return rowReply(row, 200);
       }),
   }) satisfies HandlersFor<TaskOps>;

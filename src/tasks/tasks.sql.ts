@@ -1,6 +1,7 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
+import { auditInsertFrom, type Actor } from '../audit/index.js';
 import type { Principal } from '../identity/principal.js';
 import type { RecurrencePattern } from './recurrence.js';
 import type { StatusEffects } from './workflow.js';
@@ -181,9 +182,16 @@ export interface NewTask {
 
 const IdRow = z.object({ id: Id });
 
-/** Inserts a pending task and returns its id. */
-/** Inserts a task and returns it as stored (defaults applied), in the one round trip. */
-export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
+/** A stored timestamptz as the API writes it (RFC 3339 UTC, milliseconds), for jsonb built in SQL. */
+const isoText = (column: FragmentSqlToken) =>
+  sql.fragment`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Inserts a task and its `task_created` audit entry in one statement, and returns the task as stored (defaults
+ * applied). The entry's details are the stored values: title, priority, assignee, parent, due date in UTC and
+ * recurrence, as the reply shows them.
+ */
+export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
     with t as (
       insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
@@ -191,7 +199,18 @@ export const insertTask = (db: Db, task: NewTask): Promise<TaskRow> =>
       values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
               ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
               ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
-      returning *)
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'task_created',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`jsonb_build_object(
+        'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
+        'due_date', ${isoText(sql.fragment`t.due_date`)},
+        'recurrence', case when t.recurrence_pattern is null then null
+                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`,
+    })})
     select ${TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
 
@@ -232,31 +251,69 @@ export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch)
 
 const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
 
-/** Moves a task to a status with the side effects the workflow decided; returns its completion time, if any. */
-export const setTaskStatus = (db: Db, taskId: number, effects: StatusEffects) =>
-  db.one(sql.type(CompletedAtRow)`
-    update task set
-      status = ${effects.status},
-      started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
-      completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
-      progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
-      version = version + 1, updated_at = now()
-    where id = ${taskId}
-    returning completed_at as "completedAt"`);
+/** Why, by whom: a rejection written with the status change it comes with (the task's `last_rejection`). */
+export interface Rejection {
+  reviewerId: number;
+  reason: string;
+}
 
-/** Sets the progress; a note becomes the task's latest progress note (none keeps the previous one). */
-export const setTaskProgress = (db: Db, taskId: number, percent: number, note: string | undefined) =>
-  db.query(sql.unsafe`
-    update task set progress_percent = ${percent},
-      ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
-      version = version + 1, updated_at = now()
-    where id = ${taskId}`);
+/**
+ * Moves a task to a status with the side effects the workflow decided, records `action` with `details` and,
+ * for a rejection, sets the task's last rejection, all in one statement; returns the task as it is now with its
+ * embedded subtasks (the reply needs no re-read).
+ */
+export const setTaskStatusWithAudit = (
+  db: Db, taskId: number, effects: StatusEffects, actor: Actor,
+  audit: { action: 'status_changed' | 'approved' | 'rejected'; details: Record<string, unknown> },
+  rejection?: Rejection,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    with t as (
+      update task set
+        status = ${effects.status},
+        started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
+        completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
+        progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
+        ${rejection === undefined ? sql.fragment`` : sql.fragment`last_rejection_reason = ${rejection.reason}, last_rejected_by_id = ${rejection.reviewerId}, last_rejected_at = now(),`}
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: audit.action,
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(audit.details as never)}`,
+    })})
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
 
-/** Records why, by whom and when the task was sent back from review (the status change itself is setTaskStatus). */
-export const setLastRejection = (db: Db, taskId: number, reviewerId: number, reason: string) =>
-  db.query(sql.unsafe`
-    update task set last_rejection_reason = ${reason}, last_rejected_by_id = ${reviewerId}, last_rejected_at = now()
-    where id = ${taskId}`);
+/**
+ * Reports progress and records `progress_updated` with `details` in one statement; a note becomes the task's
+ * latest progress note (none keeps the previous one). Returns the task as it is now with its embedded subtasks
+ * (the reply needs no re-read).
+ */
+export const setTaskProgressWithAudit = (
+  db: Db, taskId: number, percent: number, note: string | undefined, actor: Actor, details: Record<string, unknown>,
+): Promise<TaskWithSubtasksRow> =>
+  db.one(sql.type(TaskWithSubtasksRow)`
+    with t as (
+      update task set progress_percent = ${percent},
+        ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
+        version = version + 1, updated_at = now()
+      where id = ${taskId}
+      returning *),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task',
+      action: 'progress_updated',
+      projectId: sql.fragment`t.project_id`,
+      entityId: sql.fragment`t.id`,
+      details: sql.fragment`${sql.jsonb(details as never)}`,
+    })})
+    select ${TASK_COLUMNS}, st.subtasks
+    from t left join worker a on a.id = t.assignee_id
+    ${embeddedSubtasks(taskId)}`);
 
 /** Claims a task: the worker becomes its assignee and it starts (the caller checked it was pending). */
 export const setTaskClaimed = (db: Db, taskId: number, workerId: number) =>

@@ -2,7 +2,7 @@
 /**
  * `make bench`: TaskFlow API under 100 concurrent connections, side by side with a bare baseline (issue 6).
  *
- *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,scale-out]
+ *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,floor,scale-out,unprepared]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
  *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
@@ -38,7 +38,7 @@ const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both serv
 // ---------------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
-  const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'scale-out'], cpuProf: false,
+  const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'floor', 'scale-out'], cpuProf: false,
     connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
@@ -104,10 +104,15 @@ const WORKLOADS = {
 };
 
 const TARGETS = {
-  taskflow: { label: 'TaskFlow', instances: 1 },
-  baseline: { label: 'baseline', instances: 1 },
-  'scale-out': { label: 'TaskFlow ×2', instances: 2 },
+  taskflow: { label: 'TaskFlow', instances: 1, kind: 'taskflow' },
+  baseline: { label: 'baseline', instances: 1, kind: 'baseline' },
+  floor: { label: 'floor', instances: 1, kind: 'floor' },
+  'scale-out': { label: 'TaskFlow ×2', instances: 2, kind: 'taskflow' },
+  // TaskFlow as it was before named prepared statements: the same build with DB_PREPARED_STATEMENTS=off.
+  unprepared: { label: 'TaskFlow unprepared', instances: 1, kind: 'taskflow', env: { DB_PREPARED_STATEMENTS: 'off' } },
 };
+/** Servers that are not TaskFlow (they need no build of it). */
+const BARE = new Set(['baseline', 'floor']);
 
 /** mulberry32: the same request sequence on every run and machine. */
 function prng(seed) {
@@ -261,7 +266,7 @@ function stopProcess(child, signal = 'SIGTERM', timeoutMs = 20_000) {
 async function startServerProcess(kind, env, { cpuProfName } = {}) {
   const { freePort } = await import(pathToFileURL(join(DIST, 'src/db/embedded.js')).href);
   const port = await freePort();
-  const script = kind === 'baseline' ? join(HERE, 'baseline/server.mjs') : join(DIST, 'src/server.js');
+  const script = BARE.has(kind) ? join(HERE, `${kind}/server.mjs`) : join(DIST, 'src/server.js');
   const nodeArgs = cpuProfName ? ['--cpu-prof', '--cpu-prof-dir', RESULTS, '--cpu-prof-name', cpuProfName] : [];
   mkdirSync(join(RESULTS, 'logs'), { recursive: true });
   const logFile = join(RESULTS, 'logs', `${kind}-${new Date().toISOString().replace(/[-:.]/g, '')}-${port}.log`);
@@ -346,11 +351,12 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const target = TARGETS[targetId];
   const { opts, env, pgInfo } = ctx;
   const tokens = workload.tokens?.(ctx) ?? ctx.tokens;
-  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
+  const kind = target.kind;
+  const serverEnv = { ...env, ...target.env };
   const servers = [];
   const generators = [];
   try {
-    for (let k = 0; k < target.instances; k++) servers.push(await startServerProcess(kind, env, { cpuProfName }));
+    for (let k = 0; k < target.instances; k++) servers.push(await startServerProcess(kind, serverEnv, { cpuProfName }));
     ctx.random = prng(0xbe4c5 + workloadId.charCodeAt(1));
     const plan = workload.build(ctx);
     await preflight(servers[0].url, plan, tokens, workloadId);
@@ -495,10 +501,29 @@ const TARGET_RULES = {
   W4: {},
 };
 
+/** Issue 13: against the floor (the same responses, least work), side by side in one run. */
+const FLOOR_RULES = { W1: { rpsRatio: 0.7 }, W2: { rpsRatio: 0.5 }, W3: { rpsRatio: 0.7 } };
+
 function evaluate(rows) {
   const find = (w, t) => rows.find((r) => r.workload === w && r.target === t);
   const ratios = [];
   const checks = [];
+  const floorRatios = [];
+  for (const w of Object.keys(FLOOR_RULES)) {
+    const tf = find(w, 'taskflow');
+    const floor = find(w, 'floor');
+    if (!tf || !floor) continue;
+    const before = find(w, 'unprepared');
+    floorRatios.push({
+      workload: w, rpsRatio: tf.rps / floor.rps, p95Ratio: tf.p95 / floor.p95,
+      dbCpu: tf.dbCpuMsPerReq, floorDbCpu: floor.dbCpuMsPerReq, beforeDbCpu: before?.dbCpuMsPerReq ?? NaN, beforeRps: before?.rps ?? NaN,
+    });
+    checks.push({ what: `${w} throughput ≥ ${FLOOR_RULES[w].rpsRatio} × floor`, value: `${(tf.rps / floor.rps).toFixed(2)} ×`, ok: tf.rps / floor.rps >= FLOOR_RULES[w].rpsRatio });
+    checks.push({ what: `${w} p95 ≤ 1.5 × floor's`, value: `${(tf.p95 / floor.p95).toFixed(2)} ×`, ok: tf.p95 / floor.p95 <= 1.5 });
+    if (before) {
+      checks.push({ what: `${w} DB CPU/req ≤ ½ × unprepared's`, value: `${tf.dbCpuMsPerReq} vs ${before.dbCpuMsPerReq} ms`, ok: tf.dbCpuMsPerReq <= before.dbCpuMsPerReq / 2 });
+    }
+  }
   for (const w of Object.keys(WORKLOADS)) {
     const tf = find(w, 'taskflow');
     if (!tf) continue;
@@ -522,11 +547,11 @@ function evaluate(rows) {
     }
     checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
   }
-  return { ratios, checks };
+  return { ratios, checks, floorRatios };
 }
 
 function markdown(report) {
-  const { meta, rows, ratios, checks, explain, profiles } = report;
+  const { meta, rows, ratios, checks, explain, profiles, floorRatios = [] } = report;
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const lines = [];
   lines.push(`# TaskFlow API benchmark — ${meta.date}${meta.quick ? ' (quick smoke run: not a measurement)' : ''}`, '');
@@ -544,8 +569,12 @@ function markdown(report) {
     lines.push('', '| workload | TaskFlow / baseline req/s | TaskFlow / baseline p95 | TaskFlow ×2 / ×1 req/s |', '|---|---:|---:|---:|');
     for (const r of ratios) lines.push(`| ${r.workload} | ${f(r.rpsRatio, 2)} | ${f(r.p95Ratio, 2)} | ${f(r.scaleOut, 2)} |`);
   }
+  if (floorRatios.length) {
+    lines.push('', '| workload | TaskFlow / floor req/s | TaskFlow / floor p95 | DB CPU ms/req: TaskFlow | floor | TaskFlow unprepared |', '|---|---:|---:|---:|---:|---:|');
+    for (const r of floorRatios) lines.push(`| ${r.workload} | ${f(r.rpsRatio, 2)} | ${f(r.p95Ratio, 2)} | ${f(r.dbCpu, 2)} | ${f(r.floorDbCpu, 2)} | ${f(r.beforeDbCpu, 2)} |`);
+  }
   if (checks.length) {
-    lines.push('', '| target (issue 6) | measured | met |', '|---|---:|:---:|');
+    lines.push('', '| target (issues 6 and 13) | measured | met |', '|---|---:|:---:|');
     for (const c of checks) lines.push(`| ${c.what} | ${c.value} | ${c.ok ? '✓' : '✗'} |`);
   }
   const w4 = rows.find((r) => r.workload === 'W4');
@@ -644,7 +673,7 @@ function overloadMarkdown(overload, rows, opts) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const wantsTaskflow = opts.targets.some((t) => t !== 'baseline');
+  const wantsTaskflow = opts.targets.some((t) => !BARE.has(t));
   for (const file of ['src/db/embedded.js', 'src/db/migrate.js', ...(wantsTaskflow ? ['src/server.js'] : [])]) {
     if (!existsSync(join(DIST, file))) throw new Error(`${join(DIST, file)} is missing: run \`make build\` first (make bench does)`);
   }
@@ -703,7 +732,7 @@ async function main() {
   for (let run = 1; run <= opts.runs; run++) {
     for (const w of opts.only) {
       for (const t of opts.targets) {
-        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
+        if (WORKLOADS[w].taskflowOnly && t !== 'taskflow' && t !== 'unprepared') continue;
         process.stdout.write(`run ${run}/${opts.runs}  ${w} ${TARGETS[t].label.padEnd(12)} `);
         const m = await measure(ctx, w, t);
         measurements.push({ ...m, run });
@@ -749,7 +778,7 @@ async function main() {
   }
 
   const rows = aggregate(measurements);
-  const { ratios, checks } = evaluate(rows);
+  const { ratios, checks, floorRatios } = evaluate(rows);
   const meta = {
     date: startedAt.toISOString(), quick: opts.quick, runs: opts.runs, connections: opts.connections, generators: opts.generators,
     warmupSec: opts.warmupSec, durationSec: opts.durationSec, logLevel: opts.logLevel, loadavg,
@@ -757,7 +786,7 @@ async function main() {
     node: process.versions.node, postgres,
   };
   const explain = serverPlans ?? referencePlans;
-  const report = { meta, rows, ratios, checks, measurements, overload, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
+  const report = { meta, rows, ratios, checks, floorRatios, measurements, overload, explain: { failures: explain.failures, warnings: explain.warnings }, referencePlans, serverPlans, profiles };
   const md = markdown(report) + overloadMarkdown(overload, rows, opts);
   writeFileSync(join(RESULTS, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(join(RESULTS, `bench-${stamp}.md`), md + '\n');

@@ -10,7 +10,8 @@ import { transactionScoped } from '../../src/idempotency/index.js';
 import { startJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
-import { createTestDatabase, type TestDatabase } from './pg.js';
+import { CHAT_TEMPLATE_DB, createTestDatabase, type TestDatabase } from './pg.js';
+import { createChatPool } from '../../src/chat/index.js';
 import { startFakeSso, type FakeSso } from './sso.js';
 
 export interface UserClaims {
@@ -47,6 +48,8 @@ export interface TestApp {
   db: TestDatabase;
   /** A pool on this file's own database, to assert what the API left behind. */
   pool: DatabasePool;
+  /** With `chat`: a pool on the conversations database, to assert what /chatkit stored. */
+  chatPool?: DatabasePool;
   sso: FakeSso;
   config: Config;
   user(sub: string, claims?: UserClaims): Promise<ApiUser>;
@@ -102,6 +105,11 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Share another instance's SSO, so the same users and tokens work on both; it is not closed on close. */
   sso?: FakeSso;
+  /**
+   * Serve /chatkit over a conversations database: `true` for a fresh clone of the chat template, or the URL of
+   * one a test starts and stops itself (not dropped on close). The model comes from `env` (CHAT_MODEL, …).
+   */
+  chat?: true | { databaseUrl: string };
 }
 
 /** A real server on port 0 over this test file's own database, with a fake SSO minting real tokens. */
@@ -112,10 +120,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const sso = options.sso ?? (await startFakeSso());
   const config = loadConfig(testServerEnv(db.url, sso, options.env));
   const pool = transactionScoped(await createDatabasePool(db.url, config.database));
+  const chatDb: TestDatabase | undefined = !options.chat
+    ? undefined
+    : options.chat === true
+      ? await createTestDatabase(CHAT_TEMPLATE_DB)
+      : { name: new URL(options.chat.databaseUrl).pathname.slice(1), url: options.chat.databaseUrl, drop: async () => {} };
+  const chatPool = chatDb ? await createChatPool(chatDb.url, config) : undefined;
   const jobs = await startJobQueue(db.url, { pollIntervalSeconds: config.jobs.pollIntervalSeconds, poolSize: 2 }, createLogger('silent'));
   const app = await composeApp({
     config,
     pool,
+    chatPool,
     jobs,
     logger: createLogger(options.logDestination ? 'info' : config.logLevel, options.logDestination),
   });
@@ -124,6 +139,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const checkPool = await createDatabasePool(db.url, config.database);
+  const chatCheckPool = chatDb ? await createDatabasePool(chatDb.url, config.database) : undefined;
 
   const validatingFetch = async (input: Request): Promise<Response> => {
     const response = await fetch(input);
@@ -136,6 +152,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     url,
     db,
     pool: checkPool,
+    chatPool: chatCheckPool,
     sso,
     config,
     async user(sub, claims = {}) {
@@ -157,6 +174,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await jobs.stop();
       await pool.end();
       await checkPool.end();
+      await chatPool?.end();
+      await chatCheckPool?.end();
+      await chatDb?.drop();
       if (!options.sso) await sso.close();
       await db.drop();
     },

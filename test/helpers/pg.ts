@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export const TEMPLATE_DB = 'taskflow_template';
+/** The conversations database (sql-chat/), migrated once per run like TEMPLATE_DB. */
+export const CHAT_TEMPLATE_DB = 'taskflow_chat_template';
 
 /** Runs one statement on a fresh connection (CREATE/DROP DATABASE cannot run in a transaction or pool). */
 export async function adminQuery(url: string, text: string, values: unknown[] = []) {
@@ -27,11 +29,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A migrated database of its own for one test file, cloned from the template. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** A migrated database of its own for one test file, cloned from the template (the task or the chat one). */
+export async function createTestDatabase(template: string = TEMPLATE_DB): Promise<TestDatabase> {
   const base = serverUrl();
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(base, `create database ${name} template ${TEMPLATE_DB}`);
+  await adminQuery(base, `create database ${name} template ${template}`);
   const url = base.replace(/\/[^/]*$/, `/${name}`);
   return {
     name,

@@ -159,14 +159,18 @@ describe('Neon-ready database access', () => {
   describe('through PgBouncer in transaction mode (Neon -pooler)', () => {
     let bouncer: ChildProcess | undefined;
     let pooledUrl = '';
-    const hasPgbouncer = (() => {
+    /** `PgBouncer 1.23.1` → [1, 23]; null when it is not installed. */
+    const pgbouncerVersion = ((): [number, number] | null => {
       try {
-        execFileSync('sh', ['-c', 'command -v pgbouncer']);
-        return true;
+        const m = /(\d+)\.(\d+)/.exec(execFileSync('pgbouncer', ['--version']).toString());
+        return m ? [Number(m[1]), Number(m[2])] : null;
       } catch {
-        return false;
+        return null;
       }
     })();
+    const hasPgbouncer = pgbouncerVersion !== null;
+    /** Protocol-level named statements in transaction mode: PgBouncer 1.21 and later (max_prepared_statements). */
+    const bouncerPrepares = pgbouncerVersion !== null && (pgbouncerVersion[0] > 1 || pgbouncerVersion[1] >= 21);
 
     beforeAll(async () => {
       if (!hasPgbouncer) {
@@ -183,6 +187,7 @@ describe('Neon-ready database access', () => {
         `listen_addr = 127.0.0.1`, `listen_port = ${port}`,
         'auth_type = plain', `auth_file = ${join(dir, 'users.txt')}`,
         'pool_mode = transaction', 'max_client_conn = 100', 'default_pool_size = 5',
+        ...(bouncerPrepares ? ['max_prepared_statements = 100'] : []),
         `unix_socket_dir =`, `logfile = ${join(dir, 'pgbouncer.log')}`, `pidfile = ${join(dir, 'pgbouncer.pid')}`,
         '',
       ].join('\n'));
@@ -219,9 +224,43 @@ describe('Neon-ready database access', () => {
       await pooled.end();
     });
 
+    it('named prepared statements through the pooler: on with max_prepared_statements (1.21+), off by default', async () => {
+      if (!hasPgbouncer) return;
+      const settings = { ...loadConfig({ AUTH_DEV_MODE: 'true' }).database, pooled: true, poolSize: 8 };
+      const Row = z.object({ n: z.number() });
+      const hammer = async (pool: Awaited<ReturnType<typeof createDatabasePool>>) => {
+        // More client connections than the pooler's 5 server connections, each running the same named statements
+        // in and out of transactions: every server connection must get them prepared by PgBouncer.
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+          i % 2 ? pool.oneFirst(sql.type(Row)`select ${i}::int + 1 as n`)
+            : pool.transaction((tx) => tx.oneFirst(sql.type(Row)`select ${i}::int + 1 as n`))));
+        expect(results).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+      };
+      const byDefault = await createDatabasePool(pooledUrl, settings); // auto: unnamed behind a pooler
+      try {
+        await hammer(byDefault);
+      } finally {
+        await byDefault.end();
+      }
+      if (!bouncerPrepares) {
+        console.warn(`PgBouncer ${pgbouncerVersion!.join('.')} predates max_prepared_statements (1.21): DB_PREPARED_STATEMENTS=on not run through it`);
+        return;
+      }
+      const prepared = await createDatabasePool(pooledUrl, { ...settings, preparedStatements: 'on' });
+      try {
+        await hammer(prepared);
+        await hammer(prepared);
+      } finally {
+        await prepared.end();
+      }
+    });
+
     it('serves the API through the pooler, with migrations over DATABASE_URL_DIRECT', async () => {
       if (!hasPgbouncer) return;
-      const server = await serve({ DATABASE_URL: pooledUrl, DB_POOLED: 'true', DATABASE_URL_DIRECT: sslUrl });
+      const server = await serve({
+        DATABASE_URL: pooledUrl, DB_POOLED: 'true', DATABASE_URL_DIRECT: sslUrl,
+        ...(bouncerPrepares ? { DB_PREPARED_STATEMENTS: 'on' } : {}),
+      });
       try {
         const auth = await sso.authHeader({ sub: 'pooled-user', email: 'pooled@example.test' });
         const statuses = await Promise.all(

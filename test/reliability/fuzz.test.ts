@@ -18,10 +18,19 @@ const ONLY = process.env.FUZZ_ONLY?.split(',').filter(Boolean);
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const POINTER = /^\/(body|query|path|header)(\/|$)/;
 
-// streamEvents answers an endless text/event-stream, which a request-response fuzzer cannot read to the end; its
-// validation and problems are tested in test/events/streamEvents.test.ts.
-const ENDLESS = new Set(['streamEvents']);
-const operations = operationsOf(contractDocument).filter((op) => !ENDLESS.has(op.operationId) && (!ONLY || ONLY.includes(op.operationId)));
+/**
+ * Not fuzzed here, with the reason. chatKit: a protocol endpoint that, like the reference ChatKit server,
+ * ignores fields it does not know (clients add their own), so "an unknown field is refused" does not hold;
+ * its requests, errors and events are covered by test/chat/. streamEvents: an endless text/event-stream, which
+ * a request-response fuzzer cannot read to the end; its validation and problems are tested in
+ * test/events/streamEvents.test.ts.
+ */
+const NOT_FUZZED: Record<string, string> = {
+  chatKit: 'ChatKit protocol endpoint: lenient with unknown fields by design; see test/chat/',
+  streamEvents: 'endless text/event-stream; see test/events/streamEvents.test.ts',
+};
+
+const operations = operationsOf(contractDocument).filter((op) => !NOT_FUZZED[op.operationId] && (!ONLY || ONLY.includes(op.operationId)));
 
 describe('fuzzing every operation from the contract', () => {
   let t: TestApp;

@@ -100,6 +100,22 @@ describe('createTask', () => {
     });
   });
 
+  it('the task_created entry holds the values as stored, exactly as the reply shows them', async () => {
+    const cases = [
+      { title: '  Fractions  ', due_date: '2026-02-06T18:00:00.987654+01:00', priority: 'low' as const },
+      { title: 'No due date' },
+      { title: 'Far future', due_date: '9999-12-31T23:59:59.999Z', recurrence: { pattern: 'daily' as const } },
+    ];
+    for (const body of cases) {
+      const task = await createTask(alice, project, body);
+      const [entry] = await auditOf(t, task.id);
+      expect(entry!.details).toEqual({
+        title: task.title, priority: task.priority, assignee_id: task.assignee_id, parent_task_id: task.parent_task_id,
+        due_date: task.due_date, recurrence: task.recurrence,
+      });
+    }
+  });
+
   it('defaults: medium priority, no tags, unassigned, one-off; recurrence without max repeats forever', async () => {
     const plain = await createTask(alice, project, { title: 'Plain' });
     expect(plain).toMatchObject({ priority: 'medium', tags: [], assignee_id: null, assignee_handle: null, due_date: null, recurrence: null, is_recurring: false, description: null });

@@ -41,3 +41,18 @@ describe('retryDroppedConnections', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('retryDroppedConnections and stale prepared statements', () => {
+  const stale = () => Object.assign(new Error('cached plan must not change result type'), { code: '0A000' });
+
+  it('re-runs a transaction whose body hit a stale plan (it was rolled back), once', async () => {
+    let bodies = 0;
+    const pool = fakePool(async (body) => (await body({}), bodies === 1 ? Promise.reject(stale()) : 'ok'), async () => undefined);
+    await expect(pool.transaction(async () => void bodies++)).resolves.toBe('ok');
+    expect(bodies).toBe(2);
+    let always = 0;
+    const broken = fakePool(async (body) => (await body({}), Promise.reject(stale())), async () => undefined);
+    await expect(broken.transaction(async () => void always++)).rejects.toThrow('cached plan');
+    expect(always).toBe(2);
+  });
+});

@@ -1,0 +1,191 @@
+#!/usr/bin/env node
+/**
+ * The floor of `make bench`: the same responses as TaskFlow for W1–W3 with the least work a hand-written server
+ * would do — node:http + pg + jose, named prepared statements, and one round trip per request (membership,
+ * assignee check, insert and audit entry folded into single statements). The same token checks as the baseline
+ * and TaskFlow (JWKS, iss, aud, exp, algorithms; the caller's worker cached 5 min). No validation library, no
+ * logging, no metrics, no security headers, no problem documents beyond a title. Not product code.
+ *
+ * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
+ */
+import { createServer } from 'node:http';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import pg from 'pg';
+
+pg.types.setTypeParser(20, Number); // int8 → number
+// timestamptz as the API writes it: RFC 3339 UTC with milliseconds (PostgreSQL's text is in the session's UTC).
+pg.types.setTypeParser(1184, (v) => `${v.slice(0, 10)}T${v.slice(11, 19)}${(v.length > 22 ? `${v.slice(19, -3)}000` : '.000').slice(0, 4)}Z`);
+const env = process.env;
+const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_SIZE ?? 10), options: '-c TimeZone=UTC' });
+const jwks = createRemoteJWKSet(new URL(env.AUTH_JWKS_URL));
+const verifyOptions = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms: ['EdDSA', 'RS256'], requiredClaims: ['sub', 'exp'], clockTolerance: 30 };
+
+class HttpError extends Error {
+  constructor(status, title) { super(title); this.status = status; }
+}
+
+const workers = new Map(); // `${tenant}\0${sub}` → { workerId, handle, until }
+const verified = new Map(); // token → payload, until exp (TaskFlow keeps verified tokens too)
+async function caller(req) {
+  const auth = req.headers.authorization;
+  if (!auth?.startsWith('Bearer ')) throw new HttpError(401, 'Unauthorized');
+  const token = auth.slice(7);
+  let payload = verified.get(token);
+  if (!payload || payload.exp * 1000 < Date.now()) {
+    try {
+      ({ payload } = await jwtVerify(token, jwks, verifyOptions));
+    } catch {
+      throw new HttpError(401, 'Invalid token');
+    }
+    verified.set(token, payload);
+  }
+  const tenantId = typeof payload.tenant_id === 'string' && payload.tenant_id ? payload.tenant_id : 'default';
+  const key = `${tenantId}\0${payload.sub}`;
+  const hit = workers.get(key);
+  if (hit && hit.until > Date.now()) return { tenantId, ...hit };
+  const { rows } = await pool.query({ name: 'worker', text: 'select id, handle from worker where tenant_id = $1 and user_id = $2', values: [tenantId, payload.sub] });
+  if (!rows[0]) throw new HttpError(403, 'Unknown user');
+  const entry = { workerId: rows[0].id, handle: rows[0].handle, until: Date.now() + 5 * 60_000 };
+  workers.set(key, entry);
+  return { tenantId, ...entry };
+}
+
+const MEMBER = `exists (select 1 from project p join member m on m.project_id = p.id and m.worker_id = $2 where p.id = $1 and p.tenant_id = $3)`;
+const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id, a.handle as assignee_handle,
+  t.due_date, t.parent_task_id, (select count(*) from task c where c.parent_task_id = t.id) as subtask_count,
+  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version`;
+const DETAIL = `${SUMMARY}, t.description, t.created_by_id, t.started_at, t.completed_at, t.recurrence_pattern,
+  t.recurrence_max, t.recurring_root_id, t.spawn_count, t.last_rejection_reason, t.last_rejected_by_id,
+  (select r.handle from worker r where r.id = t.last_rejected_by_id) as last_rejected_by_handle, t.last_rejected_at,
+  t.last_progress_note, t.last_progress_note_at`;
+const iso = (column) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** A subtask summary as JSON built in the statement, so a task and its subtasks come back in one row. */
+const SUMMARY_JSON = `json_build_object('id', c.id, 'project_id', c.project_id, 'title', c.title, 'status', c.status,
+  'priority', c.priority, 'progress_percent', c.progress_percent, 'tags', c.tags, 'assignee_id', c.assignee_id,
+  'assignee_handle', ca.handle, 'due_date', ${iso('c.due_date')}, 'parent_task_id', c.parent_task_id,
+  'subtask_count', (select count(*) from task g where g.parent_task_id = c.id), 'is_recurring', c.recurrence_pattern is not null,
+  'created_at', ${iso('c.created_at')}, 'updated_at', ${iso('c.updated_at')}, 'version', c.version)`;
+/** Task.subtasks holds the first 50 direct subtasks (the contract's maxItems); subtask_count says how many there are. */
+const EMBEDDED_SUBTASKS = 50;
+
+const summary = (r) => ({
+  id: r.id, project_id: r.project_id, title: r.title, status: r.status, priority: r.priority, progress_percent: r.progress_percent, tags: r.tags,
+  assignee_id: r.assignee_id, assignee_handle: r.assignee_handle, due_date: r.due_date, parent_task_id: r.parent_task_id,
+  subtask_count: r.subtask_count, is_recurring: r.is_recurring, created_at: r.created_at, updated_at: r.updated_at, version: r.version,
+});
+const detail = (r, subtasks) => ({
+  ...summary(r), description: r.description, created_by_id: r.created_by_id,
+  started_at: r.started_at, completed_at: r.completed_at,
+  recurrence: r.recurrence_pattern ? { pattern: r.recurrence_pattern, max_occurrences: r.recurrence_max } : null,
+  recurring_root_id: r.recurring_root_id, spawn_count: r.spawn_count,
+  last_rejection: r.last_rejected_at === null ? null
+    : { reason: r.last_rejection_reason ?? '', rejected_by_id: r.last_rejected_by_id, rejected_by_handle: r.last_rejected_by_handle, rejected_at: r.last_rejected_at },
+  last_progress_note: r.last_progress_note_at === null ? null : { note: r.last_progress_note ?? '', noted_at: r.last_progress_note_at },
+  subtasks,
+});
+
+// W1: membership and the newest page in one statement; TaskFlow's cursor (base64url JSON of sort and key).
+async function listTasks(who, projectId, url) {
+  const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 50) || 50, 1), 100);
+  const { rows } = await pool.query({
+    name: 'list',
+    text: `select ok.member, page.* from (select ${MEMBER} as member) ok
+           left join lateral (
+             select ${SUMMARY}, to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at_key
+             from task t left join worker a on a.id = t.assignee_id
+             where ok.member and t.project_id = $1 and t.tenant_id = $3
+             order by t.created_at desc, t.id desc limit $4) page on true`,
+    values: [projectId, who.workerId, who.tenantId, limit + 1],
+  });
+  if (!rows[0].member) throw new HttpError(404, 'Project not found');
+  const found = rows[0].id === null ? [] : rows;
+  const page = found.slice(0, limit);
+  const last = page.at(-1);
+  const next = found.length > limit ? Buffer.from(JSON.stringify(['-created_at', last.created_at_key, last.id])).toString('base64url') : null;
+  return [200, { items: page.map(summary), next_cursor: next }];
+}
+
+// W2: the task (visible through membership) with its first 50 direct subtasks, in one statement.
+async function getTask(who, taskId) {
+  const { rows } = await pool.query({
+    name: 'task',
+    text: `select ${DETAIL},
+             (select coalesce(json_agg(${SUMMARY_JSON} order by c.created_at, c.id), '[]')
+              from (select * from task c where c.parent_task_id = t.id order by c.created_at, c.id limit ${EMBEDDED_SUBTASKS}) c
+              left join worker ca on ca.id = c.assignee_id) as subtasks
+           from task t join member m on m.project_id = t.project_id and m.worker_id = $2
+           left join worker a on a.id = t.assignee_id where t.id = $1 and t.tenant_id = $3`,
+    values: [taskId, who.workerId, who.tenantId],
+  });
+  if (!rows[0]) throw new HttpError(404, 'Task not found');
+  return [200, detail(rows[0], rows[0].subtasks), { etag: `"${rows[0].version}"` }];
+}
+
+// W3: membership, assignee check, insert and audit entry in one statement (atomic without BEGIN/COMMIT).
+async function createTask(who, projectId, body) {
+  if (typeof body?.title !== 'string' || !body.title.trim() || body.title.length > 200) throw new HttpError(422, 'title');
+  const { rows } = await pool.query({
+    name: 'create',
+    text: `with ok as (
+             select ${MEMBER} as member,
+                    ($7::int8 is null or exists (select 1 from member where project_id = $1 and worker_id = $7)) as assignee_ok),
+           t as (
+             insert into task (tenant_id, project_id, title, description, priority, tags, assignee_id, due_date, created_by_id)
+             select $3, $1, $4, $5, coalesce($6, 'medium'), coalesce($8::text[], '{}'), $7, $9::timestamptz, $2
+             from ok where member and assignee_ok
+             returning *),
+           audit as (
+             insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, details)
+             select t.tenant_id, t.project_id, 'task', t.id, 'task_created', $2, $10, 'human',
+                    jsonb_build_object('title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id,
+                      'parent_task_id', t.parent_task_id, 'due_date', ${iso('t.due_date')}, 'recurrence', null)
+             from t)
+           select ok.member, ok.assignee_ok, t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags,
+                  t.assignee_id, a.handle as assignee_handle, t.due_date, t.parent_task_id, 0::int8 as subtask_count,
+                  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.description, t.created_by_id,
+                  t.started_at, t.completed_at, t.recurrence_pattern, t.recurrence_max, t.recurring_root_id, t.spawn_count, t.version,
+                  t.last_rejection_reason, t.last_rejected_by_id, null::text as last_rejected_by_handle, t.last_rejected_at,
+                  t.last_progress_note, t.last_progress_note_at
+           from ok left join t on true left join worker a on a.id = t.assignee_id`,
+    values: [projectId, who.workerId, who.tenantId, body.title.trim(), body.description ?? null, body.priority ?? null,
+      body.assignee_id ?? null, body.tags ?? null, body.due_date ?? null, who.handle],
+  });
+  const [row] = rows;
+  if (!row.member) throw new HttpError(404, 'Project not found');
+  if (!row.assignee_ok) throw new HttpError(422, 'assignee_id');
+  return [201, detail(row, []), { location: `/api/tasks/${row.id}`, etag: `"${row.version}"` }];
+}
+
+const readJson = async (req) => {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  try { return JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { throw new HttpError(400, 'Malformed JSON'); }
+};
+
+async function route(req) {
+  const url = new URL(req.url, 'http://x');
+  let m;
+  if (req.method === 'GET' && url.pathname === '/health') return [200, { status: 'ok' }];
+  if ((m = url.pathname.match(/^\/api\/projects\/(\d+)\/tasks$/))) {
+    const who = await caller(req);
+    if (req.method === 'GET') return listTasks(who, Number(m[1]), url);
+    if (req.method === 'POST') return createTask(who, Number(m[1]), await readJson(req));
+  } else if (req.method === 'GET' && (m = url.pathname.match(/^\/api\/tasks\/(\d+)$/))) {
+    return getTask(await caller(req), Number(m[1]));
+  }
+  throw new HttpError(404, 'Not found');
+}
+
+const server = createServer((req, res) => {
+  route(req).then(
+    ([status, body, headers = {}]) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body)),
+    (err) => {
+      const status = err instanceof HttpError ? err.status : 500;
+      if (status === 500) console.error(err);
+      res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: err.message, status }));
+    },
+  );
+});
+server.keepAliveTimeout = 65_000;
+server.listen(Number(env.PORT ?? 3100), '127.0.0.1', () => console.log(`floor listening on ${server.address().port}`));
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => { server.close(); server.closeAllConnections(); pool.end().then(() => process.exit(0)); });
