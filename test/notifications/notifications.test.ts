@@ -144,6 +144,19 @@ describe('what produces a notification', () => {
     const rows = await t.pool.any(sql.type(z.object({ type: z.string() }))`
       select type from notification where recipient_id = ${agent.body.id} and task_id = ${task.id}`);
     expect(rows).toEqual([{ type: 'task_assigned' }]);
+    // The agent reads it itself, with an API key, like any worker.
+    const key = await alice.request('POST', `/api/agents/${agent.body.id}/keys`, { body: { name: 'inbox' } });
+    expect(key.status).toBe(201);
+    const asAgent = { headers: { Authorization: `Bearer ${key.body.secret}` } };
+    const list = await t.request<NotificationList>('GET', '/api/notifications', asAgent);
+    expect(list.status).toBe(200);
+    const theirs = list.body.items.filter((n) => n.task_id === task.id);
+    expect(theirs).toEqual([
+      expect.objectContaining({ type: 'task_assigned', task_id: task.id, read_at: null, actor: expect.objectContaining({ id: alice.workerId }) }),
+    ]);
+    const read = await t.request<Notification>('POST', `/api/notifications/${theirs[0]!.id}/read`, asAgent);
+    expect(read.status).toBe(200);
+    expect(read.body.read_at).not.toBeNull();
   });
 
   it('each event notifies each person once, even when the producer runs again over it', async () => {
