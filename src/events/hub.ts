@@ -237,7 +237,13 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
           headers: { 'Retry-After': '5' },
         });
       }
-      if (position === undefined) await (running ?? (wake(), running));
+      // A new stream starts at the log's present, not where this instance last looked (its poll may be a minute
+      // away, and reads caused by other instances' changes arrive only by NOTIFY).
+      if (!resumeFrom) {
+        wake();
+        await running;
+        if (running) await running; // a change arrived during that read: the run it scheduled
+      }
       // A resumed stream validates its cursor (410/422) before the response starts.
       const first = resumeFrom ? await readFeedPage(pool, scope, resumeFrom, BATCH) : undefined;
       perUser.set(key, open + 1);
