@@ -125,7 +125,7 @@ describe('what produces a notification', () => {
     const task = await createTask(alice, project, { title: 'Quiet task', assignee_id: alice.workerId });
     expect((await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { title: 'Quiet task, renamed', priority: 'high' } })).status).toBe(200);
     expect((await setStatus(alice, task.id, 'in_progress')).status).toBe(200);
-    expect((await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { percent: 40 } })).status).toBe(200);
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 40 } })).status).toBe(200);
     expect((await setStatus(alice, task.id, 'review')).status).toBe(200);
     const unassigned = await createTask(bob, project, { title: 'Nobody yet' });
     await sentinel();

@@ -62,8 +62,8 @@ it('fires each tier once, as a system event saying how late it fired, and notifi
   const feed = await alice.request<EventList>('GET', '/api/events', { query: { types: 'task.reminder_due', project_id: project } });
   const mine = feed.body.items.filter((e) => e.entity.id === task.id);
   expect(mine.map((e) => [e.type, e.actor, e.data.changes.tier])).toEqual([
-    ['task.reminder_due', { id: null, handle: 'system', type: 'system' }, '3s'],
-    ['task.reminder_due', { id: null, handle: 'system', type: 'system' }, '1s'],
+    ['task.reminder_due', { id: null, handle: 'system', type: 'system', client: null }, '3s'],
+    ['task.reminder_due', { id: null, handle: 'system', type: 'system', client: null }, '1s'],
   ]);
   // The assignee's inbox: one task_reminder per tier; the creator gets none.
   await waitForNotification(bob, (n) => n.task_id === task.id && n.type === 'task_reminder' && n.data.tier === '1s');
