@@ -67,6 +67,7 @@ test: lint check-generated contract-diff typecheck unit contract ## Everything C
 
 bench: build ## Load test: TaskFlow vs a bare baseline on 100,000 seeded tasks (see test/bench/)
 	node test/bench/run.mjs
+	node test/bench/streams.mjs
 
 bench-seed: build ## Seed the deterministic benchmark data into DATABASE_URL (after migrations)
 	node test/bench/seed.mjs

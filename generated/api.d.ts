@@ -732,6 +732,275 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed
+         * @description Every change you may see — in the projects you are a member of, and to the agents of your tenant — oldest first. Poll it with the `next_cursor` of the previous answer: a reader that resumes from its cursor never misses an event and never gets one twice, even though transactions commit out of order (events appear once every transaction that could still commit before them has finished, usually within milliseconds). `next_cursor` is never null, so an empty page still tells you where to resume. Events are kept as long as the audit trail, which is forever. Without a cursor the feed starts at the oldest event.
+         */
+        get: operations["listEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The live stream (Server-Sent Events)
+         * @description The feed as a live `text/event-stream`: the same events, filters and visibility as `listEvents`. Each
+         *     message is `id: <cursor>`, `event: <type>` and `data: <Event as JSON>` (see `Event`); reconnecting with
+         *     `Last-Event-ID` (browsers' `EventSource` does it by itself) or `cursor` resumes right after that event,
+         *     with nothing lost or repeated. Without either, the stream starts with the next change.
+         *
+         *     - A comment line (`: heartbeat`) is sent every 15 seconds at most, so proxies keep the connection;
+         *       the first line is `retry: 2000`, the reconnection delay.
+         *     - Changes committed through any instance of the API arrive within about a second (PostgreSQL
+         *       `LISTEN/NOTIFY`, with polling as a fallback).
+         *     - A client that does not read fast enough is disconnected rather than buffered without limit; it
+         *       reconnects with `Last-Event-ID` and loses nothing. When the server shuts down or the database is
+         *       unreachable, streams end the same way.
+         *     - At most `EVENTS_MAX_STREAMS_PER_USER` streams per user and instance (default 5): 429 beyond.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A project's webhooks
+         * @description The project's webhook subscriptions, oldest first, without their secrets. Project owners only.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Subscribe a URL to the project's events
+         * @description Creates a webhook: every event of the project whose type is in `event_types` (all types when empty) is POSTed to `url`, signed per the Standard Webhooks specification. The signing `secret` is in this answer only — store it now. The URL must be `https` in production and must not resolve to a loopback, private, link-local or cloud metadata address (422 naming `/body/url`). Project owners only.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/webhooks/{webhook_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A webhook
+         * @description One webhook, without its secret. `active: false` with a `disabled_reason` means the server turned it off (its endpoint failed for 3 days); PATCH `active: true` to turn it on again. Project owners only. With `If-None-Match` set to its `ETag`, a bodiless 304 while the webhook has not changed.
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook
+         * @description Deletes the webhook and its delivery history; deliveries still queued are dropped. Project owners only.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Change or re-enable a webhook, or rotate its secret
+         * @description Changes the fields sent. `active: true` re-enables a webhook the server disabled. `rotate_secret: true` generates a new secret, returned in this answer only; the old one keeps signing (as a second signature) for 24 hours so receivers can switch without losing deliveries. Project owners only.
+         */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/webhooks/{webhook_id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Queues a `webhook.ping` event for this webhook only, delivered and retried like any other; its attempts appear in the deliveries. Works on an inactive webhook too, to test it before turning it on. Project owners only. With an `Idempotency-Key`, a retry replays the first answer and queues no second ping.
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/webhooks/{webhook_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Delivery attempts of a webhook
+         * @description Every delivery attempt, newest first: the event, the attempt number, the answer's status code (or the error), latency, the first KiB of the response body and when the next retry is due. Project owners only.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your notifications, newest first
+         * @description The caller's notifications, newest first, optionally only the unread ones. Notifications are produced from the event log a moment after the change (normally within a second, at most a few seconds): for a task assigned to you (`task_assigned`); for a task you created or are assigned moved to review (`task_review`), completed or approved (`task_completed`), rejected, with the reason (`task_rejected`), or deleted (`task_deleted`); for the next occurrence of your recurring task (`task_spawned`); and for a due-date reminder (`task_reminder`, assignee only). Never for a change you made yourself. Notifications older than the retention period (`NOTIFICATION_RETENTION_DAYS`, 90 days) are deleted.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/unread-count": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many of your notifications are unread
+         * @description The number of the caller's notifications not yet marked read (for a badge).
+         */
+        get: operations["getUnreadNotificationCount"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description Id of one of your notifications.
+                 * @example 58
+                 */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark one notification read
+         * @description Marks one of the caller's notifications read and returns it. Idempotent: a notification already read keeps its first `read_at`. Someone else's notification is a 404, as if it did not exist.
+         */
+        post: operations["markNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark all your notifications read
+         * @description Marks every unread notification of the caller read and says how many changed (0 when none was unread). Notifications produced after the call stay unread.
+         */
+        post: operations["markAllNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chatkit": {
         parameters: {
             query?: never;
@@ -782,7 +1051,28 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    event: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An event delivered to your webhook
+         * @description What TaskFlow POSTs to a webhook's URL for every subscribed event (and for `pingWebhook`), at least once: verify the signature, answer 2xx within 10 seconds, and de-duplicate on `webhook-id`. Anything else is retried with exponential backoff (about 8 attempts over a day: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); an endpoint that fails for 3 days is disabled.
+         */
+        post: operations["receiveEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /** @description Liveness of the process. */
@@ -987,6 +1277,10 @@ export interface components {
          *     | `rate-limited` | 429 | Too many requests; see `Retry-After`. |
          *     | `internal` | 500 | An unexpected error; nothing was written. |
          *     | `unavailable` | 503 | The database is unreachable or too slow; nothing was written. |
+         *     | `webhook-not-found` | 404 | The project has no webhook with this id. |
+         *     | `cursor-expired` | 410 | An event cursor from another event log or an older feed version; start again without it. |
+         *     | `too-many-streams` | 429 | The caller already holds the maximum number of open event streams. |
+         *     | `notification-not-found` | 404 | The caller has no notification with this id. |
          *     | `auth-unavailable` | 503 | The identity provider's signing keys could not be fetched, so the token could not be verified. |
          *     | `chat-unavailable` | 503 | `POST /chatkit` only: no model is configured, or the conversations database is not configured or unreachable. |
          *     | `overloaded` | 503 | The server is at capacity and refused the request before reading it; nothing was done. Retry after `Retry-After`. |
@@ -1008,7 +1302,7 @@ export interface components {
              * @example https://taskflow.dev/problems/task-not-found
              * @enum {string}
              */
-            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/thread-not-found" | "https://taskflow.dev/problems/chat-item-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/chat-unavailable" | "https://taskflow.dev/problems/overloaded";
+            type: "https://taskflow.dev/problems/malformed-json" | "https://taskflow.dev/problems/unauthorized" | "https://taskflow.dev/problems/forbidden" | "https://taskflow.dev/problems/forbidden-for-agents" | "https://taskflow.dev/problems/not-agent-manager" | "https://taskflow.dev/problems/not-found" | "https://taskflow.dev/problems/project-not-found" | "https://taskflow.dev/problems/task-not-found" | "https://taskflow.dev/problems/agent-not-found" | "https://taskflow.dev/problems/member-not-found" | "https://taskflow.dev/problems/thread-not-found" | "https://taskflow.dev/problems/chat-item-not-found" | "https://taskflow.dev/problems/agent-key-not-found" | "https://taskflow.dev/problems/method-not-allowed" | "https://taskflow.dev/problems/slug-taken" | "https://taskflow.dev/problems/handle-taken" | "https://taskflow.dev/problems/already-member" | "https://taskflow.dev/problems/default-project" | "https://taskflow.dev/problems/project-has-tasks" | "https://taskflow.dev/problems/owner-membership" | "https://taskflow.dev/problems/agent-in-use" | "https://taskflow.dev/problems/invalid-transition" | "https://taskflow.dev/problems/already-claimed" | "https://taskflow.dev/problems/open-subtasks" | "https://taskflow.dev/problems/not-in-progress" | "https://taskflow.dev/problems/not-in-review" | "https://taskflow.dev/problems/idempotency-in-flight" | "https://taskflow.dev/problems/precondition-failed" | "https://taskflow.dev/problems/payload-too-large" | "https://taskflow.dev/problems/unsupported-media-type" | "https://taskflow.dev/problems/validation-failed" | "https://taskflow.dev/problems/idempotency-key-reused" | "https://taskflow.dev/problems/rate-limited" | "https://taskflow.dev/problems/internal" | "https://taskflow.dev/problems/unavailable" | "https://taskflow.dev/problems/auth-unavailable" | "https://taskflow.dev/problems/chat-unavailable" | "https://taskflow.dev/problems/overloaded" | "https://taskflow.dev/problems/webhook-not-found" | "https://taskflow.dev/problems/cursor-expired" | "https://taskflow.dev/problems/too-many-streams" | "https://taskflow.dev/problems/notification-not-found";
             /**
              * @description Short summary of the problem type; the same for every occurrence of a type.
              * @example Task not found
@@ -2309,13 +2603,13 @@ export interface components {
          */
         AuditEntityType: "task" | "project" | "member" | "agent";
         /**
-         * @description What happened. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
+         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "claimed" | "agent_key_created" | "agent_key_revoked";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due" | "claimed" | "agent_key_created" | "agent_key_revoked";
         /**
-         * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself (such as a recurrence spawn).
+         * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself, with no worker (`id` null, handle `system`): a due-date reminder firing, a recurrence spawn, or history imported without an author.
          * @example human
          * @enum {string}
          */
@@ -2401,6 +2695,608 @@ export interface components {
         AuditList: {
             /** @description The entries on this page. */
             items: components["schemas"]["AuditEntry"][];
+            /**
+             * @description Pass as `cursor` to get the next page; `null` on the last page.
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description What happened, as `<entity>.<change>`. `webhook.ping` is sent only to webhooks, by `pingWebhook`. `task.reminder_due` is the server's (actor `system`): a due-date reminder tier fired for the task's assignee; `data.changes` holds `tier` (`24h`), `tier_seconds`, `due_date`, `scheduled_for`, `late_by_ms` (how long after `scheduled_for` it fired, e.g. after an outage) and `assignee_id`.
+         * @example task.status_changed
+         * @enum {string}
+         */
+        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "agent.key_created" | "agent.key_revoked" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.claimed" | "task.spawned" | "task.reminder_due" | "webhook.ping";
+        /**
+         * @description One change, read from the audit trail (written in the same transaction as the change). The same object is a feed item, the `data` of a stream message and the `data` of a webhook delivery.
+         * @example {
+         *       "id": 311,
+         *       "type": "task.assigned",
+         *       "occurred_at": "2026-02-02T08:15:00Z",
+         *       "project_id": 7,
+         *       "entity": {
+         *         "type": "task",
+         *         "id": 42
+         *       },
+         *       "actor": {
+         *         "id": 5,
+         *         "handle": "@alice",
+         *         "type": "human",
+         *         "client": null
+         *       },
+         *       "data": {
+         *         "changes": {
+         *           "assignee_id": {
+         *             "before": null,
+         *             "after": 12
+         *           }
+         *         },
+         *         "task": null
+         *       }
+         *     }
+         */
+        Event: {
+            /**
+             * Format: int64
+             * @description The audit entry's id (0 for `webhook.ping`). Unique, but not the order of the feed: use the cursor to resume, not this id.
+             * @example 311
+             */
+            id: number;
+            type: components["schemas"]["EventType"];
+            /**
+             * Format: date-time
+             * @description When the change was made.
+             * @example 2026-02-02T08:15:00Z
+             */
+            occurred_at: string;
+            /**
+             * Format: int64
+             * @description The project the change belongs to; `null` for agents, which belong to the tenant.
+             * @example 7
+             */
+            project_id: number | null;
+            /** @description What the change is about (it may have been deleted since). */
+            entity: {
+                /**
+                 * @description `task`, `project`, `member`, `agent`, or `webhook` for a ping.
+                 * @example task
+                 */
+                type: string;
+                /**
+                 * Format: int64
+                 * @description Its id.
+                 * @example 42
+                 */
+                id: number;
+            };
+            /** @description Who made the change, as the audit trail recorded it. */
+            actor: {
+                /**
+                 * Format: int64
+                 * @description Worker id; `null` for the server itself.
+                 * @example 5
+                 */
+                id: number | null;
+                /**
+                 * @description Handle at the time of the change (`system` for the server).
+                 * @example @alice
+                 */
+                handle: string;
+                type: components["schemas"]["ActorType"];
+                /**
+                 * @description The OAuth client the change was made through, as the audit trail recorded it (`taskflow-web`, `claude-desktop`); `null` for agent keys, tokens without a client and the server itself.
+                 * @example taskflow-web
+                 */
+                client: string | null;
+            };
+            data: components["schemas"]["EventData"];
+        };
+        /**
+         * @description `changes`: each changed field as `{"before": …, "after": …}` plus context (a progress `note`, a rejection `reason`), exactly as in the audit trail. `task` (task events only): the task as the API shows it when the event is read — for the stream and webhooks, right after the change; `null` once the task is deleted and for events about other entities.
+         * @example {
+         *       "changes": {
+         *         "status": {
+         *           "before": "pending",
+         *           "after": "in_progress"
+         *         }
+         *       },
+         *       "task": null
+         *     }
+         */
+        EventData: {
+            /**
+             * @description What changed.
+             * @example {
+             *       "status": {
+             *         "before": "pending",
+             *         "after": "in_progress"
+             *       }
+             *     }
+             */
+            changes: {
+                [key: string]: unknown;
+            };
+            /** @description The task, for task events. */
+            task: components["schemas"]["Task"] | null;
+        };
+        /**
+         * @description A page of events, oldest first.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": "WyJldmVudHMiLDEsIjc3MSIsMzExXQ",
+         *       "has_more": false
+         *     }
+         */
+        EventList: {
+            /** @description The events on this page. */
+            items: components["schemas"]["Event"][];
+            /**
+             * @description Where to resume; never null — poll again with it to get what happens next.
+             * @example WyJldmVudHMiLDEsIjc3MSIsMzExXQ
+             */
+            next_cursor: string;
+            /**
+             * @description Whether more events are already waiting (ask again at once) or you are up to date.
+             * @example false
+             */
+            has_more: boolean;
+        };
+        /**
+         * @description Server-Sent Events: `retry:`, then messages of `id:` (a cursor), `event:` (an `EventType`) and `data:` (one `Event` as JSON), separated by blank lines, and `: heartbeat` comments.
+         * @example id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
+         *     event: task.created
+         *     data: {"id":311,"type":"task.created","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{},"task":null}}
+         */
+        EventStream: string;
+        /**
+         * @description The body of every webhook delivery (Standard Webhooks): headers `webhook-id` (the same for every retry of a message), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">` keyed with the base64 part of your `whsec_` secret; two signatures, space-separated, during a secret rotation).
+         * @example {
+         *       "type": "task.status_changed",
+         *       "timestamp": "2026-02-02T08:15:00Z",
+         *       "data": {
+         *         "id": 311,
+         *         "type": "task.status_changed",
+         *         "occurred_at": "2026-02-02T08:15:00Z",
+         *         "project_id": 7,
+         *         "entity": {
+         *           "type": "task",
+         *           "id": 42
+         *         },
+         *         "actor": {
+         *           "id": 5,
+         *           "handle": "@alice",
+         *           "type": "human",
+         *           "client": null
+         *         },
+         *         "data": {
+         *           "changes": {
+         *             "status": {
+         *               "before": "pending",
+         *               "after": "in_progress"
+         *             }
+         *           },
+         *           "task": null
+         *         }
+         *       }
+         *     }
+         */
+        WebhookPayload: {
+            type: components["schemas"]["EventType"];
+            /**
+             * Format: date-time
+             * @description When the event occurred.
+             * @example 2026-02-02T08:15:00Z
+             */
+            timestamp: string;
+            data: components["schemas"]["Event"];
+        };
+        /**
+         * @description A subscription of a URL to a project's events. The secret is never shown again after creation or rotation.
+         * @example {
+         *       "id": 3,
+         *       "project_id": 7,
+         *       "url": "https://hooks.example.com/taskflow",
+         *       "event_types": [
+         *         "task.created",
+         *         "task.status_changed"
+         *       ],
+         *       "active": false,
+         *       "disabled_reason": "Every delivery failed for 3 days (last: HTTP 500)",
+         *       "disabled_at": "2026-02-05T09:00:00Z",
+         *       "secret_rotated_until": null,
+         *       "created_at": "2026-02-01T09:00:00Z",
+         *       "updated_at": "2026-02-05T09:00:00Z",
+         *       "version": 2
+         *     }
+         */
+        Webhook: {
+            /**
+             * Format: int64
+             * @description The webhook's id.
+             * @example 3
+             */
+            id: number;
+            /**
+             * Format: int64
+             * @description Its project.
+             * @example 7
+             */
+            project_id: number;
+            /**
+             * Format: uri
+             * @description Where deliveries are POSTed.
+             * @example https://hooks.example.com/taskflow
+             */
+            url: string;
+            /**
+             * @description The event types delivered; empty means all.
+             * @example [
+             *       "task.created",
+             *       "task.status_changed"
+             *     ]
+             */
+            event_types: components["schemas"]["EventType"][];
+            /**
+             * @description Whether events are delivered.
+             * @example true
+             */
+            active: boolean;
+            /**
+             * @description Why the server turned the webhook off (its endpoint failed for 3 days); `null` otherwise.
+             * @example null
+             */
+            disabled_reason: string | null;
+            /**
+             * Format: date-time
+             * @description When the server turned it off.
+             * @example null
+             */
+            disabled_at: string | null;
+            /**
+             * Format: date-time
+             * @description After a rotation, until when the previous secret still signs too.
+             * @example null
+             */
+            secret_rotated_until: string | null;
+            /**
+             * Format: date-time
+             * @description When it was created.
+             * @example 2026-02-01T09:00:00Z
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When it last changed.
+             * @example 2026-02-01T09:00:00Z
+             */
+            updated_at: string;
+            /**
+             * @description The webhook's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` from a list without reading the webhook first.
+             * @example 2
+             */
+            version: number;
+            /**
+             * @description The signing secret (`whsec_` + base64 of 24 random bytes). Only in the answer to `createWebhook` and to `updateWebhook` with `rotate_secret`: store it then, it is never shown again.
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret?: string;
+        };
+        /**
+         * @description A new webhook.
+         * @example {
+         *       "url": "https://hooks.example.com/taskflow",
+         *       "event_types": [
+         *         "task.created"
+         *       ]
+         *     }
+         */
+        WebhookCreate: {
+            /**
+             * Format: uri
+             * @description An `http(s)` URL (`https` only in production) that does not resolve to a private address.
+             * @example https://hooks.example.com/taskflow
+             */
+            url: string;
+            /**
+             * @description The event types to deliver; empty or absent means all.
+             * @example [
+             *       "task.created",
+             *       "task.status_changed"
+             *     ]
+             */
+            event_types?: components["schemas"]["EventType"][];
+            /**
+             * @description Whether to deliver right away.
+             * @default true
+             * @example true
+             */
+            active: boolean;
+        };
+        /**
+         * @description The fields to change; at least one.
+         * @example {
+         *       "active": true
+         *     }
+         */
+        WebhookUpdate: {
+            /**
+             * Format: uri
+             * @description A new URL, checked like on creation.
+             * @example https://hooks.example.com/taskflow-v2
+             */
+            url?: string;
+            /**
+             * @description The event types to deliver; empty means all.
+             * @example [
+             *       "task.assigned"
+             *     ]
+             */
+            event_types?: components["schemas"]["EventType"][];
+            /**
+             * @description Turn deliveries on or off; `true` re-enables a webhook the server disabled.
+             * @example true
+             */
+            active?: boolean;
+            /**
+             * @description Generate a new secret (returned once); the old one stays valid for 24 hours.
+             * @example true
+             */
+            rotate_secret?: boolean;
+        };
+        /**
+         * @description Why you got it: `task_assigned` (a task was assigned to you), `task_review` / `task_completed` / `task_rejected` / `task_deleted` (a task you created or are assigned moved to review, was completed or approved, rejected or deleted), `task_spawned` (the next occurrence of your recurring task), `task_reminder` (a task assigned to you falls due; see `data.tier`).
+         * @example task_assigned
+         * @enum {string}
+         */
+        NotificationType: "task_assigned" | "task_review" | "task_completed" | "task_rejected" | "task_deleted" | "task_spawned" | "task_reminder";
+        /**
+         * @description One notification of your inbox, about one event.
+         * @example {
+         *       "id": 51,
+         *       "type": "task_assigned",
+         *       "event_id": 311,
+         *       "project_id": 7,
+         *       "task_id": 42,
+         *       "task_title": "Draft the launch announcement",
+         *       "actor": {
+         *         "id": 5,
+         *         "handle": "@alice",
+         *         "type": "human"
+         *       },
+         *       "data": {},
+         *       "read_at": null,
+         *       "created_at": "2026-02-02T08:15:01Z"
+         *     }
+         */
+        Notification: {
+            /**
+             * Format: int64
+             * @description The notification's id; newer notifications have larger ids.
+             * @example 58
+             */
+            id: number;
+            type: components["schemas"]["NotificationType"];
+            /**
+             * Format: int64
+             * @description The event (audit entry) it was produced from.
+             * @example 340
+             */
+            event_id: number;
+            /**
+             * Format: int64
+             * @description The task's project.
+             * @example 7
+             */
+            project_id: number | null;
+            /**
+             * Format: int64
+             * @description The task it is about (it may have been deleted since).
+             * @example 42
+             */
+            task_id: number | null;
+            /**
+             * @description The task's title when the notification was produced.
+             * @example Draft the launch announcement
+             */
+            task_title: string;
+            /** @description Who made the change (`system` for a reminder). */
+            actor: {
+                /**
+                 * Format: int64
+                 * @description Worker id; `null` for the server itself.
+                 * @example 5
+                 */
+                id: number | null;
+                /**
+                 * @description Handle at the time of the change (`system` for the server).
+                 * @example @alice
+                 */
+                handle: string;
+                type: components["schemas"]["ActorType"];
+            };
+            /**
+             * @description Facts for the message: `reason` for `task_rejected`; `tier`, `due_date` and `late_by_ms` for `task_reminder`; `spawned_from_id` and `due_date` for `task_spawned`; empty otherwise.
+             * @example {
+             *       "reason": "The pricing paragraph is out of date"
+             *     }
+             */
+            data: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @description When you marked it read; `null` while unread.
+             * @example null
+             */
+            read_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was produced.
+             * @example 2026-02-02T08:15:01Z
+             */
+            created_at: string;
+        };
+        /**
+         * @description A page of notifications, newest first.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        NotificationList: {
+            /** @description The notifications on this page. */
+            items: components["schemas"]["Notification"][];
+            /**
+             * @description Pass as `cursor` (with the same `unread` filter) to get older ones; `null` on the last page.
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description How many notifications are unread.
+         * @example {
+         *       "count": 3
+         *     }
+         */
+        UnreadNotificationCount: {
+            /**
+             * @description Unread notifications of the caller.
+             * @example 3
+             */
+            count: number;
+        };
+        /**
+         * @description The result of marking all notifications read.
+         * @example {
+         *       "updated": 4
+         *     }
+         */
+        NotificationsMarkedRead: {
+            /**
+             * @description How many notifications were unread and are now read.
+             * @example 4
+             */
+            updated: number;
+        };
+        /**
+         * @description A page of webhooks.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        WebhookList: {
+            /** @description The webhooks on this page. */
+            items: components["schemas"]["Webhook"][];
+            /**
+             * @description Pass as `cursor` to get the next page; `null` on the last page.
+             * @example null
+             */
+            next_cursor: string | null;
+        };
+        /**
+         * @description A queued ping.
+         * @example {
+         *       "message_id": "msg_ping_6f1c2b0e8a4d4f7c9b1e2d3c4b5a6978"
+         *     }
+         */
+        WebhookPingQueued: {
+            /**
+             * @description The `webhook-id` header the ping carries.
+             * @example msg_ping_6f1c2b0e8a4d4f7c9b1e2d3c4b5a6978
+             */
+            message_id: string;
+        };
+        /**
+         * @description One delivery attempt.
+         * @example {
+         *       "id": 88,
+         *       "message_id": "msg_evt_311",
+         *       "event_id": 311,
+         *       "event_type": "task.status_changed",
+         *       "attempt": 1,
+         *       "status": "retrying",
+         *       "status_code": 503,
+         *       "latency_ms": 31,
+         *       "error": null,
+         *       "response_body": "upstream unavailable",
+         *       "attempted_at": "2026-02-02T08:15:01Z",
+         *       "next_retry_at": "2026-02-02T08:15:06Z"
+         *     }
+         */
+        WebhookDelivery: {
+            /**
+             * Format: int64
+             * @description The attempt's id.
+             * @example 88
+             */
+            id: number;
+            /**
+             * @description The `webhook-id` header; the same for every attempt of one event.
+             * @example msg_evt_311
+             */
+            message_id: string;
+            /**
+             * Format: int64
+             * @description The event (audit entry) delivered; `null` for a ping.
+             * @example 311
+             */
+            event_id: number | null;
+            event_type: components["schemas"]["EventType"];
+            /**
+             * @description 1 for the first try, then one more per retry.
+             * @example 1
+             */
+            attempt: number;
+            /**
+             * @description `succeeded` (a 2xx answer), `retrying` (failed; `next_retry_at` says when), `failed` (failed and no retry is left, or the webhook was disabled), `refused` (the URL resolved to a forbidden address).
+             * @example retrying
+             * @enum {string}
+             */
+            status: "succeeded" | "retrying" | "failed" | "refused";
+            /**
+             * @description The receiver's HTTP status; `null` if there was no answer.
+             * @example 503
+             */
+            status_code: number | null;
+            /**
+             * @description How long the attempt took.
+             * @example 31
+             */
+            latency_ms: number | null;
+            /**
+             * @description Why there was no answer (timeout, connection refused, refused address).
+             * @example null
+             */
+            error: string | null;
+            /**
+             * @description The first KiB of the answer's body.
+             * @example upstream unavailable
+             */
+            response_body: string | null;
+            /**
+             * Format: date-time
+             * @description When the attempt was made.
+             * @example 2026-02-02T08:15:01Z
+             */
+            attempted_at: string;
+            /**
+             * Format: date-time
+             * @description When the next attempt is due, if any.
+             * @example 2026-02-02T08:15:06Z
+             */
+            next_retry_at: string | null;
+        };
+        /**
+         * @description A page of delivery attempts, newest first.
+         * @example {
+         *       "items": [],
+         *       "next_cursor": null
+         *     }
+         */
+        WebhookDeliveryList: {
+            /** @description The attempts on this page. */
+            items: components["schemas"]["WebhookDelivery"][];
             /**
              * @description Pass as `cursor` to get the next page; `null` on the last page.
              * @example null
@@ -2685,6 +3581,42 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description `cursor-expired`: the cursor was handed out by another event log (a database restored from a backup, or another environment) or by an older version of the feed. Start again without a cursor (from the oldest event), or without one on the stream (from now). */
+        CursorExpired: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/cursor-expired",
+                 *       "title": "Cursor no longer valid",
+                 *       "status": 410,
+                 *       "detail": "This cursor points past the end of this event log; restart without a cursor."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `webhook-not-found`: the project has no webhook with this id, or `project-not-found`. */
+        WebhookNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/webhook-not-found",
+                 *       "title": "Webhook not found",
+                 *       "status": 404,
+                 *       "detail": "Project 7 has no webhook 3."
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description `forbidden-for-agents`: the caller authenticated with an agent API key, and this operation is reserved for humans (see the table in the `bearerAuth` security scheme). */
         ForbiddenForAgents: {
             headers: {
@@ -2742,6 +3674,24 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `notification-not-found`: you have no notification with this id (it may be someone else's, or purged). */
+        NotificationNotFound: {
+            headers: {
+                "X-Request-Id": components["headers"]["XRequestId"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskflow.dev/problems/notification-not-found",
+                 *       "title": "Notification not found",
+                 *       "status": 404,
+                 *       "detail": "You have no notification 58"
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -2804,6 +3754,38 @@ export interface components {
         IfNoneMatch: string;
         /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
         IdempotencyKey: string;
+        /**
+         * @description Only events of this project (you must be a member; 404 otherwise).
+         * @example 7
+         */
+        EventProjectId: number;
+        /**
+         * @description Only events of these types (repeat the parameter for several).
+         * @example [
+         *       "task.status_changed",
+         *       "task.assigned"
+         *     ]
+         */
+        EventTypes: components["schemas"]["EventType"][];
+        /** @description How many events to return at most. */
+        EventLimit: number;
+        /** @description Where to resume: the `next_cursor` of the previous page, or the `id` of the last stream message. Send it with the same filters; omit it to start from the oldest event. */
+        EventCursor: string;
+        /**
+         * @description Id of a webhook of the project.
+         * @example 3
+         */
+        WebhookId: number;
+        /**
+         * @description Id of one of your notifications.
+         * @example 58
+         */
+        NotificationId: number;
+        /**
+         * @description `true`: only unread notifications; `false`: only read ones; omitted: all.
+         * @example true
+         */
+        UnreadFilter: boolean;
     };
     requestBodies: never;
     headers: {
@@ -5778,6 +6760,770 @@ export interface operations {
             503: components["responses"]["Overloaded"];
         };
     };
+    listEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only events of this project (you must be a member; 404 otherwise).
+                 * @example 7
+                 */
+                project_id?: components["parameters"]["EventProjectId"];
+                /**
+                 * @description Only events of these types (repeat the parameter for several).
+                 * @example [
+                 *       "task.status_changed",
+                 *       "task.assigned"
+                 *     ]
+                 */
+                types?: components["parameters"]["EventTypes"];
+                /** @description How many events to return at most. */
+                limit?: components["parameters"]["EventLimit"];
+                /** @description Where to resume: the `next_cursor` of the previous page, or the `id` of the last stream message. Send it with the same filters; omit it to start from the oldest event. */
+                cursor?: components["parameters"]["EventCursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, oldest first, and where to resume. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 311,
+                     *           "type": "task.status_changed",
+                     *           "occurred_at": "2026-02-02T08:15:00Z",
+                     *           "project_id": 7,
+                     *           "entity": {
+                     *             "type": "task",
+                     *             "id": 42
+                     *           },
+                     *           "actor": {
+                     *             "id": 5,
+                     *             "handle": "@alice",
+                     *             "type": "human",
+                     *             "client": null
+                     *           },
+                     *           "data": {
+                     *             "changes": {
+                     *               "status": {
+                     *                 "before": "pending",
+                     *                 "after": "in_progress"
+                     *               }
+                     *             },
+                     *             "task": {
+                     *               "id": 42,
+                     *               "project_id": 7,
+                     *               "title": "Draft the launch announcement",
+                     *               "description": null,
+                     *               "status": "in_progress",
+                     *               "allowed_transitions": [
+                     *                 "review",
+                     *                 "completed",
+                     *                 "blocked"
+                     *               ],
+                     *               "priority": "high",
+                     *               "progress_percent": 0,
+                     *               "tags": [
+                     *                 "copy"
+                     *               ],
+                     *               "assignee_id": 5,
+                     *               "assignee_handle": "@alice",
+                     *               "due_date": null,
+                     *               "parent_task_id": null,
+                     *               "subtask_count": 0,
+                     *               "is_recurring": false,
+                     *               "created_by_id": 5,
+                     *               "started_at": "2026-02-02T08:15:00Z",
+                     *               "completed_at": null,
+                     *               "recurrence": null,
+                     *               "recurring_root_id": null,
+                     *               "spawn_count": 0,
+                     *               "last_rejection": null,
+                     *               "last_progress_note": null,
+                     *               "subtasks": [],
+                     *               "created_at": "2026-02-01T10:00:00Z",
+                     *               "updated_at": "2026-02-02T08:15:00Z",
+                     *               "version": 2
+                     *             }
+                     *           }
+                     *         }
+                     *       ],
+                     *       "next_cursor": "WyJldmVudHMiLDEsIjc3MSIsMzExXQ",
+                     *       "has_more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EventList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ProjectNotFound"];
+            410: components["responses"]["CursorExpired"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only events of this project (you must be a member; 404 otherwise).
+                 * @example 7
+                 */
+                project_id?: components["parameters"]["EventProjectId"];
+                /**
+                 * @description Only events of these types (repeat the parameter for several).
+                 * @example [
+                 *       "task.status_changed",
+                 *       "task.assigned"
+                 *     ]
+                 */
+                types?: components["parameters"]["EventTypes"];
+                /** @description Where to resume: the `next_cursor` of the previous page, or the `id` of the last stream message. Send it with the same filters; omit it to start from the oldest event. */
+                cursor?: components["parameters"]["EventCursor"];
+            };
+            header?: {
+                /** @description The `id` of the last message received; sent by `EventSource` when it reconnects. Wins over `cursor`. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An endless `text/event-stream`. `data` of every message is one `Event` (JSON, on one line); `Cache-Control: no-cache` and `X-Accel-Buffering: no` keep proxies from buffering it. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description Always `no-cache`. */
+                    "Cache-Control"?: string;
+                    /** @description Always `no`, so nginx-style proxies pass each message on at once. */
+                    "X-Accel-Buffering"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 2000
+                     *
+                     *     id: WyJldmVudHMiLDEsIjc3MSIsMzExXQ
+                     *     event: task.status_changed
+                     *     data: {"id":311,"type":"task.status_changed","occurred_at":"2026-02-02T08:15:00Z","project_id":7,"entity":{"type":"task","id":42},"actor":{"id":5,"handle":"@alice","type":"human","client":null},"data":{"changes":{"status":{"before":"pending","after":"in_progress"}},"task":null}}
+                     *
+                     *     : heartbeat
+                     */
+                    "text/event-stream": components["schemas"]["EventStream"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["ProjectNotFound"];
+            410: components["responses"]["CursorExpired"];
+            422: components["responses"]["ValidationFailed"];
+            /** @description `too-many-streams`: you already hold the maximum number of open streams on this instance (close one), or `rate-limited`. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/too-many-streams",
+                     *       "title": "Too many open event streams",
+                     *       "status": 429,
+                     *       "detail": "You already have 5 open event streams; close one before opening another."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description Page size — how many items to return at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of webhooks. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 3,
+                     *           "project_id": 7,
+                     *           "url": "https://hooks.example.com/taskflow",
+                     *           "event_types": [
+                     *             "task.created",
+                     *             "task.status_changed"
+                     *           ],
+                     *           "active": true,
+                     *           "disabled_reason": null,
+                     *           "disabled_at": null,
+                     *           "secret_rotated_until": null,
+                     *           "version": 1,
+                     *           "created_at": "2026-02-01T09:00:00Z",
+                     *           "updated_at": "2026-02-01T09:00:00Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ProjectNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://hooks.example.com/taskflow",
+                 *       "event_types": [
+                 *         "task.created",
+                 *         "task.status_changed"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookCreate"];
+            };
+        };
+        responses: {
+            /** @description The webhook, with its signing secret (shown this once). */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    /** @description Path of the new webhook. */
+                    Location: string;
+                    ETag: components["headers"]["ETag"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "project_id": 7,
+                     *       "url": "https://hooks.example.com/taskflow",
+                     *       "event_types": [
+                     *         "task.created",
+                     *         "task.status_changed"
+                     *       ],
+                     *       "active": true,
+                     *       "disabled_reason": null,
+                     *       "disabled_at": null,
+                     *       "secret_rotated_until": null,
+                     *       "version": 1,
+                     *       "created_at": "2026-02-01T09:00:00Z",
+                     *       "updated_at": "2026-02-01T09:00:00Z",
+                     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["ProjectNotFound"];
+            /** @description `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
+            409: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/idempotency-in-flight",
+                     *       "title": "A request with this Idempotency-Key is still being processed",
+                     *       "status": 409,
+                     *       "detail": "A request with this Idempotency-Key is still running; retry in a second."
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            304: components["responses"]["NotModified"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "event_types": [
+                 *         "task.assigned"
+                 *       ],
+                 *       "rotate_secret": true
+                 *     }
+                 */
+                "application/json": components["schemas"]["WebhookUpdate"];
+            };
+        };
+        responses: {
+            /** @description The webhook as changed; with `secret` only when it was rotated. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": 3,
+                     *       "project_id": 7,
+                     *       "url": "https://hooks.example.com/taskflow",
+                     *       "event_types": [
+                     *         "task.assigned"
+                     *       ],
+                     *       "active": true,
+                     *       "disabled_reason": null,
+                     *       "disabled_at": null,
+                     *       "secret_rotated_until": "2026-02-03T09:00:00Z",
+                     *       "created_at": "2026-02-01T09:00:00Z",
+                     *       "updated_at": "2026-02-02T09:00:00Z",
+                     *       "version": 2,
+                     *       "secret": "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ping is queued; `message_id` is the `webhook-id` header it will carry. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "message_id": "msg_ping_6f1c2b0e8a4d4f7c9b1e2d3c4b5a6978"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookPingQueued"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Page size — how many items to return at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description Id of a project you are a member of.
+                 * @example 7
+                 */
+                project_id: components["parameters"]["ProjectId"];
+                /**
+                 * @description Id of a webhook of the project.
+                 * @example 3
+                 */
+                webhook_id: components["parameters"]["WebhookId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of attempts, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "id": 90,
+                     *           "message_id": "msg_evt_311",
+                     *           "event_id": 311,
+                     *           "event_type": "task.status_changed",
+                     *           "attempt": 2,
+                     *           "status": "succeeded",
+                     *           "status_code": 200,
+                     *           "latency_ms": 84,
+                     *           "error": null,
+                     *           "response_body": "ok",
+                     *           "attempted_at": "2026-02-02T08:15:07Z",
+                     *           "next_retry_at": null
+                     *         },
+                     *         {
+                     *           "id": 88,
+                     *           "message_id": "msg_evt_311",
+                     *           "event_id": 311,
+                     *           "event_type": "task.status_changed",
+                     *           "attempt": 1,
+                     *           "status": "retrying",
+                     *           "status_code": 503,
+                     *           "latency_ms": 31,
+                     *           "error": null,
+                     *           "response_body": "upstream unavailable",
+                     *           "attempted_at": "2026-02-02T08:15:01Z",
+                     *           "next_retry_at": "2026-02-02T08:15:06Z"
+                     *         }
+                     *       ],
+                     *       "next_cursor": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["WebhookNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `true`: only unread notifications; `false`: only read ones; omitted: all.
+                 * @example true
+                 */
+                unread?: components["parameters"]["UnreadFilter"];
+                /** @description Page size — how many items to return at most. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Opaque position from the previous page's `next_cursor`. Send it unchanged, with the same filters and sort; omit it for the first page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications, newest first. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    getUnreadNotificationCount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The unread count. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnreadNotificationCount"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /**
+                 * @description Id of one of your notifications.
+                 * @example 58
+                 */
+                notification_id: components["parameters"]["NotificationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification, read. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotificationNotFound"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
+    markAllNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many notifications were marked read. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationsMarkedRead"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["Overloaded"];
+        };
+    };
     chatKit: {
         parameters: {
             query?: never;
@@ -5872,6 +7618,35 @@ export interface operations {
                      */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    receiveEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message id; the same on every retry. De-duplicate on it. */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse messages more than 5 minutes off. */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64 HMAC-SHA256>` signatures; accept the message if one matches. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPayload"];
+            };
+        };
+        responses: {
+            /** @description Any 2xx acknowledges the delivery; any other status, or none within 10 seconds, is retried. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -51,6 +51,8 @@ export interface AppDeps {
   admission?: Admission;
   /** Where rate-limit counters live (memory, Redis, PostgreSQL). */
   rateLimitStore: RateLimitStore;
+  /** Called after every successful write request (live updates wake up without waiting for their poll). */
+  afterWrite?: () => void;
 }
 
 /** Clients only an in-process dispatch can act for (the chat assistant's tool calls). */
@@ -169,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
         body: c.request.requestBody,
         principal: c.security?.bearerAuth,
         raw: c,
+        response: res,
       } as HandlerContext<Handled>;
       const run = () => (handler as (c: HandlerContext<Handled>) => Promise<{ status: number }>)(context);
       const key = c.request.headers['idempotency-key'];
@@ -225,6 +228,7 @@ export async function buildApp(deps: AppDeps): Promise<express.Express> {
   app.use((req, res, next) => {
     const stop = metrics.duration.startTimer();
     res.on('finish', () => {
+      if (req.method !== 'GET' && req.method !== 'HEAD' && res.statusCode < 300) deps.afterWrite?.();
       const labels = { operation: (res.locals.operationId as string | undefined) ?? 'unmatched', status: String(res.statusCode) };
       stop(labels);
       metrics.requests.inc(labels);

@@ -5,12 +5,24 @@ import { createAgentKeyVerifier, createAuthenticator } from './auth/index.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { buildHandlers } from './handlers.js';
+import { createEventHub, type EventHub } from './events/index.js';
 import { createAdmission } from './http/admission.js';
 import { createRateLimitStore } from './http/rate-limit-store.js';
 import { createPrincipalResolver } from './identity/resolve.js';
+import type { JobQueue } from './jobs/index.js';
+import { startNotifications } from './notifications/index.js';
+import { startReminders } from './reminders/index.js';
+import { startWebhooks } from './webhooks/index.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { createChatModel } from './chat/index.js';
+
+export type ComposedApp = express.Express & {
+  /** The process's event hub (live streams). */
+  events: EventHub;
+  /** Ends live streams and stops the event log's consumers (webhooks, reminders, inbox): server.ts and the tests call it before draining. */
+  stopBackground(): Promise<void>;
+};
 
 /** Wires the app from its parts: the same wiring for the server process and for tests. */
 export async function composeApp(parts: {
@@ -19,9 +31,16 @@ export async function composeApp(parts: {
   /** The conversations database, when one is configured. */
   chatPool?: DatabasePool;
   logger: Logger;
+  jobs: JobQueue;
   metrics?: Metrics;
-}): Promise<express.Express> {
-  const { config, pool, chatPool, logger } = parts;
+  /** The database actually used (the embedded one when DATABASE_URL is unset): LISTEN falls back to it. */
+  databaseUrl?: string;
+}): Promise<ComposedApp> {
+  const { config, pool, chatPool, logger, jobs } = parts;
+  const events = createEventHub(pool, { ...config.events, listenUrl: config.events.listenUrl ?? parts.databaseUrl }, logger);
+  const webhooks = await startWebhooks(pool, jobs, events, config, logger);
+  const reminders = startReminders(pool, jobs, events, config, logger);
+  const notifications = startNotifications(pool, jobs, events, config, logger);
   const metrics = parts.metrics ?? createMetrics();
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
@@ -41,15 +60,24 @@ export async function composeApp(parts: {
       { findActive: (hash) => findActiveAgentKey(pool, hash), touch: (keyId) => touchAgentKey(pool, keyId) },
       { onTouchError: (err) => logger.warn({ err: String(err) }, 'recording an API key use failed') },
     ).verify,
-    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded }),
+    handlers: buildHandlers({ pool, chatPool, config, metrics, authState: authenticator.state, overloaded: admission.overloaded, events, jobs }),
     admission,
     rateLimitStore,
     logger,
     metrics,
+    afterWrite: events.changed,
     chat: { pool: chatPool, model: await createChatModel(config) },
   });
   releases.set(app, () => rateLimitStore.close());
-  return app;
+  return Object.assign(app, {
+    events,
+    async stopBackground() {
+      await webhooks.stop();
+      await reminders.stop();
+      await notifications.stop();
+      await events.close();
+    },
+  });
 }
 
 const releases = new WeakMap<express.Express, () => Promise<void>>();

@@ -53,6 +53,25 @@ const EnvSchema = z.object({
   MAX_QUEUE_WAIT_MS: ms(1_000),
   SHUTDOWN_TIMEOUT_MS: ms(10_000),
 
+  EVENTS_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(1_000),
+  EVENTS_HEARTBEAT_MS: z.coerce.number().int().min(100).max(15_000).default(15_000),
+  EVENTS_MAX_STREAMS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(5),
+  EVENTS_STREAM_BUFFER_BYTES: z.coerce.number().int().min(1_024).default(1_048_576),
+  EVENTS_LISTEN: flag.default(true),
+  WEBHOOK_ALLOW_PRIVATE: flag,
+  WEBHOOK_RETRY_DELAYS_MS: csv.transform((v) => v.map(Number)).pipe(z.array(z.number().int().min(0))),
+  WEBHOOK_DISABLE_AFTER_MS: ms(3 * 24 * 60 * 60_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
+  JOBS_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
+  REMINDER_TIERS: z
+    .string()
+    .default('24h,1h')
+    .transform((v, ctx) => {
+      const tiers = parseDurations(v);
+      if (tiers === undefined) ctx.addIssue({ code: 'custom', message: 'a comma-separated list of durations such as 24h,1h,5m,30s (each ≥ 1 s)' });
+      return tiers ?? [];
+    }),
+  NOTIFICATION_RETENTION_DAYS: z.coerce.number().int().min(1).max(3_650).default(90),
   CHAT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   CHAT_DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(5),
   CHAT_DB_IDLE_TIMEOUT_MS: ms(60_000),
@@ -65,6 +84,23 @@ const EnvSchema = z.object({
   CHAT_MODEL_STREAM: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   CHAT_MAX_STEPS: z.coerce.number().int().min(1).max(20).default(6),
 });
+
+const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/** `24h,1h` → [86400, 3600] seconds, largest first, without duplicates; undefined when a part is not a duration. */
+function parseDurations(text: string): number[] | undefined {
+  const parts = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const seconds: number[] = [];
+  for (const part of parts) {
+    const m = /^(\d{1,6})([smhd])$/.exec(part);
+    if (!m || Number(m[1]) === 0) return undefined;
+    seconds.push(Number(m[1]) * UNIT_SECONDS[m[2] as keyof typeof UNIT_SECONDS]);
+  }
+  return [...new Set(seconds)].sort((a, b) => b - a);
+}
+
+/** Standard Webhooks' schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — 8 attempts over ~28 h. */
+const WEBHOOK_RETRY_DELAYS_MS = [0, 5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
 
@@ -134,6 +170,26 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     },
     admission: { maxInFlight: env.MAX_IN_FLIGHT, maxQueue: env.MAX_QUEUE, maxQueueWaitMs: env.MAX_QUEUE_WAIT_MS },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    events: {
+      pollIntervalMs: env.EVENTS_POLL_INTERVAL_MS,
+      heartbeatMs: env.EVENTS_HEARTBEAT_MS,
+      maxStreamsPerUser: env.EVENTS_MAX_STREAMS_PER_USER,
+      streamBufferBytes: env.EVENTS_STREAM_BUFFER_BYTES,
+      /** LISTEN needs a session: over DATABASE_URL_DIRECT when set (poolers cannot LISTEN). */
+      listen: env.EVENTS_LISTEN,
+      listenUrl: env.DATABASE_URL_DIRECT ?? env.DATABASE_URL,
+    },
+    webhooks: {
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE,
+      httpsOnly: env.NODE_ENV === 'production',
+      retryDelaysMs: env.WEBHOOK_RETRY_DELAYS_MS.length ? env.WEBHOOK_RETRY_DELAYS_MS : WEBHOOK_RETRY_DELAYS_MS,
+      disableAfterMs: env.WEBHOOK_DISABLE_AFTER_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    },
+    jobs: { pollIntervalSeconds: env.JOBS_POLL_INTERVAL_SECONDS },
+    /** Seconds before the due date at which an assignee is reminded (empty: no reminders). */
+    reminders: { tiersSeconds: env.REMINDER_TIERS },
+    notifications: { retentionDays: env.NOTIFICATION_RETENTION_DAYS },
     chat: {
       /** Unset: the embedded PostgreSQL's `taskflow_chat` when the API runs on the embedded one, else chat is off. */
       databaseUrl: env.CHAT_DATABASE_URL,

@@ -3,10 +3,14 @@ import { agentHandlers } from './agents/agents.handlers.js';
 import { auditHandlers } from './audit/audit.handlers.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
+import { eventHandlers, type EventHub } from './events/index.js';
+import type { JobQueue } from './jobs/index.js';
+import { webhookHandlers } from './webhooks/index.js';
 import { healthHandlers } from './health/health.handlers.js';
 import type { Handlers } from './http/handler.js';
 import { identityHandlers } from './identity/identity.handlers.js';
 import { memberHandlers } from './members/members.handlers.js';
+import { notificationHandlers } from './notifications/index.js';
 import type { Metrics } from './observability/metrics.js';
 import type { JwksState } from './auth/index.js';
 import { projectHandlers } from './projects/projects.handlers.js';
@@ -21,6 +25,8 @@ export interface HandlerDeps {
   authState: () => JwksState;
   /** True while admission control is refusing requests (readiness reports it). */
   overloaded: () => boolean;
+  events: EventHub;
+  jobs: JobQueue;
 }
 
 /** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
@@ -33,4 +39,7 @@ export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...agentKeyHandlers(deps),
   ...taskHandlers(deps),
   ...auditHandlers(deps),
+  ...eventHandlers({ pool: deps.pool, hub: deps.events }),
+  ...webhookHandlers(deps),
+  ...notificationHandlers(deps),
 });

@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDrainer } from './http/drain.js';
+import { startJobQueue } from './jobs/index.js';
 import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
 const PURGE_EVERY_MS = 60 * 60_000;
@@ -51,7 +52,9 @@ export async function startServer(config: Config, logger = createLogger(config.l
   // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
   const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
   const chatPool = await openChatDatabase(config.chat.databaseUrl ?? embedded?.chatUrl, config, logger);
-  const app = await composeApp({ config, pool, chatPool, logger });
+  // The job queue (pg-boss, schema installed by migrate()): webhook deliveries, reminders and purges.
+  const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);
+  const app = await composeApp({ config, pool, chatPool, logger, jobs, databaseUrl });
 
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -76,8 +79,11 @@ export async function startServer(config: Config, logger = createLogger(config.l
       const started = Date.now();
       logger.info({ reason, inFlight: drainer.inFlight }, 'shutting down: no new connections, finishing in-flight requests');
       clearInterval(purgeTimer);
+      await app.stopBackground(); // live streams end now; their clients resume elsewhere from Last-Event-ID
       const { forced } = await drainer.drain(config.shutdownTimeoutMs);
       if (forced) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout were cut off');
+      // Running deliveries finish; queued ones stay in the database for the next instance.
+      await settlesWithin(jobs.stop(), 10_000);
       // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
       const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       if (!poolEnded) logger.warn('database pool did not close in time');

@@ -10,7 +10,7 @@ export const AuditAction = z.enum([
   'member_added', 'member_removed',
   'agent_created', 'agent_updated', 'agent_deleted',
   'task_created', 'task_updated', 'task_deleted',
-  'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned',
+  'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned', 'reminder_due',
   'claimed', 'agent_key_created', 'agent_key_revoked',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;

@@ -1,2 +1,2 @@
-export { createDatabasePool, isPooledUrl, timestamptzToIso, type Db, type DatabasePool } from './pool.js';
+export { createDatabasePool, isPooledUrl, pgClientConfig, timestamptzToIso, type Db, type DatabasePool } from './pool.js';
 export * from './scalars.js';

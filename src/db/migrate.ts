@@ -1,4 +1,5 @@
 import { runner } from 'node-pg-migrate';
+import { migrateJobSchema } from '../jobs/index.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 /**
@@ -17,5 +18,6 @@ export async function migrate(databaseUrl: string, log: (msg: string) => void = 
     log,
     logger: { debug: () => {}, info: log, warn: log, error: log },
   });
+  await migrateJobSchema(databaseUrl); // pg-boss keeps its own schema and versions; idempotent
   return applied.map((m) => m.name);
 }

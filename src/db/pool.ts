@@ -104,6 +104,18 @@ export function tlsFromUrl(url: string): { url: string; ssl?: { ca?: string; cer
   return { url: parsed.href, ssl };
 }
 
+/**
+ * Settings for a plain `pg` client or pool (the LISTEN connection, pg-boss) with the same TLS handling as the
+ * pool: node-postgres lets `sslmode` in the URL override an `ssl` object, so the URL loses its TLS parameters.
+ */
+export function pgClientConfig(url: string): { connectionString: string; ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean } } {
+  const tls = tlsFromUrl(url);
+  if (!tls.ssl) return { connectionString: tls.url };
+  const parsed = new URL(tls.url);
+  parsed.searchParams.delete('sslmode');
+  return { connectionString: parsed.href, ssl: tls.ssl };
+}
+
 export async function createDatabasePool(url: string, db: PoolSettings): Promise<DatabasePool> {
   const pooled = isPooledUrl(url, db.pooled);
   const tls = tlsFromUrl(url);

@@ -28,6 +28,18 @@ interface Waiting {
   leave: () => boolean;
 }
 
+/** The slot of each admitted response that has not ended yet, for leaveAdmission. */
+const earlyRelease = new WeakMap<Response, () => void>();
+
+/**
+ * Gives back the admission slot of a response that stays open long after its work is done (an event stream:
+ * admitted like any request, then capped on its own by EVENTS_MAX_STREAMS_PER_USER). Without it, open streams
+ * would hold slots for hours and shed ordinary requests. Nothing when the request was not counted.
+ */
+export function leaveAdmission(res: Response): void {
+  earlyRelease.get(res)?.();
+}
+
 /** Seconds a shed client is asked to wait; short, because a burst usually is. */
 const RETRY_AFTER_S = 1;
 const OVERLOAD_MEMORY_MS = 1_000;
@@ -77,7 +89,15 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
   const admit = (res: Response, next: NextFunction, waitedMs: number) => {
     inFlight++;
     metrics.admissionQueueWait.observe(waitedMs / 1000);
-    res.once('close', release);
+    let released = false;
+    const releaseOnce = () => {
+      if (released) return;
+      released = true;
+      earlyRelease.delete(res);
+      release();
+    };
+    res.once('close', releaseOnce);
+    earlyRelease.set(res, releaseOnce);
     next();
   };
 

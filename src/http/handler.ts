@@ -1,9 +1,12 @@
+import type { Response } from 'express';
 import type { Context } from 'openapi-backend';
 import type { operations } from '../../generated/api.js';
 import type { Principal } from '../identity/principal.js';
 
 /** Typed handlers, derived from the generated contract types: a wrong status or body does not compile. */
-export type OperationId = keyof operations;
+/** Operations of the contract's top-level `webhooks`: receivers implement them, this server only sends them. */
+type ReceiverOperationId = 'receiveEvent';
+export type OperationId = Exclude<keyof operations, ReceiverOperationId>;
 type Op<K extends OperationId> = operations[K];
 type JsonOf<T> = T extends { content: { 'application/json': infer B } } ? B : never;
 
@@ -32,6 +35,11 @@ export interface HandlerContext<K extends OperationId> {
   principal: Principal;
   /** The raw openapi-backend context, for the rare handler that needs more. */
   raw: Context;
+  /**
+   * The HTTP response, for streaming operations only (text/event-stream): such a handler writes it itself,
+   * after auth and validation ran from the contract like for any other operation. Its reply is then ignored.
+   */
+  response: Response;
 }
 
 export type OpHandler<K extends OperationId> = (c: HandlerContext<K>) => Promise<Reply<K>>;

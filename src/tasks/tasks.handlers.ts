@@ -216,7 +216,14 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
           entityType: 'task',
           entityId: task.id,
           action: 'task_deleted',
-          details: { title: task.title, parent_task_id: task.parentTaskId, subtasks_deleted: subtasksDeleted },
+          // Creator and assignee: the inbox tells them, after the row is gone.
+          details: {
+            title: task.title,
+            parent_task_id: task.parentTaskId,
+            subtasks_deleted: subtasksDeleted,
+            created_by_id: task.createdById,
+            assignee_id: task.assigneeId,
+          },
         });
         return { status: 204, body: undefined };
       }),

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { composeApp, releaseApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { transactionScoped } from '../../src/idempotency/index.js';
+import { startJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
 import { CHAT_TEMPLATE_DB, createTestDatabase, type TestDatabase } from './pg.js';
@@ -125,10 +126,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       ? await createTestDatabase(CHAT_TEMPLATE_DB)
       : { name: new URL(options.chat.databaseUrl).pathname.slice(1), url: options.chat.databaseUrl, drop: async () => {} };
   const chatPool = chatDb ? await createChatPool(chatDb.url, config) : undefined;
+  const jobs = await startJobQueue(db.url, { pollIntervalSeconds: config.jobs.pollIntervalSeconds, poolSize: 2 }, createLogger('silent'));
   const app = await composeApp({
     config,
     pool,
     chatPool,
+    jobs,
     logger: createLogger(options.logDestination ? 'info' : config.logLevel, options.logDestination),
   });
   const server: Server = await new Promise((resolve) => {
@@ -164,9 +167,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     request: (method, path, opts = {}) => send(url, method, path, opts),
     async close() {
+      await app.stopBackground();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await releaseApp(app);
+      await jobs.stop();
       await pool.end();
       await checkPool.end();
       await chatPool?.end();

@@ -104,7 +104,7 @@ describe('graceful shutdown', () => {
       child.stdout!.on('data', (c) => (output += c));
       child.stderr!.on('data', (c) => (output += c));
       const started = Date.now();
-      while (Date.now() - started < 20_000) {
+      while (Date.now() - started < 120_000) {
         const line = output.split('\n').find((l) => l.includes('TaskFlow API listening'));
         if (line) return JSON.parse(line).url as string;
         if (child.exitCode !== null) break;

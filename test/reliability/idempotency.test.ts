@@ -45,13 +45,14 @@ describe('Idempotency-Key', () => {
       posts.push(post.operationId);
       if ((post.parameters ?? []).some((p: { $ref?: string }) => p.$ref === '#/components/parameters/IdempotencyKey')) declared.push(post.operationId);
       if (post.operationId === 'createAgentKey') continue;
-      const success = post.responses['201'] ?? post.responses['200'];
+      const success = post.responses['201'] ?? post.responses['200'] ?? post.responses['202'];
       expect([post.operationId, Object.keys(success.headers ?? {})]).toEqual([post.operationId, expect.arrayContaining(['Idempotent-Replayed'])]);
     }
     // Minting an API key is the exception: a replay would need its secret stored, and only its hash is.
     expect(declared.sort()).toEqual(posts.filter((op) => op !== 'createAgentKey').sort());
     expect(posts.sort()).toEqual([
-      'addProjectMember', 'approveTask', 'claimNextTask', 'claimTask', 'createAgent', 'createAgentKey', 'createProject', 'createSubtask', 'createTask', 'rejectTask',
+      'addProjectMember', 'approveTask', 'claimNextTask', 'claimTask', 'createAgent', 'createAgentKey', 'createProject', 'createSubtask', 'createTask',
+      'createWebhook', 'pingWebhook', 'rejectTask',
     ]);
   });
 

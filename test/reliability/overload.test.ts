@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { startTestApp, type RawResponse, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/users.js';
+import { openStream } from '../events/support.js';
 import { rowCounts, sleep } from './support.js';
 
 const PROBLEM = 'https://taskflow.dev/problems/';
@@ -121,6 +122,19 @@ describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=100
     expect((await Promise.all(stuck)).map((r) => r.status)).toEqual([200, 200]);
     const titles = (await alice.request('GET', `/api/projects/${alice.projectId}/tasks`)).body.items.map((i: { title: string }) => i.title);
     expect(titles).not.toContain('Abandoned');
+  });
+
+  it('an open event stream gives its slot back once it is streaming: streams never shed ordinary requests', async () => {
+    const streams = await Promise.all([1, 2, 3].map(() => openStream(t.url, alice.token)));
+    try {
+      expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
+      expect(await metric(t, 'taskflow_admission_in_flight')).toBe(0);
+      const answers = await Promise.all([1, 2].map(() => alice.request('GET', `/api/tasks/${taskId}`)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    } finally {
+      for (const s of streams) s.close();
+    }
+    await until('the slots are free', async () => (await metric(t, 'taskflow_admission_in_flight')) === 0);
   });
 
   it('MAX_IN_FLIGHT=0 turns admission control off', async () => {

@@ -1,0 +1,295 @@
+import type { Response } from 'express';
+import pg from 'pg';
+import { sql } from 'slonik';
+import type { Config } from '../config.js';
+import { pgClientConfig, type DatabasePool } from '../db/index.js';
+import { leaveAdmission } from '../http/admission.js';
+import { ProblemError } from '../http/problem.js';
+import type { Principal } from '../identity/principal.js';
+import type { Logger } from '../observability/logger.js';
+import { comparePositions, encodePosition, type Position } from './cursor.js';
+import { listAllEvents, listProjectMembers, readHorizon, type EventRow, type EventScope } from './events.sql.js';
+import { readFeedPage } from './feed.js';
+import { positionOf, toEvents } from './to-event.js';
+import type { Event } from './types.js';
+
+export const CHANNEL = 'taskflow_events';
+const BATCH = 500;
+const RETRY_HINT_MS = 2_000;
+/** After a change, the horizon may still be held back by a transaction that started earlier: look again shortly. */
+const FOLLOW_UPS_MS = [50, 250, 1_000];
+
+interface Subscriber {
+  key: string;
+  scope: EventScope;
+  position: Position;
+  catchingUp: boolean;
+  res: Response;
+  heartbeat: NodeJS.Timeout;
+}
+
+export interface EventHub {
+  /** Serves one SSE stream until the client goes away or the hub closes. */
+  stream(who: Principal, scope: EventScope, resumeFrom: Position | undefined, res: Response): Promise<void>;
+  /** A change was committed through this instance: wake the local streams and tell the other instances. */
+  changed(): void;
+  readonly openStreams: number;
+  /** Also run `listener` whenever the hub looks for new events (the webhook dispatcher follows the same signals). */
+  onWake(listener: () => void): void;
+  /** Ends every stream (clients reconnect elsewhere with Last-Event-ID) and stops listening. */
+  close(): Promise<void>;
+}
+
+type Settings = Config['events'];
+
+/**
+ * One per process: reads the event log once for all streams (on NOTIFY, after local writes, and every
+ * poll interval as a fallback) and fans each batch out to the streams allowed to see it.
+ */
+export function createEventHub(pool: DatabasePool, settings: Settings, logger: Logger): EventHub {
+  const subscribers = new Set<Subscriber>();
+  const perUser = new Map<string, number>();
+  let position: Position | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+  let listener: pg.Client | undefined;
+  let notifyPending = false;
+  let notifyInFlight = false;
+  const timers = new Set<NodeJS.Timeout>();
+  const wakeListeners: (() => void)[] = [];
+
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    timers.add(t);
+  };
+
+  const write = (sub: Subscriber, text: string) => {
+    if (sub.res.destroyed) return;
+    sub.res.write(text);
+    // A client that does not read: its unsent data piles up in our memory. Cut it off; it resumes from Last-Event-ID.
+    if (sub.res.writableLength > settings.streamBufferBytes) {
+      logger.warn({ buffered: sub.res.writableLength }, 'event stream client too slow: disconnected');
+      sub.res.destroy();
+    }
+  };
+  const send = (sub: Subscriber, event: Event, at: Position) =>
+    write(sub, `id: ${encodePosition(at)}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+
+  const matches = (sub: Subscriber, row: EventRow, members: Map<number, Set<number>>) => {
+    const s = sub.scope;
+    if (row.tenantId !== s.tenantId) return false;
+    if (s.projectId !== undefined && row.projectId !== s.projectId) return false;
+    if (s.actions && !s.actions.includes(row.action)) return false;
+    if (row.projectId === null) return row.entityType === 'agent';
+    return members.get(row.projectId)?.has(s.workerId) ?? false;
+  };
+
+  /** Reads what is new for everyone, once, and hands it to the streams. */
+  async function tick(): Promise<void> {
+    if (position === undefined) {
+      const { horizon } = await readHorizon(pool);
+      position = { xid: horizon, id: 0 };
+    }
+    for (;;) {
+      const from = position;
+      const { horizon } = await readHorizon(pool);
+      const rows = await listAllEvents(pool, from, horizon, BATCH);
+      const last = rows[rows.length - 1];
+      const to: Position = rows.length === BATCH && last ? positionOf(last) : maxPosition(from, { xid: horizon, id: 0 });
+      if (rows.length && subscribers.size) {
+        const projectIds = [...new Set(rows.map((r) => r.projectId).filter((p): p is number => p !== null))];
+        const members = new Map<number, Set<number>>();
+        for (const m of await listProjectMembers(pool, projectIds)) {
+          if (!members.has(m.projectId)) members.set(m.projectId, new Set());
+          members.get(m.projectId)!.add(m.workerId);
+        }
+        const wanted = rows.filter((row) => [...subscribers].some((sub) => matches(sub, row, members)));
+        const events = await toEvents(pool, wanted);
+        const byRow = new Map(wanted.map((row, i) => [row, events[i]!]));
+        for (const sub of subscribers) {
+          if (sub.catchingUp || comparePositions(sub.position, to) >= 0) continue;
+          if (comparePositions(sub.position, from) < 0) {
+            void catchUp(sub); // it fell behind this batch (it joined with an older cursor): it reads the gap itself
+            continue;
+          }
+          for (const row of wanted) {
+            const at = positionOf(row);
+            if (comparePositions(at, sub.position) > 0 && matches(sub, row, members)) send(sub, byRow.get(row)!, at);
+          }
+          sub.position = to;
+        }
+      } else {
+        for (const sub of subscribers) if (!sub.catchingUp && comparePositions(sub.position, from) >= 0) sub.position = maxPosition(sub.position, to);
+      }
+      position = to;
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  /** Brings one stream from its own position up to the hub's, through the visibility-checked feed. */
+  async function catchUp(sub: Subscriber): Promise<void> {
+    sub.catchingUp = true;
+    try {
+      while (!sub.res.destroyed && (position === undefined || comparePositions(sub.position, position) < 0)) {
+        const page = await readFeedPage(pool, sub.scope, sub.position, BATCH);
+        const events = await toEvents(pool, page.rows);
+        page.rows.forEach((row, i) => send(sub, events[i]!, positionOf(row)));
+        sub.position = page.next;
+      }
+    } catch (err) {
+      logger.warn({ err }, 'event stream could not catch up; it ends and the client resumes from its last id');
+      sub.res.end();
+    } finally {
+      sub.catchingUp = false;
+    }
+  }
+
+  /** Runs tick() one at a time; a wake-up during a run schedules exactly one more run. */
+  function wake(): void {
+    if (closed) return;
+    for (const listener of wakeListeners) listener();
+    if (running) {
+      again = true;
+      return;
+    }
+    running = tick()
+      .catch((err: unknown) => logger.warn({ err }, 'reading the event log failed; streams pause and resume from their position'))
+      .finally(() => {
+        running = undefined;
+        if (again) {
+          again = false;
+          wake();
+        }
+      });
+  }
+
+  const poll = setInterval(wake, settings.pollIntervalMs);
+  poll.unref();
+
+  async function listen(): Promise<void> {
+    if (!settings.listen || !settings.listenUrl || closed) return;
+    const client = new pg.Client(pgClientConfig(settings.listenUrl));
+    client.on('notification', () => {
+      wake();
+      for (const ms of FOLLOW_UPS_MS) later(ms, wake);
+    });
+    client.on('error', (err) => logger.warn({ err }, 'event listener connection failed; polling until it is back'));
+    client.on('end', () => {
+      if (listener === client) listener = undefined;
+      if (!closed) later(1_000, () => void listen());
+    });
+    try {
+      await client.connect();
+      await client.query(`listen ${CHANNEL}`);
+      listener = client;
+      wake(); // whatever was notified while we were not listening
+    } catch (err) {
+      logger.warn({ err }, 'could not LISTEN for events; polling every %d ms', settings.pollIntervalMs);
+      await client.end().catch(() => {});
+    }
+  }
+  void listen();
+
+  /** NOTIFY the other instances, at most one at a time (a burst of writes sends one or two). */
+  function notifyOthers(): void {
+    if (notifyInFlight) {
+      notifyPending = true;
+      return;
+    }
+    notifyInFlight = true;
+    pool
+      .query(sqlNotify)
+      .catch((err: unknown) => logger.debug({ err }, 'NOTIFY failed; other instances will poll'))
+      .finally(() => {
+        notifyInFlight = false;
+        if (notifyPending) {
+          notifyPending = false;
+          notifyOthers();
+        }
+      });
+  }
+
+  return {
+    get openStreams() {
+      return subscribers.size;
+    },
+    onWake(listener) {
+      wakeListeners.push(listener);
+    },
+    changed() {
+      if (closed) return;
+      notifyOthers();
+      wake();
+      for (const ms of FOLLOW_UPS_MS) later(ms, wake);
+    },
+    async stream(who, scope, resumeFrom, res) {
+      if (closed) throw new ProblemError('unavailable', { detail: 'The server is shutting down; reconnect', headers: { 'Retry-After': '1' } });
+      const key = `${who.tenantId}\u0000${who.userId}`;
+      const open = perUser.get(key) ?? 0;
+      if (open >= settings.maxStreamsPerUser) {
+        throw new ProblemError('too-many-streams', {
+          detail: `You already have ${open} open event streams; close one before opening another`,
+          headers: { 'Retry-After': '5' },
+        });
+      }
+      // A new stream starts at the log's present, not where this instance last looked (its poll may be a minute
+      // away, and reads caused by other instances' changes arrive only by NOTIFY).
+      if (!resumeFrom) {
+        wake();
+        await running;
+        if (running) await running; // a change arrived during that read: the run it scheduled
+      }
+      // A resumed stream validates its cursor (410/422) before the response starts.
+      const first = resumeFrom ? await readFeedPage(pool, scope, resumeFrom, BATCH) : undefined;
+      perUser.set(key, open + 1);
+      res.status(200).set({
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache',
+        'X-Accel-Buffering': 'no',
+        Connection: 'keep-alive',
+      });
+      res.flushHeaders();
+      leaveAdmission(res);
+      res.socket?.setNoDelay(true);
+      const sub: Subscriber = {
+        key,
+        scope,
+        position: position ?? { xid: '0', id: 0 },
+        catchingUp: false,
+        res,
+        heartbeat: setInterval(() => write(sub, ': heartbeat\n\n'), settings.heartbeatMs),
+      };
+      write(sub, `retry: ${RETRY_HINT_MS}\n\n`);
+      if (first) {
+        const events = await toEvents(pool, first.rows);
+        first.rows.forEach((row, i) => send(sub, events[i]!, positionOf(row)));
+        sub.position = first.next;
+      }
+      subscribers.add(sub);
+      if (first) void catchUp(sub);
+      await new Promise<void>((resolve) => res.once('close', resolve));
+      clearInterval(sub.heartbeat);
+      subscribers.delete(sub);
+      const left = (perUser.get(key) ?? 1) - 1;
+      if (left > 0) perUser.set(key, left);
+      else perUser.delete(key);
+    },
+    async close() {
+      closed = true;
+      clearInterval(poll);
+      for (const t of timers) clearTimeout(t);
+      for (const sub of subscribers) sub.res.end();
+      await running;
+      await listener?.end().catch(() => {});
+    },
+  };
+}
+
+const maxPosition = (a: Position, b: Position) => (comparePositions(a, b) >= 0 ? a : b);
+
+const sqlNotify = sql.unsafe`select pg_notify(${CHANNEL}, '')`;

@@ -1,0 +1,31 @@
+import type { components } from '../../generated/api.js';
+
+export type Event = components['schemas']['Event'];
+export type EventType = components['schemas']['EventType'];
+
+/** Audit actions whose event type is not `<entity>.<action without the entity prefix>`. */
+const RENAMED: Record<string, string> = {
+  member_added: 'member.added',
+  member_removed: 'member.removed',
+  recurrence_spawned: 'task.spawned',
+  agent_key_created: 'agent.key_created',
+  agent_key_revoked: 'agent.key_revoked',
+};
+
+/** The event type of an audit entry: `task_created` → `task.created`, `status_changed` → `task.status_changed`. */
+export function eventTypeOf(entityType: string, action: string): string {
+  const renamed = RENAMED[action];
+  if (renamed) return renamed;
+  const prefix = `${entityType}_`;
+  return `${entityType}.${action.startsWith(prefix) ? action.slice(prefix.length) : action}`;
+}
+
+/** The audit actions of the given event types (the feed filters on the indexed audit columns). */
+export function actionsOf(types: readonly string[]): string[] {
+  return types.map((type) => {
+    const renamed = Object.entries(RENAMED).find(([, t]) => t === type);
+    if (renamed) return renamed[0];
+    const [entity, change] = type.split('.') as [string, string];
+    return ['created', 'updated', 'deleted'].includes(change) ? `${entity}_${change}` : change;
+  });
+}

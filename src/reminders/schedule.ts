@@ -1,0 +1,36 @@
+import type { EventRow } from '../events/index.js';
+import type { TaskToSchedule } from './reminders.sql.js';
+
+const statusOf = (details: Record<string, unknown>) => details.status as { before?: string; after?: string } | undefined;
+
+/** Whether an event can change the reminders a task calls for (its due date, assignee or completion). */
+export function changesReminders(row: EventRow): boolean {
+  if (row.entityType !== 'task') return false;
+  const d = row.details;
+  switch (row.action) {
+    case 'task_created':
+      return d.assignee_id != null && d.due_date != null;
+    case 'task_updated':
+      return 'due_date' in d;
+    case 'assigned':
+    case 'recurrence_spawned':
+      return true;
+    case 'status_changed':
+    case 'approved':
+    case 'rejected':
+      return statusOf(d)?.after === 'completed' || statusOf(d)?.before === 'completed';
+    default:
+      return false; // a deleted task's reminders go with it (on delete cascade)
+  }
+}
+
+/** The tasks of a batch of events whose reminders must be brought up to date, each with its latest change. */
+export function tasksToSchedule(rows: readonly EventRow[]): TaskToSchedule[] {
+  const latest = new Map<number, string>();
+  for (const row of rows) {
+    if (!changesReminders(row)) continue;
+    const seen = latest.get(row.entityId);
+    if (seen === undefined || Date.parse(row.createdAt) > Date.parse(seen)) latest.set(row.entityId, row.createdAt);
+  }
+  return [...latest].map(([taskId, changedAt]) => ({ taskId, changedAt }));
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { components } from '../../generated/api.js';
+import type { Config } from '../config.js';
+import { Id, type DatabasePool, type Db } from '../db/index.js';
+import type { HandlersFor } from '../http/handler.js';
+import { decodeCursor, toPage } from '../http/paging.js';
+import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
+import { ProblemError } from '../http/problem.js';
+import type { Principal } from '../identity/principal.js';
+import type { JobQueue } from '../jobs/index.js';
+import { requireProjectRole } from '../members/index.js';
+import { DELIVERY_QUEUE, deliveryJobId, type DeliveryJob } from './deliver.js';
+import { newSecret } from './signature.js';
+import { checkWebhookUrl } from './url-guard.js';
+import {
+  deleteWebhookRow,
+  findWebhook,
+  insertWebhook,
+  listDeliveriesPage,
+  listWebhooksPage,
+  updateWebhookRow,
+  type DeliveryRow,
+  type WebhookRow,
+} from './webhooks.sql.js';
+
+type Webhook = components['schemas']['Webhook'];
+const DEFAULT_LIMIT = 50;
+const PREVIOUS_SECRET_VALID_MS = 24 * 60 * 60_000;
+
+export const toWebhook = (row: WebhookRow, secret?: string): Webhook => ({
+  id: row.id,
+  project_id: row.projectId,
+  url: row.url,
+  event_types: row.eventTypes as Webhook['event_types'],
+  active: row.active,
+  disabled_reason: row.disabledReason,
+  disabled_at: row.disabledAt,
+  secret_rotated_until: row.previousSecretExpiresAt && Date.parse(row.previousSecretExpiresAt) > Date.now() ? row.previousSecretExpiresAt : null,
+  created_at: row.createdAt,
+  updated_at: row.updatedAt,
+  version: row.version,
+  ...(secret ? { secret } : {}),
+});
+const toDelivery = (row: DeliveryRow) => row as components['schemas']['WebhookDelivery'];
+
+export interface WebhookDeps {
+  pool: DatabasePool;
+  config: Config;
+  jobs: JobQueue;
+}
+
+export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
+  const policy = { allowPrivate: config.webhooks.allowPrivate, httpsOnly: config.webhooks.httpsOnly };
+
+  /** Owners only; a webhook of another project is the same 404 as a missing one. */
+  async function ownedWebhook(who: Principal, projectId: number, webhookId: number, lock = false, db: Db = pool) {
+    await requireProjectRole(db, who, projectId, 'owner');
+    const hook = await findWebhook(db, projectId, webhookId, lock);
+    if (!hook) throw new ProblemError('webhook-not-found', { detail: `Project ${projectId} has no webhook ${webhookId}` });
+    return hook;
+  }
+
+  return {
+    listWebhooks: async ({ principal: who, params, query }) => {
+      await requireProjectRole(pool, who, params.project_id, 'owner');
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, 'webhooks', z.tuple([Id]))?.[0];
+      const rows = await listWebhooksPage(pool, params.project_id, limit, after);
+      return { status: 200, body: toPage(rows, limit, 'webhooks', (r) => [r.id], (r) => toWebhook(r)) };
+    },
+
+    createWebhook: async ({ principal: who, params, body }) => {
+      await requireProjectRole(pool, who, params.project_id, 'owner');
+      const url = await checkWebhookUrl(body.url, policy);
+      const secret = newSecret();
+      const row = await insertWebhook(pool, {
+        tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
+        secret, createdById: who.workerId,
+      });
+      return {
+        status: 201,
+        body: toWebhook(row, secret),
+        headers: { Location: `/api/projects/${row.projectId}/webhooks/${row.id}`, ETag: etagOf(row.version) },
+      };
+    },
+
+    getWebhook: async ({ principal: who, params, headers }) => {
+      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+      return notModifiedReply(headers['if-none-match'], hook.version) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+    },
+
+    updateWebhook: async ({ principal: who, params, body, headers }) => {
+      const url = body.url === undefined ? undefined : await checkWebhookUrl(body.url, policy);
+      const secret = body.rotate_secret ? newSecret() : undefined;
+      const row = await pool.transaction(async (tx) => {
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
+        return updateWebhookRow(tx, params.webhook_id, {
+          ...(url === undefined ? {} : { url }),
+          ...(body.event_types === undefined ? {} : { eventTypes: body.event_types }),
+          ...(body.active === undefined ? {} : { active: body.active }),
+          ...(secret ? { rotate: { secret, previousValidMs: PREVIOUS_SECRET_VALID_MS } } : {}),
+        });
+      });
+      return { status: 200, body: toWebhook(row, secret), headers: { ETag: etagOf(row.version) } };
+    },
+
+    deleteWebhook: async ({ principal: who, params, headers }) => {
+      await pool.transaction(async (tx) => {
+        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+        assertIfMatch(headers['if-match'], current.version);
+        await deleteWebhookRow(tx, params.webhook_id);
+      });
+      return { status: 204, body: undefined };
+    },
+
+    pingWebhook: async ({ principal: who, params }) => {
+      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+      const messageId = `msg_ping_${randomUUID().replaceAll('-', '')}`;
+      const now = new Date().toISOString();
+      const event = {
+        id: 0, type: 'webhook.ping' as const, occurred_at: now, project_id: hook.projectId,
+        entity: { type: 'webhook', id: hook.id }, actor: { id: who.workerId, handle: who.handle, type: who.actorType, client: who.client },
+        data: { changes: {}, task: null },
+      };
+      const job: DeliveryJob = {
+        webhookId: hook.id, messageId, eventId: null, eventType: 'webhook.ping', attempt: 1,
+        payload: JSON.stringify({ type: event.type, timestamp: now, data: event }),
+      };
+      await jobs.send(DELIVERY_QUEUE, job, { id: deliveryJobId(hook.id, messageId, 1) });
+      return { status: 202, body: { message_id: messageId } };
+    },
+
+    listWebhookDeliveries: async ({ principal: who, params, query }) => {
+      await ownedWebhook(who, params.project_id, params.webhook_id);
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const before = decodeCursor(query.cursor, 'deliveries', z.tuple([Id]))?.[0];
+      const rows = await listDeliveriesPage(pool, params.webhook_id, limit, before);
+      return { status: 200, body: toPage(rows, limit, 'deliveries', (r) => [r.id], toDelivery) };
+    },
+  } satisfies HandlersFor<'listWebhooks' | 'createWebhook' | 'getWebhook' | 'updateWebhook' | 'deleteWebhook' | 'pingWebhook' | 'listWebhookDeliveries'>;
+};

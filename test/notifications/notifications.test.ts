@@ -1,0 +1,254 @@
+/**
+ * The inbox: notifications produced from the event log for the people a change concerns, never for the one
+ * who made it; list, unread count, mark read, mark all read, retention.
+ */
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { purgeNotifications } from '../../src/notifications/index.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { FAST, inbox, waitForNotification, type Notification, type NotificationList } from './support.js';
+
+let t: TestApp;
+let alice: SignedIn;
+let bob: SignedIn;
+let carol: SignedIn;
+let project: number;
+
+beforeAll(async () => {
+  t = await startTestApp({ env: FAST });
+  alice = await signIn(t, 'alice');
+  bob = await signIn(t, 'bob');
+  carol = await signIn(t, 'carol');
+  project = await newProject(t, alice, [bob, carol]);
+}, 120_000);
+afterAll(async () => {
+  await t.close();
+});
+
+const about = (taskId: number, type: string) => (n: Notification) => n.task_id === taskId && n.type === type;
+const typesFor = async (user: SignedIn, taskId: number) => (await inbox(user)).filter((n) => n.task_id === taskId).map((n) => n.type).sort();
+
+/**
+ * A change that does notify bob, made after the changes under test: once bob has it, the producer (which
+ * reads the log in order) has handled everything before it, so what is missing is really not produced.
+ */
+async function sentinel(): Promise<void> {
+  const task = await createTask(alice, project, { title: 'Sentinel', assignee_id: bob.workerId });
+  await waitForNotification(bob, about(task.id, 'task_assigned'));
+}
+
+describe('what produces a notification', () => {
+  it('a task created with someone else as assignee: task_assigned for the assignee only, with the actor and title', async () => {
+    const task = await createTask(alice, project, { title: 'Write the release notes', assignee_id: bob.workerId });
+    const n = await waitForNotification(bob, about(task.id, 'task_assigned'));
+    expect(n).toEqual({
+      id: expect.any(Number),
+      type: 'task_assigned',
+      event_id: expect.any(Number),
+      project_id: project,
+      task_id: task.id,
+      task_title: 'Write the release notes',
+      actor: { id: alice.workerId, handle: alice.me.worker.handle, type: 'human' },
+      data: {},
+      read_at: null,
+      created_at: expect.stringMatching(/Z$/),
+    });
+    await sentinel();
+    expect(await typesFor(alice, task.id)).toEqual([]);
+  });
+
+  it('assigning and reassigning: each new assignee is told; unassigning and assigning yourself tell no one', async () => {
+    const task = await createTask(alice, project, { title: 'Triage the bug reports' });
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: bob.workerId } })).status).toBe(200);
+    await waitForNotification(bob, about(task.id, 'task_assigned'));
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: carol.workerId } })).status).toBe(200);
+    await waitForNotification(carol, about(task.id, 'task_assigned'));
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: null } })).status).toBe(200);
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: alice.workerId } })).status).toBe(200);
+    await sentinel();
+    expect(await typesFor(alice, task.id)).toEqual([]);
+    expect(await typesFor(bob, task.id)).toEqual(['task_assigned']);
+    expect(await typesFor(carol, task.id)).toEqual(['task_assigned']);
+  });
+
+  it('review, rejection (with the reason) and approval reach the creator and the assignee, never the one acting', async () => {
+    const task = await createTask(alice, project, { title: 'Draft the launch announcement', assignee_id: bob.workerId });
+    expect((await setStatus(bob, task.id, 'in_progress')).status).toBe(200);
+    expect((await setStatus(bob, task.id, 'review')).status).toBe(200);
+    await waitForNotification(alice, about(task.id, 'task_review'));
+    const rejected = await alice.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'The pricing paragraph is out of date' } });
+    expect(rejected.status).toBe(200);
+    const rejection = await waitForNotification(bob, about(task.id, 'task_rejected'));
+    expect(rejection.data).toEqual({ reason: 'The pricing paragraph is out of date' });
+    expect((await setStatus(bob, task.id, 'review')).status).toBe(200);
+    expect((await alice.request('POST', `/api/tasks/${task.id}/approve`)).status).toBe(200);
+    await waitForNotification(bob, about(task.id, 'task_completed'));
+    await sentinel();
+    expect(await typesFor(alice, task.id)).toEqual(['task_review', 'task_review']);
+    expect(await typesFor(bob, task.id)).toEqual(['task_assigned', 'task_completed', 'task_rejected']);
+    expect(await typesFor(carol, task.id)).toEqual([]);
+  });
+
+  it('completing through the status: the creator is told when the assignee completes', async () => {
+    const task = await createTask(alice, project, { title: 'Renew the certificate', assignee_id: bob.workerId });
+    expect((await setStatus(bob, task.id, 'completed')).status).toBe(200);
+    await waitForNotification(alice, about(task.id, 'task_completed'));
+    await sentinel();
+    expect(await typesFor(bob, task.id)).toEqual(['task_assigned']);
+  });
+
+  it('a deleted task: its creator and assignee are told (but not the one deleting it), with its title', async () => {
+    const task = await createTask(carol, project, { title: 'Old landing page', assignee_id: bob.workerId });
+    expect((await alice.request('DELETE', `/api/tasks/${task.id}`)).status).toBe(204);
+    const forBob = await waitForNotification(bob, about(task.id, 'task_deleted'));
+    expect(forBob).toMatchObject({ task_title: 'Old landing page', actor: { id: alice.workerId } });
+    await waitForNotification(carol, about(task.id, 'task_deleted'));
+    await sentinel();
+    expect(await typesFor(alice, task.id)).toEqual([]);
+  });
+
+  it("the next occurrence of a recurring task: its creator is told when the assignee completes this one", async () => {
+    const task = await createTask(alice, project, {
+      title: 'Weekly report', assignee_id: bob.workerId, due_date: '2031-03-03T09:00:00Z', recurrence: { pattern: 'weekly' },
+    });
+    expect((await setStatus(bob, task.id, 'completed')).status).toBe(200);
+    const spawned = await waitForNotification(alice, (n) => n.type === 'task_spawned' && n.data.spawned_from_id === task.id);
+    expect(spawned).toMatchObject({ task_title: 'Weekly report', data: { spawned_from_id: task.id } });
+    expect(Date.parse(String(spawned.data.due_date))).toBe(Date.parse('2031-03-10T09:00:00Z'));
+    expect(spawned.task_id).not.toBe(task.id);
+    await sentinel();
+    expect((await inbox(bob)).filter((n) => n.type === 'task_spawned')).toEqual([]);
+  });
+
+  it('changes that concern no one else tell no one: edits, progress, starting, creating without an assignee', async () => {
+    const task = await createTask(alice, project, { title: 'Quiet task', assignee_id: alice.workerId });
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { title: 'Quiet task, renamed', priority: 'high' } })).status).toBe(200);
+    expect((await setStatus(alice, task.id, 'in_progress')).status).toBe(200);
+    expect((await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 40 } })).status).toBe(200);
+    expect((await setStatus(alice, task.id, 'review')).status).toBe(200);
+    const unassigned = await createTask(bob, project, { title: 'Nobody yet' });
+    await sentinel();
+    for (const user of [alice, bob, carol]) {
+      expect(await typesFor(user, task.id)).toEqual([]);
+      expect(await typesFor(user, unassigned.id)).toEqual([]);
+    }
+  });
+
+  it('agents are notified like people: a task assigned to an agent lands in its inbox', async () => {
+    const agent = await alice.request('POST', '/api/agents', { body: { handle: '@triage-bot', name: 'Triage bot', agent_type: 'claude' } });
+    expect(agent.status).toBe(201);
+    await t.pool.query(sql.unsafe`insert into member (project_id, worker_id) values (${project}, ${agent.body.id})`);
+    const task = await createTask(alice, project, { title: 'Label the new issues', assignee_id: agent.body.id });
+    await sentinel();
+    const rows = await t.pool.any(sql.type(z.object({ type: z.string() }))`
+      select type from notification where recipient_id = ${agent.body.id} and task_id = ${task.id}`);
+    expect(rows).toEqual([{ type: 'task_assigned' }]);
+    // The agent reads it itself, with an API key, like any worker.
+    const key = await alice.request('POST', `/api/agents/${agent.body.id}/keys`, { body: { name: 'inbox' } });
+    expect(key.status).toBe(201);
+    const asAgent = { headers: { Authorization: `Bearer ${key.body.secret}` } };
+    const list = await t.request<NotificationList>('GET', '/api/notifications', asAgent);
+    expect(list.status).toBe(200);
+    const theirs = list.body.items.filter((n) => n.task_id === task.id);
+    expect(theirs).toEqual([
+      expect.objectContaining({ type: 'task_assigned', task_id: task.id, read_at: null, actor: expect.objectContaining({ id: alice.workerId }) }),
+    ]);
+    const read = await t.request<Notification>('POST', `/api/notifications/${theirs[0]!.id}/read`, asAgent);
+    expect(read.status).toBe(200);
+    expect(read.body.read_at).not.toBeNull();
+  });
+
+  it('each event notifies each person once, even when the producer runs again over it', async () => {
+    const counts = await t.pool.any(sql.type(z.object({ n: z.number() }))`
+      select count(*)::int as n from notification group by event_id, recipient_id having count(*) > 1`);
+    expect(counts).toEqual([]);
+  });
+});
+
+describe('reading the inbox', () => {
+  let dave: SignedIn;
+  let erin: SignedIn;
+  let mine: Notification[];
+
+  beforeAll(async () => {
+    dave = await signIn(t, 'dave');
+    erin = await signIn(t, 'erin');
+    const shared = await newProject(t, erin, [dave]);
+    for (let i = 1; i <= 5; i++) await createTask(erin, shared, { title: `Inbox item ${i}`, assignee_id: dave.workerId });
+    mine = await waitForNotification(dave, (n) => n.task_title === 'Inbox item 5').then(() => inbox(dave));
+  });
+
+  it('lists newest first with a keyset cursor; the unread count matches', async () => {
+    expect(mine.map((n) => n.task_title)).toEqual(['Inbox item 5', 'Inbox item 4', 'Inbox item 3', 'Inbox item 2', 'Inbox item 1']);
+    const first = await dave.request<NotificationList>('GET', '/api/notifications', { query: { limit: 2 } });
+    expect(first.body.items.map((n) => n.id)).toEqual([mine[0]!.id, mine[1]!.id]);
+    const second = await dave.request<NotificationList>('GET', '/api/notifications', { query: { limit: 2, cursor: first.body.next_cursor! } });
+    expect(second.body.items.map((n) => n.id)).toEqual([mine[2]!.id, mine[3]!.id]);
+    const count = await dave.request('GET', '/api/notifications/unread-count');
+    expect(count).toMatchObject({ status: 200, body: { count: 5 } });
+  });
+
+  it('marks one read (idempotently, keeping the first read_at) and filters by unread', async () => {
+    const target = mine[1]!;
+    const read = await dave.request<Notification>('POST', `/api/notifications/${target.id}/read`);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual({ ...target, read_at: expect.stringMatching(/Z$/) });
+    const again = await dave.request<Notification>('POST', `/api/notifications/${target.id}/read`);
+    expect(again.body.read_at).toBe(read.body.read_at);
+    expect((await dave.request('GET', '/api/notifications/unread-count')).body).toEqual({ count: 4 });
+    expect((await inbox(dave, { unread: true })).map((n) => n.id)).toEqual(mine.filter((n) => n.id !== target.id).map((n) => n.id));
+    expect((await inbox(dave, { unread: false })).map((n) => n.id)).toEqual([target.id]);
+  });
+
+  it("answers 404 for someone else's notification and for one that does not exist, and changes nothing", async () => {
+    const target = mine[0]!;
+    expectProblem(await erin.request('POST', `/api/notifications/${target.id}/read`), 404, 'notification-not-found');
+    expectProblem(await dave.request('POST', '/api/notifications/999999999/read'), 404, 'notification-not-found');
+    expect((await inbox(dave)).find((n) => n.id === target.id)?.read_at).toBeNull();
+    expect(await inbox(erin)).toEqual([]);
+  });
+
+  it('answers 422 naming the field for a bad id, a bad filter, a bad limit or a forged cursor', async () => {
+    const bad = async (path: string, query: Record<string, string>, pointer: string) => {
+      const res = await dave.request(path.endsWith('/read') ? 'POST' : 'GET', path, { query });
+      expectProblem(res, 422, 'validation-failed');
+      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer })]));
+    };
+    await bad('/api/notifications/abc/read', {}, '/path/notification_id');
+    await bad('/api/notifications/0/read', {}, '/path/notification_id');
+    await bad('/api/notifications', { unread: 'maybe' }, '/query/unread');
+    await bad('/api/notifications', { limit: '0' }, '/query/limit');
+    await bad('/api/notifications', { cursor: 'not-a-cursor' }, '/query/cursor');
+  });
+
+  it('marks all read: {updated} counts only the unread ones; a second call updates nothing', async () => {
+    const all = await dave.request('POST', '/api/notifications/read-all');
+    expect(all).toMatchObject({ status: 200, body: { updated: 4 } });
+    expect((await dave.request('GET', '/api/notifications/unread-count')).body).toEqual({ count: 0 });
+    expect((await dave.request('POST', '/api/notifications/read-all')).body).toEqual({ updated: 0 });
+    expect((await inbox(erin, {})).length).toBe(0);
+  });
+
+  it('needs a token', async () => {
+    expect((await t.request('GET', '/api/notifications')).status).toBe(401);
+    expect((await t.request('POST', '/api/notifications/read-all')).status).toBe(401);
+  });
+});
+
+describe('retention', () => {
+  it('purges notifications older than the retention period and keeps the rest', async () => {
+    const frank = await signIn(t, 'frank');
+    const insert = (daysAgo: number, title: string) => t.pool.query(sql.unsafe`
+      insert into notification (tenant_id, recipient_id, event_id, type, task_title, actor_handle, actor_type, created_at)
+      values ('default', ${frank.workerId}, ${900_000_000 + daysAgo}, 'task_assigned', ${title}, '@alice', 'human',
+              now() - make_interval(days => ${daysAgo}))`);
+    await insert(120, 'Four months old');
+    await insert(91, 'Just past retention');
+    await insert(89, 'Just within retention');
+    await insert(0, 'Today');
+    expect(await purgeNotifications(t.pool, t.config.notifications.retentionDays)).toBe(2);
+    expect((await inbox(frank)).map((n) => n.task_title)).toEqual(['Today', 'Just within retention']);
+    expect(await purgeNotifications(t.pool, 90)).toBe(0);
+  });
+});

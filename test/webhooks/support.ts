@@ -1,0 +1,73 @@
+/** A local webhook receiver for the webhook suites (not a test file). */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Received {
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+export interface Receiver {
+  url: string;
+  received: Received[];
+  /** Status to answer the n-th request (0-based); 200 by default. */
+  respond: (n: number) => number;
+  waitFor(count: number, ms?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startReceiver(respond: (n: number) => number = () => 200): Promise<Receiver> {
+  const received: Received[] = [];
+  const waiters = new Set<() => void>();
+  const receiver = { respond } as Receiver;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const n = received.length;
+      received.push({ headers: req.headers as Record<string, string>, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() });
+      const status = receiver.respond(n);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : `failing on purpose (${n + 1}) ${'x'.repeat(2000)}`);
+      for (const w of waiters) w();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return Object.assign(receiver, {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/taskflow`,
+    received,
+    waitFor: (count: number, ms = 180_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (received.length >= count) return resolve();
+        const timer = setTimeout(() => reject(new Error(`receiver: ${received.length} of ${count} requests within ${ms} ms`)), ms);
+        const check = () => {
+          if (received.length >= count) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        waiters.add(check);
+      }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  });
+}
+
+/**
+ * Standard Webhooks verification, written from the specification (not with the server's code): HMAC-SHA256 of
+ * `${id}.${timestamp}.${body}` keyed with the base64-decoded part of `whsec_…`, compared with each `v1,` signature.
+ */
+export function verifyStandardWebhook(secret: string, r: Received): boolean {
+  const key = Buffer.from(secret.split('_')[1]!, 'base64');
+  const expected = createHmac('sha256', key).update(`${r.headers['webhook-id']}.${r.headers['webhook-timestamp']}.${r.body}`).digest();
+  return (r.headers['webhook-signature'] ?? '').split(' ').some((s) => {
+    const [version, signature] = s.split(',');
+    const given = Buffer.from(signature ?? '', 'base64');
+    return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
+  });
+}
