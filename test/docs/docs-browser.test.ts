@@ -17,7 +17,9 @@ const reason = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-g
 if (reason) console.log(`test/docs/docs-browser.test.ts skipped: ${reason}`);
 const describeWithBrowser = reason ? describe.skip : describe;
 
-const operationIds = Object.values(contractDocument.paths ?? {}).flatMap((item) =>
+// Swagger UI shows the operations under `paths` and the 3.1 `webhooks` (the payloads receivers get).
+const documented = { ...(contractDocument.paths ?? {}), ...((contractDocument as { webhooks?: Record<string, object> }).webhooks ?? {}) };
+const operationIds = Object.values(documented).flatMap((item) =>
   Object.values(item ?? {}).flatMap((op) => (op && typeof op === 'object' && 'operationId' in op ? [String(op.operationId)] : [])),
 );
 
