@@ -37,11 +37,16 @@ export async function composeApp(parts: {
   databaseUrl?: string;
 }): Promise<ComposedApp> {
   const { config, pool, chatPool, logger, jobs } = parts;
-  const events = createEventHub(pool, { ...config.events, listenUrl: config.events.listenUrl ?? parts.databaseUrl }, logger);
-  const webhooks = await startWebhooks(pool, jobs, events, config, logger);
-  const reminders = startReminders(pool, jobs, events, config, logger);
-  const notifications = startNotifications(pool, jobs, events, config, logger);
   const metrics = parts.metrics ?? createMetrics();
+  const events = createEventHub(pool, { ...config.events, listenUrl: config.events.listenUrl ?? parts.databaseUrl }, logger, metrics);
+  // The event log's consumers and the job workers: on every instance unless BACKGROUND_WORKERS=false.
+  const consumers = config.jobs.background
+    ? [
+        await startWebhooks(pool, jobs, events, config, logger),
+        startReminders(pool, jobs, events, config, logger),
+        startNotifications(pool, jobs, events, config, logger),
+      ]
+    : [];
   const authenticator = createAuthenticator(config.auth, {
     onRefreshFailure: (err) => {
       metrics.jwksRefreshFailures.inc();
@@ -72,9 +77,7 @@ export async function composeApp(parts: {
   return Object.assign(app, {
     events,
     async stopBackground() {
-      await webhooks.stop();
-      await reminders.stop();
-      await notifications.stop();
+      for (const consumer of consumers) await consumer.stop();
       await events.close();
     },
   });

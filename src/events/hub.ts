@@ -7,6 +7,7 @@ import { leaveAdmission } from '../http/admission.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../identity/principal.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { comparePositions, encodePosition, type Position } from './cursor.js';
 import { listAllEvents, listProjectMembers, readHorizon, type EventRow, type EventScope } from './events.sql.js';
 import { readFeedPage } from './feed.js';
@@ -18,6 +19,8 @@ const BATCH = 500;
 const RETRY_HINT_MS = 2_000;
 /** After a change, the horizon may still be held back by a transaction that started earlier: look again shortly. */
 const FOLLOW_UPS_MS = [50, 250, 1_000];
+/** How long a catching-up stream waits for its client to read what was sent before it is cut off. */
+const DRAIN_TIMEOUT_MS = 30_000;
 
 interface Subscriber {
   key: string;
@@ -46,7 +49,12 @@ type Settings = Config['events'];
  * One per process: reads the event log once for all streams (on NOTIFY, after local writes, and every
  * poll interval as a fallback) and fans each batch out to the streams allowed to see it.
  */
-export function createEventHub(pool: DatabasePool, settings: Settings, logger: Logger): EventHub {
+export function createEventHub(
+  pool: DatabasePool,
+  settings: Settings,
+  logger: Logger,
+  metrics?: Pick<Metrics, 'eventStreamsOpen' | 'eventStreamsCut'>,
+): EventHub {
   const subscribers = new Set<Subscriber>();
   const perUser = new Map<string, number>();
   let position: Position | undefined;
@@ -68,14 +76,38 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
     timers.add(t);
   };
 
+  /**
+   * A client that does not read: its unsent data piles up in our memory. Once more than
+   * EVENTS_STREAM_BUFFER_BYTES wait unsent, the stream is cut off (the client resumes from Last-Event-ID).
+   * Checked before each write, so a single large event never cuts a client that keeps up.
+   */
+  const cut = (sub: Subscriber) => {
+    logger.warn({ buffered: sub.res.writableLength, limit: settings.streamBufferBytes }, 'event stream client too slow: disconnected');
+    metrics?.eventStreamsCut.inc();
+    sub.res.destroy();
+  };
   const write = (sub: Subscriber, text: string) => {
     if (sub.res.destroyed) return;
+    if (sub.res.writableLength > settings.streamBufferBytes) return cut(sub);
     sub.res.write(text);
-    // A client that does not read: its unsent data piles up in our memory. Cut it off; it resumes from Last-Event-ID.
-    if (sub.res.writableLength > settings.streamBufferBytes) {
-      logger.warn({ buffered: sub.res.writableLength }, 'event stream client too slow: disconnected');
-      sub.res.destroy();
-    }
+  };
+  /** Catching up writes pages of up to 500 events: between them it waits for the client to read (backpressure). */
+  const drained = async (sub: Subscriber): Promise<void> => {
+    if (sub.res.destroyed || sub.res.writableLength <= settings.streamBufferBytes / 2) return;
+    const ok = await new Promise<boolean>((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        sub.res.off('drain', onDrain);
+        sub.res.off('close', onClose);
+        resolve(result);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(true);
+      const timer = setTimeout(() => done(false), DRAIN_TIMEOUT_MS);
+      sub.res.once('drain', onDrain);
+      sub.res.once('close', onClose);
+    });
+    if (!ok && !sub.res.destroyed) cut(sub);
   };
   const send = (sub: Subscriber, event: Event, at: Position) =>
     write(sub, `id: ${encodePosition(at)}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
@@ -138,7 +170,10 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
       while (!sub.res.destroyed && (position === undefined || comparePositions(sub.position, position) < 0)) {
         const page = await readFeedPage(pool, sub.scope, sub.position, BATCH);
         const events = await toEvents(pool, page.rows);
-        page.rows.forEach((row, i) => send(sub, events[i]!, positionOf(row)));
+        for (const [i, row] of page.rows.entries()) {
+          send(sub, events[i]!, positionOf(row));
+          await drained(sub);
+        }
         sub.position = page.next;
       }
     } catch (err) {
@@ -254,6 +289,7 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
         Connection: 'keep-alive',
       });
       res.flushHeaders();
+      const ended = new Promise<void>((resolve) => res.once('close', resolve));
       leaveAdmission(res);
       res.socket?.setNoDelay(true);
       const sub: Subscriber = {
@@ -267,14 +303,19 @@ export function createEventHub(pool: DatabasePool, settings: Settings, logger: L
       write(sub, `retry: ${RETRY_HINT_MS}\n\n`);
       if (first) {
         const events = await toEvents(pool, first.rows);
-        first.rows.forEach((row, i) => send(sub, events[i]!, positionOf(row)));
+        for (const [i, row] of first.rows.entries()) {
+          send(sub, events[i]!, positionOf(row));
+          await drained(sub);
+        }
         sub.position = first.next;
       }
       subscribers.add(sub);
+      metrics?.eventStreamsOpen.set(subscribers.size);
       if (first) void catchUp(sub);
-      await new Promise<void>((resolve) => res.once('close', resolve));
+      await ended;
       clearInterval(sub.heartbeat);
       subscribers.delete(sub);
+      metrics?.eventStreamsOpen.set(subscribers.size);
       const left = (perUser.get(key) ?? 1) - 1;
       if (left > 0) perUser.set(key, left);
       else perUser.delete(key);

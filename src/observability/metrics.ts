@@ -43,6 +43,12 @@ export function createMetrics() {
       help: 'Rate-limit decisions made by the local fallback limiter because the shared store was unreachable',
       registers: [registry],
     }),
+    eventStreamsOpen: new Gauge({ name: 'taskflow_event_streams_open', help: 'Server-Sent Event streams open on this instance', registers: [registry] }),
+    eventStreamsCut: new Counter({
+      name: 'taskflow_event_streams_cut_total',
+      help: 'Event streams disconnected because the client did not read (EVENTS_STREAM_BUFFER_BYTES unsent); the client resumes with Last-Event-ID',
+      registers: [registry],
+    }),
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,4 +1,5 @@
-/** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, shutdown. */
+/** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, slow clients, shutdown. */
+import net from 'node:net';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
 import { eventsOf, openStream } from './support.js';
@@ -120,5 +121,93 @@ describe('streamEvents on shutdown', () => {
     await other.close();
     await stream.ended;
     expect(stream.messages[0]).toMatchObject({ retry: 2000 });
+  }, LONG);
+});
+
+/**
+ * A raw socket that sends the request, reads the response head and then stops reading: what a stuck client
+ * (a frozen tab, a consumer blocked on its own work) looks like to the server.
+ */
+async function stuckStream(base: string, token: string, query: string) {
+  const { hostname, port } = new URL(base);
+  const socket = net.connect(Number(port), hostname);
+  const chunks: Buffer[] = [];
+  const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.write(`GET /api/events/stream?${query} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\nAccept: text/event-stream\r\n\r\n`);
+    });
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (Buffer.concat(chunks).includes('\r\n\r\n')) {
+        socket.off('data', onData);
+        socket.pause();
+        resolve();
+      }
+    };
+    socket.on('data', onData);
+  });
+  return {
+    head: () => Buffer.concat(chunks).toString('utf8').split('\r\n\r\n')[0]!,
+    /** Reads what the server managed to send before it hung up; resolves with the text once the socket closed. */
+    async drain(): Promise<string> {
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.resume();
+      await ended;
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+}
+
+const metric = async (base: string, name: string) => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
+
+describe('streamEvents with a client that stops reading', () => {
+  it('cuts the stuck stream off (bounded memory), keeps the reading one, and the stuck client resumes with no gap', async () => {
+    // A second instance on the same database, where a stream may pile up 256 KiB unsent (1 MiB by default).
+    const small = await startTestApp({ databaseUrl: t.db.url, sso: t.sso, env: { EVENTS_STREAM_BUFFER_BYTES: '262144', EVENTS_POLL_INTERVAL_MS: '200' } });
+    const own = await newProject(t, alice, [bob]);
+    const reader = await openStream(small.url, bob.token, { query: `project_id=${own}` });
+    const stuck = await stuckStream(small.url, bob.token, `project_id=${own}`);
+    try {
+      expect(stuck.head()).toMatch(/^HTTP\/1\.1 200/);
+      expect(await metric(small.url, 'taskflow_event_streams_open')).toBe(2);
+      // Large events (a 10,000-character description each) until the kernel's socket buffers are full and the
+      // server holds more than 256 KiB unsent for the stuck client.
+      const created: number[] = [];
+      const description = 'x'.repeat(10_000);
+      while ((await metric(small.url, 'taskflow_event_streams_cut_total')) < 1) {
+        if (created.length >= 1_500) throw new Error('the stuck stream was never cut off');
+        for (let i = 0; i < 10; i++) created.push((await createTask(alice, own, { title: `Bulk ${created.length}`, description })).id);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+      expect(await metric(small.url, 'taskflow_event_streams_open')).toBe(1);
+      // The reading stream was not affected: it has every one of them.
+      const last = created.at(-1)!;
+      await reader.waitFor((m) => eventsOf(m).some((e) => e.entity.id === last), 60_000);
+      expect(eventsOf(reader.messages).map((e) => e.entity.id)).toEqual(created);
+
+      // The stuck client reads what reached it, then resumes from its last complete event: nothing lost or repeated.
+      const text = await stuck.drain();
+      const complete = text.slice(0, text.lastIndexOf('\n\n') + 2);
+      const seen = [...complete.matchAll(/^data: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { entity: { id: number } }).entity.id);
+      const lastId = [...complete.matchAll(/^id: (.*)$/gm)].at(-1)?.[1];
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.length).toBeLessThan(created.length);
+      expect(seen).toEqual(created.slice(0, seen.length));
+      const again = await openStream(small.url, bob.token, { query: `project_id=${own}`, headers: lastId ? { 'Last-Event-ID': lastId } : {} });
+      try {
+        await again.waitFor((m) => eventsOf(m).some((e) => e.entity.id === last), 60_000);
+        expect([...seen, ...eventsOf(again.messages).map((e) => e.entity.id)]).toEqual(created);
+      } finally {
+        again.close();
+      }
+    } finally {
+      reader.close();
+      await small.close();
+    }
   }, LONG);
 });
