@@ -62,6 +62,7 @@ const EnvSchema = z.object({
   WEBHOOK_RETRY_DELAYS_MS: csv.transform((v) => v.map(Number)).pipe(z.array(z.number().int().min(0))),
   WEBHOOK_DISABLE_AFTER_MS: ms(3 * 24 * 60 * 60_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(10_000).default(10_000),
+  BACKGROUND_WORKERS: flag.default(true),
   JOBS_POLL_INTERVAL_SECONDS: z.coerce.number().min(0.5).max(60).default(2),
   REMINDER_TIERS: z
     .string()
@@ -186,7 +187,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       disableAfterMs: env.WEBHOOK_DISABLE_AFTER_MS,
       timeoutMs: env.WEBHOOK_TIMEOUT_MS,
     },
-    jobs: { pollIntervalSeconds: env.JOBS_POLL_INTERVAL_SECONDS },
+    jobs: {
+      pollIntervalSeconds: env.JOBS_POLL_INTERVAL_SECONDS,
+      /** false: this instance serves HTTP only; the event-log consumers and job workers run on other instances. */
+      background: env.BACKGROUND_WORKERS,
+    },
     /** Seconds before the due date at which an assignee is reminded (empty: no reminders). */
     reminders: { tiersSeconds: env.REMINDER_TIERS },
     notifications: { retentionDays: env.NOTIFICATION_RETENTION_DAYS },
