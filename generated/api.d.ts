@@ -2601,13 +2601,13 @@ export interface components {
          * @example task
          * @enum {string}
          */
-        AuditEntityType: "task" | "project" | "member" | "agent";
+        AuditEntityType: "task" | "project" | "member" | "agent" | "webhook";
         /**
-         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret).
+         * @description What happened. `reminder_due` is written by the server (`system`) when a due-date reminder fires; its details say which tier, the due date, when it was scheduled for and how late it fired. `claimed` is a claim (assignee and status in one step); `agent_key_created` and `agent_key_revoked` are about an agent's API keys (`details.key_id`, `details.name`, never the secret). The `webhook_*` entries are about a project's webhook: its URL appears as its origin only (`https://hooks.example.com`, never a path or query that may carry a token), the secret never, a rotation as `secret_rotated: true`; `webhook_disabled` is the server's (`system`) when an endpoint kept failing, with the `reason`.
          * @example status_changed
          * @enum {string}
          */
-        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due" | "claimed" | "agent_key_created" | "agent_key_revoked";
+        AuditAction: "project_created" | "project_updated" | "project_deleted" | "member_added" | "member_removed" | "agent_created" | "agent_updated" | "agent_deleted" | "task_created" | "task_updated" | "task_deleted" | "status_changed" | "progress_updated" | "assigned" | "approved" | "rejected" | "recurrence_spawned" | "reminder_due" | "claimed" | "agent_key_created" | "agent_key_revoked" | "webhook_created" | "webhook_updated" | "webhook_deleted" | "webhook_disabled";
         /**
          * @description `human` for a person (SSO token), `agent` for an agent acting with its API key, `system` for the server itself, with no worker (`id` null, handle `system`): a due-date reminder firing, a recurrence spawn, or history imported without an author.
          * @example human
@@ -2644,7 +2644,7 @@ export interface components {
             entity_type: components["schemas"]["AuditEntityType"];
             /**
              * Format: int64
-             * @description Id of the project, membership, agent or task the entry is about (it may have been deleted since).
+             * @description Id of the project, membership, agent, task or webhook the entry is about (it may have been deleted since).
              * @example 42
              */
             entity_id: number;
@@ -2702,11 +2702,11 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description What happened, as `<entity>.<change>`. `webhook.ping` is sent only to webhooks, by `pingWebhook`. `task.reminder_due` is the server's (actor `system`): a due-date reminder tier fired for the task's assignee; `data.changes` holds `tier` (`24h`), `tier_seconds`, `due_date`, `scheduled_for`, `late_by_ms` (how long after `scheduled_for` it fired, e.g. after an outage) and `assignee_id`.
+         * @description What happened, as `<entity>.<change>`. `webhook.ping` is sent only to webhooks, by `pingWebhook`; `webhook.created`, `webhook.updated`, `webhook.deleted` and `webhook.disabled` are changes of a project's webhooks (see `AuditAction`), seen by the project's members like every project change. `task.reminder_due` is the server's (actor `system`): a due-date reminder tier fired for the task's assignee; `data.changes` holds `tier` (`24h`), `tier_seconds`, `due_date`, `scheduled_for`, `late_by_ms` (how long after `scheduled_for` it fired, e.g. after an outage) and `assignee_id`.
          * @example task.status_changed
          * @enum {string}
          */
-        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "agent.key_created" | "agent.key_revoked" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.claimed" | "task.spawned" | "task.reminder_due" | "webhook.ping";
+        EventType: "project.created" | "project.updated" | "project.deleted" | "member.added" | "member.removed" | "agent.created" | "agent.updated" | "agent.deleted" | "agent.key_created" | "agent.key_revoked" | "task.created" | "task.updated" | "task.deleted" | "task.status_changed" | "task.progress_updated" | "task.assigned" | "task.approved" | "task.rejected" | "task.claimed" | "task.spawned" | "task.reminder_due" | "webhook.created" | "webhook.updated" | "webhook.deleted" | "webhook.disabled" | "webhook.ping";
         /**
          * @description One change, read from the audit trail (written in the same transaction as the change). The same object is a feed item, the `data` of a stream message and the `data` of a webhook delivery.
          * @example {

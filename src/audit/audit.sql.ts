@@ -2,7 +2,7 @@ import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, Timestamp, type Db } from '../db/index.js';
 
-export type EntityType = 'task' | 'project' | 'member' | 'agent';
+export type EntityType = 'task' | 'project' | 'member' | 'agent' | 'webhook';
 
 /** Every action the trail records; the contract's AuditEntry.action enum lists the same words. */
 export const AuditAction = z.enum([
@@ -12,6 +12,7 @@ export const AuditAction = z.enum([
   'task_created', 'task_updated', 'task_deleted',
   'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned', 'reminder_due',
   'claimed', 'agent_key_created', 'agent_key_revoked',
+  'webhook_created', 'webhook_updated', 'webhook_deleted', 'webhook_disabled',
 ]);
 export type AuditAction = z.infer<typeof AuditAction>;
 export type ActorType = 'human' | 'agent' | 'system';
@@ -67,7 +68,7 @@ export const auditInsertFrom = (actor: Actor, source: IdentifierSqlToken, record
 
 export const AuditRow = z.object({
   id: Id,
-  entity_type: z.enum(['task', 'project', 'member', 'agent']),
+  entity_type: z.enum(['task', 'project', 'member', 'agent', 'webhook']),
   entity_id: Id,
   action: AuditAction,
   actor_id: Id.nullable(),

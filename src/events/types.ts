@@ -10,6 +10,7 @@ const RENAMED: Record<string, string> = {
   recurrence_spawned: 'task.spawned',
   agent_key_created: 'agent.key_created',
   agent_key_revoked: 'agent.key_revoked',
+  webhook_disabled: 'webhook.disabled',
 };
 
 /** The event type of an audit entry: `task_created` → `task.created`, `status_changed` → `task.status_changed`. */

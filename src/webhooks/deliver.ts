@@ -6,6 +6,7 @@ import type { Job } from 'pg-boss';
 import type { Config } from '../config.js';
 import type { DatabasePool } from '../db/index.js';
 import { findEventById, toEvents, type Event } from '../events/index.js';
+import { recordAudit } from '../audit/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../observability/logger.js';
 import { sign } from './signature.js';
@@ -128,7 +129,17 @@ export function deliveryWorker(pool: DatabasePool, jobs: JobQueue, settings: Con
       await markWebhookHealthy(pool, hook.id);
     } else {
       const reason = `Every delivery failed for ${Math.round(settings.disableAfterMs / 3_600_000)} h (last: ${outcome.statusCode ? `HTTP ${outcome.statusCode}` : outcome.error})`;
-      const state = await markWebhookFailing(pool, hook.id, settings.disableAfterMs, reason);
+      // Disabling is a change of the webhook like any other: it commits with its audit entry (the server's).
+      const state = await pool.transaction(async (tx) => {
+        const failing = await markWebhookFailing(tx, hook.id, settings.disableAfterMs, reason);
+        if (failing?.disabledNow) {
+          await recordAudit(tx, { tenantId: hook.tenantId, workerId: null, handle: 'system', type: 'system' }, {
+            projectId: hook.projectId, entityType: 'webhook', entityId: hook.id, action: 'webhook_disabled',
+            details: { active: { before: true, after: false }, reason },
+          });
+        }
+        return failing;
+      });
       if (state?.disabledNow) logger.warn({ webhookId: hook.id }, 'webhook disabled: its endpoint kept failing');
       const delay = settings.retryDelaysMs[d.attempt];
       if (state?.active && delay !== undefined) {

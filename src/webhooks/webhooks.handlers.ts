@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
+import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import type { Config } from '../config.js';
 import { Id, type DatabasePool, type Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
@@ -25,6 +26,16 @@ import {
 } from './webhooks.sql.js';
 
 type Webhook = components['schemas']['Webhook'];
+
+/**
+ * What the audit trail (and so every member of the project) sees of a webhook: the URL's origin only — a path or
+ * query may carry the receiver's token — and never the secret.
+ */
+export const auditedWebhook = (row: Pick<WebhookRow, 'url' | 'eventTypes' | 'active'>) => ({
+  url: new URL(row.url).origin,
+  event_types: [...row.eventTypes],
+  active: row.active,
+});
 const DEFAULT_LIMIT = 50;
 const PREVIOUS_SECRET_VALID_MS = 24 * 60 * 60_000;
 
@@ -74,9 +85,17 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       await requireProjectRole(pool, who, params.project_id, 'owner');
       const url = await checkWebhookUrl(body.url, policy);
       const secret = newSecret();
-      const row = await insertWebhook(pool, {
-        tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
-        secret, createdById: who.workerId,
+      const row = await pool.transaction(async (tx) => {
+        const created = await insertWebhook(tx, {
+          tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
+          secret, createdById: who.workerId,
+        });
+        const facts = auditedWebhook(created);
+        await recordAudit(tx, actorOf(who), {
+          projectId: created.projectId, entityType: 'webhook', entityId: created.id, action: 'webhook_created',
+          details: changedFields<Record<string, unknown>>({ url: null, event_types: null, active: null }, facts, ['url', 'event_types', 'active']),
+        });
+        return created;
       });
       return {
         status: 201,
@@ -96,12 +115,22 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       const row = await pool.transaction(async (tx) => {
         const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
         assertIfMatch(headers['if-match'], current.version);
-        return updateWebhookRow(tx, params.webhook_id, {
+        const updated = await updateWebhookRow(tx, params.webhook_id, {
           ...(url === undefined ? {} : { url }),
           ...(body.event_types === undefined ? {} : { eventTypes: body.event_types }),
           ...(body.active === undefined ? {} : { active: body.active }),
           ...(secret ? { rotate: { secret, previousValidMs: PREVIOUS_SECRET_VALID_MS } } : {}),
         });
+        const changes: Record<string, unknown> = changedFields<Record<string, unknown>>(auditedWebhook(current), auditedWebhook(updated), ['url', 'event_types', 'active']);
+        // A new path on the same origin is a change too, even though the trail shows origins only.
+        if (updated.url !== current.url && !('url' in changes)) changes.url_path_changed = true;
+        if (secret) changes.secret_rotated = true;
+        if (Object.keys(changes).length > 0) {
+          await recordAudit(tx, actorOf(who), {
+            projectId: updated.projectId, entityType: 'webhook', entityId: updated.id, action: 'webhook_updated', details: changes,
+          });
+        }
+        return updated;
       });
       return { status: 200, body: toWebhook(row, secret), headers: { ETag: etagOf(row.version) } };
     },
@@ -111,6 +140,10 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
         const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
         assertIfMatch(headers['if-match'], current.version);
         await deleteWebhookRow(tx, params.webhook_id);
+        await recordAudit(tx, actorOf(who), {
+          projectId: current.projectId, entityType: 'webhook', entityId: current.id, action: 'webhook_deleted',
+          details: changedFields<Record<string, unknown>>(auditedWebhook(current), { url: null, event_types: null, active: null }, ['url', 'event_types', 'active']),
+        });
       });
       return { status: 204, body: undefined };
     },
