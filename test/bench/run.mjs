@@ -110,6 +110,8 @@ const TARGETS = {
   'scale-out': { label: 'TaskFlow ×2', instances: 2, kind: 'taskflow' },
   // TaskFlow as it was before named prepared statements: the same build with DB_PREPARED_STATEMENTS=off.
   unprepared: { label: 'TaskFlow unprepared', instances: 1, kind: 'taskflow', env: { DB_PREPARED_STATEMENTS: 'off' } },
+  // TaskFlow without the event log's consumers (webhook dispatch, reminders, the inbox producer): issue 17's "before".
+  'no-consumers': { label: 'TaskFlow no consumers', instances: 1, kind: 'taskflow', env: { BACKGROUND_WORKERS: 'false' } },
 };
 /** Servers that are not TaskFlow (they need no build of it). */
 const BARE = new Set(['baseline', 'floor']);
@@ -544,6 +546,11 @@ function evaluate(rows) {
     if (jwt) {
       const cost = 1 - tf.rps / jwt.rps;
       checks.push({ what: 'W1K: agent-key authentication costs ≤ 5 % of W1 (JWT) throughput', value: `${(cost * 100).toFixed(1)} %`, ok: cost <= 0.05 });
+    }
+    const plain = find(w, 'no-consumers');
+    if (plain && w === 'W3') {
+      const cost = 1 - tf.rps / plain.rps;
+      checks.push({ what: 'W3: reminders + inbox consumers cost ≤ 5 % of throughput (vs no consumers)', value: `${(cost * 100).toFixed(1)} %`, ok: cost <= 0.05 });
     }
     checks.push({ what: `${w} zero non-2xx`, value: String(tf.non2xx + tf.errors + tf.timeouts), ok: tf.non2xx + tf.errors + tf.timeouts === 0 });
   }
