@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
 import { CHAT_TEMPLATE_DB, createTestDatabase, type TestDatabase } from './pg.js';
 import { createChatPool } from '../../src/chat/index.js';
-import { startFakeSso, type FakeSso } from './sso.js';
+import { startFakeSso, type FakeSso } from './sso.mjs';
 
 export interface UserClaims {
   email?: string | null;

@@ -13,7 +13,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.js';
 import { startTestApp, testServerEnv, type TestApp } from '../helpers/app.js';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { sleep, waitForNotification } from '../notifications/support.js';
 import { createTask, signIn } from '../tasks/support.js';
 import { dueIn, firingsPerTier, reminderEvents, SHORT_TIERS } from './support.js';
