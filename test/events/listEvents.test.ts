@@ -4,7 +4,7 @@ import { sql } from 'slonik';
 import type { components } from '../../generated/api.js';
 import { keyedAgent } from '../helpers/agents.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
 
 // Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
 // long transactions on the shared test server (an import holds one for a minute), they wait. Never skip.

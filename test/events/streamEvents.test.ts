@@ -1,6 +1,6 @@
 /** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, shutdown. */
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
 import { eventsOf, openStream } from './support.js';
 
 // Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import yaml from 'js-yaml';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
@@ -99,5 +100,27 @@ export async function assertMatchesContract(r: ObservedResponse): Promise<void> 
   }
   for (const [name, header] of Object.entries(documented.headers ?? {})) {
     if (header.required && !r.headers.has(name)) throw new Error(`${where}: required header ${name} missing`);
+  }
+}
+
+let payloadValidator: ValidateFunction | undefined;
+
+/**
+ * Fails when a webhook delivery's body is not the request body the contract documents for `receiveEvent` (its
+ * 3.1 `webhooks` section: what a receiver implements), objects closed as for responses: our server sends exactly that.
+ */
+export function assertMatchesWebhookPayload(body: unknown): void {
+  if (!payloadValidator) {
+    const webhooks = (contractDocument as { webhooks?: Record<string, Record<string, { operationId?: string; requestBody?: { content: Record<string, { schema: { $ref: string } }> } }>> }).webhooks ?? {};
+    const receive = Object.values(webhooks).flatMap((item) => Object.values(item)).find((op) => op.operationId === 'receiveEvent');
+    const ref = receive?.requestBody?.content['application/json']?.schema.$ref;
+    if (!ref) throw new Error('the contract documents no receiveEvent with a JSON request body');
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    addFormats.default(ajv);
+    ajv.addSchema(closeObjectSchemas(structuredClone(contractDocument)) as object, 'contract');
+    payloadValidator = ajv.compile({ $ref: `contract${ref}` });
+  }
+  if (!payloadValidator(body)) {
+    throw new Error(`webhook payload violates receiveEvent: ${JSON.stringify(payloadValidator.errors)}\nbody: ${JSON.stringify(body).slice(0, 2000)}`);
   }
 }

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { components } from '../../generated/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { inbox, sleep, waitForNotification } from '../notifications/support.js';
-import { createTask, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { createTask, newProject, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
 import { dueIn, reminderEvents, SHORT_TIERS } from './support.js';
 
 type EventList = components['schemas']['EventList'];

@@ -15,7 +15,7 @@ import {
   type TaskSort,
 } from '../../src/tasks/tasks-list.sql.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { newProject, signIn, type SignedIn } from './support.js';
+import { newProject, signIn, type SignedIn } from '../helpers/factories.js';
 
 interface PlanNode {
   'Node Type': string;
