@@ -7,8 +7,8 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { contract, operationsMarked } from '../../src/app.js';
 import { keyedAgent, type KeyedAgent } from '../helpers/agents.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, forceStatus, newProject, signIn, type SignedIn } from '../helpers/factories.js';
+import type { TestApp } from '../helpers/app.js';
+import { setupTestApp, createTask, expectProblem, forceStatus, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
@@ -17,10 +17,7 @@ let project: number;
 let agent: KeyedAgent;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  project = await newProject(t, alice, [bob]);
+  ({ t, alice, bob, project } = await setupTestApp());
   agent = await keyedAgent(t, alice, [project]);
 });
 afterAll(() => t.close());

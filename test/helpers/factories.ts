@@ -10,7 +10,7 @@
  * are inserted as rows, because the task rules only need them to exist (the projects suites create theirs
  * through the API).
  */
-import { sql } from 'slonik';
+import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp, type TestAppOptions } from './app.js';
@@ -65,7 +65,11 @@ const IdRow = z.object({ id: z.number() });
 let projects = 0;
 
 /** A project owned by `owner` (inserted as rows: project + owner membership); returns its id. */
-export async function newProject(t: TestApp, owner: SignedIn, members: SignedIn[] = []): Promise<number> {
+export async function newProject(
+  t: { pool: DatabasePool },
+  owner: { tenant: string; workerId: number },
+  members: { workerId: number }[] = [],
+): Promise<number> {
   const slug = `tasks-${++projects}-${Date.now().toString(36)}`;
   const id = await t.pool.oneFirst(sql.type(IdRow)`
     insert into project (tenant_id, slug, name, owner_id) values (${owner.tenant}, ${slug}, ${slug}, ${owner.workerId})
@@ -76,7 +80,7 @@ export async function newProject(t: TestApp, owner: SignedIn, members: SignedIn[
 }
 
 /** Makes a worker a plain member of a project (inserted as a row). */
-export const addMember = (t: TestApp, projectId: number, workerId: number) =>
+export const addMember = (t: { pool: DatabasePool }, projectId: number, workerId: number) =>
   t.pool.query(sql.unsafe`insert into member (project_id, worker_id) values (${projectId}, ${workerId})`);
 
 /** Creates a task through the API and expects a 201. */

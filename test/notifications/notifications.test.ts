@@ -5,8 +5,8 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { purgeNotifications } from '../../src/notifications/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, newProject, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
+import type { TestApp } from '../helpers/app.js';
+import { setupTestApp, addMember, createTask, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
 import { FAST, inbox, waitForNotification, type Notification, type NotificationList } from './support.js';
 
 let t: TestApp;
@@ -16,11 +16,8 @@ let carol: SignedIn;
 let project: number;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: FAST });
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob, carol]);
+  ({ t, alice, bob, carol, project } = await setupTestApp({ env: FAST }));
+  await addMember(t, project, carol.workerId);
 }, 120_000);
 afterAll(async () => {
   await t.close();
