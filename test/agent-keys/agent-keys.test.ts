@@ -7,7 +7,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { contract, operationsMarked } from '../../src/app.js';
 import { keyedAgent, type KeyedAgent } from '../helpers/agents.js';
-import type { TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { setupTestApp, createTask, expectProblem, forceStatus, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 
 let t: TestApp;

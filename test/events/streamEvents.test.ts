@@ -1,5 +1,5 @@
 /** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, shutdown. */
-import type { TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import { setupTestApp, createTask, expectProblem, setStatus, type SignedIn } from '../helpers/factories.js';
 import { eventsOf, openStream } from './support.js';
 

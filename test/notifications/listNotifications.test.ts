@@ -17,7 +17,7 @@ afterAll(() => t.close());
 describe('listNotifications', () => {
   it('lists newest first with a keyset cursor', async () => {
     expect(mine.map((n) => n.task_title)).toEqual(['Inbox item 5', 'Inbox item 4', 'Inbox item 3', 'Inbox item 2', 'Inbox item 1']);
-    expect(mine.every((n) => n.type === 'task_assigned' && n.actor_handle === '@erin' && n.read_at === null)).toBe(true);
+    expect(mine.every((n) => n.type === 'task_assigned' && n.actor.handle === '@erin' && n.actor.id === erin.workerId && n.read_at === null)).toBe(true);
     const first = await dave.request<NotificationList>('GET', '/api/notifications', { query: { limit: 2 } });
     expect(first.status).toBe(200);
     expect(first.body.items.map((n) => n.id)).toEqual([mine[0]!.id, mine[1]!.id]);
