@@ -1,11 +1,14 @@
-/** Agent API keys: minting, listing, revoking, who may, what a key can and cannot do, and the audit trail. */
-import { createHash } from 'node:crypto';
+/**
+ * Agent API keys as a story across operations: who may manage them, what a key can and cannot do, the same 401
+ * for every key that does not work, the per-IP limit, and the operations forbidden to agents. Minting, listing and
+ * revoking are tested per operation in test/agents/{createAgentKey,listAgentKeys,revokeAgentKey}.test.ts.
+ */
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { contract, operationsMarked } from '../../src/app.js';
 import { keyedAgent, type KeyedAgent } from '../helpers/agents.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, forceStatus, newProject, signIn, type SignedIn } from '../tasks/support.js';
+import { setupTestApp, createTask, expectProblem, forceStatus, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
@@ -14,10 +17,7 @@ let project: number;
 let agent: KeyedAgent;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  project = await newProject(t, alice, [bob]);
+  ({ t, alice, bob, project } = await setupTestApp());
   agent = await keyedAgent(t, alice, [project]);
 });
 afterAll(() => t.close());
@@ -27,33 +27,9 @@ const KeyRow = z.object({ prefix: z.string(), secret_hash: z.instanceof(Buffer),
 const keyRow = (id: number) =>
   t.pool.one(sql.type(KeyRow)`select prefix, secret_hash, last_used_at from agent_key where id = ${id}`);
 
-describe('minting and listing', () => {
-  it('shows the secret once, stores only its SHA-256 and a display prefix', async () => {
-    const { key } = agent;
-    expect(key.secret).toMatch(/^tfa_[A-Za-z0-9_-]{43}$/);
-    expect(key).toMatchObject({ agent_id: agent.id, name: 'test runner', prefix: key.secret.slice(0, 12), last_used_at: null, revoked_at: null });
-    const row = await keyRow(key.id);
-    expect(row.prefix).toBe(key.secret.slice(0, 12));
-    expect(row.secret_hash.equals(createHash('sha256').update(key.secret).digest())).toBe(true);
-    const list = await alice.request('GET', `/api/agents/${agent.id}/keys`);
-    expect(list.status).toBe(200);
-    expect(list.body.items).toEqual([expect.objectContaining({ id: key.id, prefix: key.prefix })]);
-    expect(JSON.stringify(list.body)).not.toContain(key.secret);
-  });
+describe('who may manage keys', () => {
 
-  it('records agent_key_created without the secret', async () => {
-    const rows = await t.pool.any(sql.type(z.object({ action: z.string(), details: z.record(z.string(), z.unknown()) }))`
-      select action, details from audit_log where entity_type = 'agent' and entity_id = ${agent.id} and action like 'agent_key%'`);
-    expect(rows).toEqual([{ action: 'agent_key_created', details: expect.objectContaining({ key_id: agent.key.id, prefix: agent.key.prefix }) }]);
-    expect(JSON.stringify(rows)).not.toContain(agent.key.secret);
-  });
 
-  it('refuses an expiry in the past and a blank name, naming the field', async () => {
-    const past = await alice.request('POST', `/api/agents/${agent.id}/keys`, { body: { name: 'old', expires_at: '2020-01-01T00:00:00Z' } });
-    expect(expectProblem(past, 422, 'validation-failed').errors).toEqual([expect.objectContaining({ pointer: '/body/expires_at' })]);
-    const blank = await alice.request('POST', `/api/agents/${agent.id}/keys`, { body: { name: '' } });
-    expect(expectProblem(blank, 422, 'validation-failed').errors).toEqual([expect.objectContaining({ pointer: '/body/name' })]);
-  });
 
   it('lets the creator and owners of the agent’s projects manage keys, nobody else', async () => {
     const carol = await signIn(t, 'carol');
@@ -124,25 +100,6 @@ describe('keys that do not work', () => {
     expect(expired).toEqual(unknown);
   });
 
-  it('stops accepting a revoked key within 5 seconds of revocation, and revoking twice is a no-op', async () => {
-    const a = await keyedAgent(t, alice, [project]);
-    expect((await a.request('GET', '/api/me')).status).toBe(200); // now remembered as verified
-    expect((await alice.request('DELETE', `/api/agents/${a.id}/keys/${a.key.id}`)).status).toBe(204);
-    const revokedAt = Date.now();
-    let status = 200;
-    while (status === 200 && Date.now() - revokedAt < 7_000) {
-      status = (await a.request('GET', '/api/me')).status;
-      if (status === 200) await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(status).toBe(401);
-    expect(Date.now() - revokedAt).toBeLessThanOrEqual(5_500);
-    expect((await alice.request('DELETE', `/api/agents/${a.id}/keys/${a.key.id}`)).status).toBe(204);
-    const list = await alice.request('GET', `/api/agents/${a.id}/keys`);
-    expect(list.body.items[0].revoked_at).not.toBeNull();
-    const revocations = await t.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-      select count(*)::int as n from audit_log where entity_id = ${a.id} and action = 'agent_key_revoked'`);
-    expect(revocations).toBe(1);
-  });
 });
 
 describe('failed key attempts and the per-IP limit', () => {

@@ -42,13 +42,13 @@ describe('createAgent', () => {
   it("answers 409 handle-taken for a handle of any worker of the tenant, human or agent, and writes nothing", async () => {
     const alice = await signIn(t, 'alice');
     await alice.request('POST', '/api/agents', { body: { handle: '@taken', name: 'First', agent_type: 'claude' } });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const handle of ['@taken', '@alice']) {
       const res = await alice.request('POST', '/api/agents', { body: { handle, name: 'Second', agent_type: 'gemini' } });
       expect(res.status).toBe(409);
       expect(res.body.type).toBe(problemType('handle-taken'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('lets another tenant use the same handle', async () => {
@@ -68,11 +68,11 @@ describe('createAgent', () => {
     ['an unknown field', { handle: '@extra', name: 'x', agent_type: 'claude', model: 'opus' }, '/body/model'],
   ])('answers 422 for %s and writes nothing', async (_case, body, pointer) => {
     const alice = await signIn(t, 'alice');
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('POST', '/api/agents', { body });
     expect(res.status).toBe(422);
     expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer }));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 400 for malformed JSON and 401 without a token', async () => {

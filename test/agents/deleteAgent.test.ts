@@ -34,11 +34,11 @@ describe('deleteAgent', () => {
     const agent = await createAgent(alice);
     const project = await createProject(alice);
     const member: Member = await addMember(alice, project.id, { agentId: agent.id });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('DELETE', `/api/agents/${agent.id}`);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ type: problemType('agent-in-use'), detail: expect.stringContaining('1 project') });
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
 
     expect((await alice.request('DELETE', `/api/projects/${project.id}/members/${member.id}`)).status).toBe(204);
     expect((await alice.request('DELETE', `/api/agents/${agent.id}`)).status).toBe(204);
@@ -69,13 +69,13 @@ describe('deleteAgent', () => {
     const alice = await signIn(t, 'alice');
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const foreign = await createAgent(erin);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const id of [alice.me.worker.id, foreign.id]) {
       const res = await alice.request('DELETE', `/api/agents/${id}`, { headers: { 'if-match': '*' } });
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('agent-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 422 for a bad id and 401 without a token', async () => {

@@ -41,11 +41,11 @@ describe('updateAgent', () => {
     const alice = await signIn(t, 'alice');
     const agent = await createAgent(alice, { name: 'One' });
     expect((await alice.request('PATCH', `/api/agents/${agent.id}`, { body: { name: 'Two' }, headers: { 'if-match': '"1"' } })).status).toBe(200);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const stale = await alice.request('PATCH', `/api/agents/${agent.id}`, { body: { name: 'Lost' }, headers: { 'if-match': '"1"' } });
     expect(stale.status).toBe(412);
     expect(stale.body.type).toBe(problemType('precondition-failed'));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
     expect((await alice.request<Agent>('GET', `/api/agents/${agent.id}`)).body.name).toBe('Two');
     const any = await alice.request('PATCH', `/api/agents/${agent.id}`, { body: { name: 'Three' }, headers: { 'if-match': '*' } });
     expect(any.status).toBe(200);
@@ -56,13 +56,13 @@ describe('updateAgent', () => {
     const alice = await signIn(t, 'alice');
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const foreign = await createAgent(erin, { name: 'Theirs' });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const id of [alice.me.worker.id, foreign.id, foreign.id + 1000]) {
       const res = await alice.request('PATCH', `/api/agents/${id}`, { body: { name: 'Hijacked' } });
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('agent-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
     expect((await erin.request<Agent>('GET', `/api/agents/${foreign.id}`)).body.name).toBe('Theirs');
   });
 

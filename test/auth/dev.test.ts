@@ -1,7 +1,7 @@
 /** Dev mode: local work without an SSO, and the guard that keeps it out of production. */
 import { assertDevModeAllowed, createAuthenticator, DEV_MODE_WARNING } from '../../src/auth/index.js';
 import { INVALID_TOKEN } from '../../src/auth/problems.js';
-import { startFakeSso } from '../helpers/sso.js';
+import { startFakeSso } from '../helpers/sso.mjs';
 import { expectInvalidToken } from './support.js';
 
 describe('dev mode', () => {

@@ -5,7 +5,7 @@
  */
 import { createAuthenticator, type AuthOptions, type JwksHooks } from '../../src/auth/index.js';
 import { INVALID_TOKEN } from '../../src/auth/problems.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { expectAuthUnavailable, expectInvalidToken, sleep } from './support.js';
 
 const started: FakeSso[] = [];

@@ -2,7 +2,7 @@
 import { generateKeyPair, exportSPKI, SignJWT, UnsecuredJWT } from 'jose';
 import { createAuthenticator, type Authenticator } from '../../src/auth/index.js';
 import { INVALID_TOKEN } from '../../src/auth/problems.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { expectCredentialsRequired, expectInvalidToken } from './support.js';
 
 let sso: FakeSso;

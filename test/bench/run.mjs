@@ -7,7 +7,7 @@
  *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
- * (explain.mjs), starts a fake SSO (sso.mjs), then for every workload and target starts the server(s) fresh,
+ * (explain.mjs), starts the fake SSO (test/helpers/sso.mjs), then for every workload and target starts the server(s) fresh,
  * checks a few responses, warms up, measures, and reads the server's CPU time and peak RSS from /proc. The
  * load comes from separate processes (load.mjs, autocannon). Results: test/bench/results/ (JSON + markdown).
  * Then the overload workload: W2 and W4 at --overload-connections (default 10× the normal 100) for
@@ -25,7 +25,7 @@ import { formatProfileSummary, summarizeProfile } from './profile.mjs';
 import {
   PROJECTS, TASKS, USERS, defaultProjectOf, projectMembers, projectOfTask, seed, seededStatus, userEmail, userId, userName,
 } from './seed.mjs';
-import { startBenchSso } from './sso.mjs';
+import { startFakeSso } from '../helpers/sso.mjs';
 import { seedAgentKeys } from './agent-keys.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -716,11 +716,11 @@ async function main() {
   const referencePlans = await checkQueryPlans(dbUrl);
   printExplain('Query plans of the reference list query shapes (explain.mjs) on the seeded data:', referencePlans);
 
-  const sso = await startBenchSso();
+  const sso = await startFakeSso();
   cleanups.push(() => sso.close());
-  const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint(userId(k + 1), { email: userEmail(k + 1), name: userName(k + 1) })));
+  const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint({ sub: userId(k + 1), email: userEmail(k + 1), name: userName(k + 1) }, { expiresIn: '4h' })));
   const env = {
-    DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
+    DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.url.href, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
     NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
   };
   const ctx = { opts, env, tokens, agentKeys, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };

@@ -16,7 +16,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { startBenchSso } from './sso.mjs';
+import { startFakeSso } from '../helpers/sso.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -48,7 +48,7 @@ async function main() {
   const dbUrl = db.urlFor('streams');
   await migrate(dbUrl);
 
-  const sso = await startBenchSso();
+  const sso = await startFakeSso();
   cleanups.push(() => sso.close());
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -56,7 +56,7 @@ async function main() {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1',
-      DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.jwksUrl, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
+      DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.url.href, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
       RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', EVENTS_MAX_STREAMS_PER_USER: String(STREAMS),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -67,7 +67,7 @@ async function main() {
     if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
   }
 
-  const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint(`stream-user-${k}`, { email: `user${k}@bench.test`, name: `User ${k}` })));
+  const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint({ sub: `stream-user-${k}`, email: `user${k}@bench.test`, name: `User ${k}` }, { expiresIn: '4h' })));
   const call = async (token, method, path, body) => {
     const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
     return { status: res.status, body: res.status === 204 ? undefined : await res.json() };

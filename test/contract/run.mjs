@@ -19,7 +19,7 @@
  * CONTRACT_DIST=<dir> runs another build than dist/ (development only).
  */
 import { spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -27,8 +27,8 @@ import { tmpdir } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
+import { startFakeSso } from '../helpers/sso.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../..');
@@ -36,7 +36,6 @@ const DIST = resolve(ROOT, process.env.CONTRACT_DIST ?? 'dist');
 const CONTRACT = join(ROOT, 'openapi/taskflow.yaml');
 const HOOKS = join(HERE, 'hooks.cjs');
 const DREDD = join(ROOT, 'node_modules/dredd/bin/dredd');
-const AUDIENCE = 'https://api.taskflow.test';
 const READY_TIMEOUT_MS = 180_000; // a start compiles every validator of the contract: ~60 s on a busy 2-core machine
 const DREDD_TIMEOUT_MS = 400_000; // Dredd has no request timeout: a hanging server must not hang CI (~90 s idle, 340 transactions)
 
@@ -151,29 +150,13 @@ async function startDatabase(workDir) {
   return db.urlFor('taskflow_contract');
 }
 
-/** A stand-in for the Better Auth SSO: one Ed25519 key, its public JWK at /api/auth/jwks. */
+/** The fake Better Auth SSO every suite uses (test/helpers/sso.mjs): one Ed25519 key, its public JWK at /api/auth/jwks. */
 async function startJwks() {
-  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
-  const kid = randomUUID();
-  const jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' }] });
-  const server = createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/api/auth/jwks') res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
-    else res.writeHead(404).end();
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push({
-    name: 'JWKS server',
-    fn: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
-  });
-  const origin = `http://127.0.0.1:${server.address().port}`;
-  return {
-    jwksUrl: `${origin}/api/auth/jwks`,
-    // What the hooks need to mint tokens the server accepts (they run in Dredd's process).
-    signing: { privateJwk: await exportJWK(privateKey), kid, issuer: origin, audience: AUDIENCE },
-  };
+  const sso = await startFakeSso();
+  cleanups.push({ name: 'JWKS server', fn: () => sso.close() });
+  // What the hooks need to mint tokens the server accepts (they run in Dredd's process).
+  const { privateJwk, kid, issuer, audience } = await sso.exportSigningKey();
+  return { jwksUrl: sso.url.href, signing: { privateJwk, kid, issuer, audience } };
 }
 
 async function freePort() {

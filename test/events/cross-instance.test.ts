@@ -10,7 +10,7 @@ import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { migrate } from '../../src/db/migrate.js';
 import { testServerEnv } from '../helpers/app.js';
 import { adminQuery } from '../helpers/pg.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { eventsOf, openStream } from './support.js';
 
 const ROOT = join(import.meta.dirname, '../..');

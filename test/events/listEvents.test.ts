@@ -3,8 +3,8 @@ import pg from 'pg';
 import { sql } from 'slonik';
 import type { components } from '../../generated/api.js';
 import { keyedAgent } from '../helpers/agents.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import type { TestApp } from '../helpers/app.js';
+import { setupTestApp, createTask, expectProblem, setStatus, type SignedIn } from '../helpers/factories.js';
 
 // Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
 // long transactions on the shared test server (an import holds one for a minute), they wait. Never skip.
@@ -21,11 +21,7 @@ let carol: SignedIn; // same tenant, member of nothing of alice's
 let project: number;
 
 beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob]);
+  ({ t, alice, bob, carol, project } = await setupTestApp());
 }, 120_000);
 afterAll(() => t.close());
 

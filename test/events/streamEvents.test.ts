@@ -1,7 +1,7 @@
 /** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, slow clients, shutdown. */
 import net from 'node:net';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { setupTestApp, createTask, expectProblem, setStatus, type SignedIn } from '../helpers/factories.js';
 import { eventsOf, openStream } from './support.js';
 
 // Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
@@ -15,11 +15,7 @@ let carol: SignedIn;
 let project: number;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { EVENTS_HEARTBEAT_MS: '300', EVENTS_MAX_STREAMS_PER_USER: '2', EVENTS_POLL_INTERVAL_MS: '5000' } });
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob]);
+  ({ t, alice, bob, carol, project } = await setupTestApp({ env: { EVENTS_HEARTBEAT_MS: '300', EVENTS_MAX_STREAMS_PER_USER: '2', EVENTS_POLL_INTERVAL_MS: '5000' } }));
 }, 120_000);
 afterAll(() => t.close());
 

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
 import { CHAT_TEMPLATE_DB, createTestDatabase, type TestDatabase } from './pg.js';
 import { createChatPool } from '../../src/chat/index.js';
-import { startFakeSso, type FakeSso } from './sso.js';
+import { startFakeSso, type FakeSso } from './sso.mjs';
 
 export interface UserClaims {
   email?: string | null;
@@ -110,6 +110,29 @@ export interface TestAppOptions {
    * one a test starts and stops itself (not dropped on close). The model comes from `env` (CHAT_MODEL, …).
    */
   chat?: true | { databaseUrl: string };
+}
+
+export interface TestDatabaseOnly {
+  db: TestDatabase;
+  /** A pool on this file's own database, with the server's type parsers and interceptors. */
+  pool: DatabasePool;
+  close(): Promise<void>;
+}
+
+/** This test file's own migrated database and a pool on it, without a server: for suites that only run SQL. */
+export async function startTestDatabase(): Promise<TestDatabaseOnly> {
+  const db = await createTestDatabase();
+  const unused = 'http://127.0.0.1:9/unused'; // the config needs an SSO; nothing here verifies a token
+  const config = loadConfig(testServerEnv(db.url, { url: new URL(unused), issuer: unused, audience: unused } as FakeSso));
+  const pool = await createDatabasePool(db.url, config.database);
+  return {
+    db,
+    pool,
+    async close() {
+      await pool.end();
+      await db.drop();
+    },
+  };
 }
 
 /** A real server on port 0 over this test file's own database, with a fake SSO minting real tokens. */

@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import { contract } from '../../src/app.js';
 import { keyedAgent, type KeyedAgent } from '../helpers/agents.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { auditOf, createTask, expectProblem, newProject, signIn, taskRow, type SignedIn } from '../tasks/support.js';
+import { taskAudit, createTask, expectProblem, newProject, signIn, taskRow, type SignedIn } from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
@@ -129,7 +129,7 @@ describe('tool calls', () => {
     expect(json(missing)).toMatchObject({ type: 'https://taskflow.dev/problems/task-not-found', status: 404 });
     const noTool = await client.callTool({ name: 'dropDatabase', arguments: {} });
     expect(noTool.isError).toBe(true);
-    expect(await auditOf(t, 999_999)).toEqual([]);
+    expect(await taskAudit(t, 999_999)).toEqual([]);
   });
 });
 

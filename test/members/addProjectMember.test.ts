@@ -61,13 +61,13 @@ describe('addProjectMember', () => {
     const project = await createProject(alice);
     await addMember(alice, project.id, bob);
     await addMember(alice, project.id, { agentId: agent.id });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const body of [{ user_id: 'bob' }, { user_id: 'alice' }, { agent_id: agent.id }]) {
       const res = await alice.request('POST', `/api/projects/${project.id}/members`, { body });
       expect(res.status).toBe(409);
       expect(res.body.type).toBe(problemType('already-member'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it.each([
@@ -82,13 +82,13 @@ describe('addProjectMember', () => {
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const foreignAgent = await createAgent(erin);
     const project = await createProject(alice);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('POST', `/api/projects/${project.id}/members`, {
       body: bodyOf({ bobWorker: bob.me.worker.id, foreignAgent: foreignAgent.id }),
     });
     expect(res.status).toBe(422);
     expect(res.body).toMatchObject({ type: problemType('validation-failed'), errors: [expect.objectContaining({ pointer })] });
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it.each([
@@ -112,7 +112,7 @@ describe('addProjectMember', () => {
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const project = await createProject(alice);
     await addMember(alice, project.id, bob);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
 
     const asMember = await bob.request('POST', `/api/projects/${project.id}/members`, { body: { user_id: 'carol' } });
     expect(asMember.status).toBe(403);
@@ -122,7 +122,7 @@ describe('addProjectMember', () => {
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('project-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 401 without a token', async () => {

@@ -58,11 +58,11 @@ describe('removeProjectMember', () => {
     const alice = await signIn(t, 'alice');
     const project = await createProject(alice);
     const [owner] = (await alice.request<MemberPage>('GET', `/api/projects/${project.id}/members`)).body.items;
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('DELETE', `/api/projects/${project.id}/members/${owner!.id}`);
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ type: problemType('owner-membership'), detail: expect.stringContaining('@alice') });
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 404 member-not-found for a membership of another project or one that does not exist', async () => {
@@ -71,13 +71,13 @@ describe('removeProjectMember', () => {
     const project = await createProject(alice);
     const other = await createProject(alice);
     const elsewhere = await addMember(alice, other.id, bob);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const memberId of [elsewhere.id, elsewhere.id + 1000]) {
       const res = await alice.request('DELETE', `/api/projects/${project.id}/members/${memberId}`);
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('member-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 403 to a member who is not the owner, and 404 to a non-member or another tenant, removing nothing', async () => {
@@ -89,7 +89,7 @@ describe('removeProjectMember', () => {
     const project = await createProject(alice);
     await addMember(alice, project.id, bob);
     const danaMember = await addMember(alice, project.id, dana);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
 
     const asMember = await bob.request('DELETE', `/api/projects/${project.id}/members/${danaMember.id}`);
     expect(asMember.status).toBe(403);
@@ -99,7 +99,7 @@ describe('removeProjectMember', () => {
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('project-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 422 for a member id that is not a positive integer', async () => {

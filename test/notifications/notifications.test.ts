@@ -1,12 +1,12 @@
 /**
- * The inbox: notifications produced from the event log for the people a change concerns, never for the one
- * who made it; list, unread count, mark read, mark all read, retention.
+ * What fills the inbox: notifications produced from the event log for the people a change concerns, never for
+ * the one who made it, and their retention. Reading the inbox is tested per operation (listNotifications.test.ts, …).
  */
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { purgeNotifications } from '../../src/notifications/index.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, expectProblem, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import type { TestApp } from '../helpers/app.js';
+import { setupTestApp, addMember, createTask, setStatus, signIn, type SignedIn } from '../helpers/factories.js';
 import { FAST, inbox, waitForNotification, type Notification, type NotificationList } from './support.js';
 
 let t: TestApp;
@@ -16,11 +16,8 @@ let carol: SignedIn;
 let project: number;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: FAST });
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob, carol]);
+  ({ t, alice, bob, carol, project } = await setupTestApp({ env: FAST }));
+  await addMember(t, project, carol.workerId);
 }, 120_000);
 afterAll(async () => {
   await t.close();
@@ -163,76 +160,6 @@ describe('what produces a notification', () => {
     const counts = await t.pool.any(sql.type(z.object({ n: z.number() }))`
       select count(*)::int as n from notification group by event_id, recipient_id having count(*) > 1`);
     expect(counts).toEqual([]);
-  });
-});
-
-describe('reading the inbox', () => {
-  let dave: SignedIn;
-  let erin: SignedIn;
-  let mine: Notification[];
-
-  beforeAll(async () => {
-    dave = await signIn(t, 'dave');
-    erin = await signIn(t, 'erin');
-    const shared = await newProject(t, erin, [dave]);
-    for (let i = 1; i <= 5; i++) await createTask(erin, shared, { title: `Inbox item ${i}`, assignee_id: dave.workerId });
-    mine = await waitForNotification(dave, (n) => n.task_title === 'Inbox item 5').then(() => inbox(dave));
-  });
-
-  it('lists newest first with a keyset cursor; the unread count matches', async () => {
-    expect(mine.map((n) => n.task_title)).toEqual(['Inbox item 5', 'Inbox item 4', 'Inbox item 3', 'Inbox item 2', 'Inbox item 1']);
-    const first = await dave.request<NotificationList>('GET', '/api/notifications', { query: { limit: 2 } });
-    expect(first.body.items.map((n) => n.id)).toEqual([mine[0]!.id, mine[1]!.id]);
-    const second = await dave.request<NotificationList>('GET', '/api/notifications', { query: { limit: 2, cursor: first.body.next_cursor! } });
-    expect(second.body.items.map((n) => n.id)).toEqual([mine[2]!.id, mine[3]!.id]);
-    const count = await dave.request('GET', '/api/notifications/unread-count');
-    expect(count).toMatchObject({ status: 200, body: { count: 5 } });
-  });
-
-  it('marks one read (idempotently, keeping the first read_at) and filters by unread', async () => {
-    const target = mine[1]!;
-    const read = await dave.request<Notification>('POST', `/api/notifications/${target.id}/read`);
-    expect(read.status).toBe(200);
-    expect(read.body).toEqual({ ...target, read_at: expect.stringMatching(/Z$/) });
-    const again = await dave.request<Notification>('POST', `/api/notifications/${target.id}/read`);
-    expect(again.body.read_at).toBe(read.body.read_at);
-    expect((await dave.request('GET', '/api/notifications/unread-count')).body).toEqual({ count: 4 });
-    expect((await inbox(dave, { unread: true })).map((n) => n.id)).toEqual(mine.filter((n) => n.id !== target.id).map((n) => n.id));
-    expect((await inbox(dave, { unread: false })).map((n) => n.id)).toEqual([target.id]);
-  });
-
-  it("answers 404 for someone else's notification and for one that does not exist, and changes nothing", async () => {
-    const target = mine[0]!;
-    expectProblem(await erin.request('POST', `/api/notifications/${target.id}/read`), 404, 'notification-not-found');
-    expectProblem(await dave.request('POST', '/api/notifications/999999999/read'), 404, 'notification-not-found');
-    expect((await inbox(dave)).find((n) => n.id === target.id)?.read_at).toBeNull();
-    expect(await inbox(erin)).toEqual([]);
-  });
-
-  it('answers 422 naming the field for a bad id, a bad filter, a bad limit or a forged cursor', async () => {
-    const bad = async (path: string, query: Record<string, string>, pointer: string) => {
-      const res = await dave.request(path.endsWith('/read') ? 'POST' : 'GET', path, { query });
-      expectProblem(res, 422, 'validation-failed');
-      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer })]));
-    };
-    await bad('/api/notifications/abc/read', {}, '/path/notification_id');
-    await bad('/api/notifications/0/read', {}, '/path/notification_id');
-    await bad('/api/notifications', { unread: 'maybe' }, '/query/unread');
-    await bad('/api/notifications', { limit: '0' }, '/query/limit');
-    await bad('/api/notifications', { cursor: 'not-a-cursor' }, '/query/cursor');
-  });
-
-  it('marks all read: {updated} counts only the unread ones; a second call updates nothing', async () => {
-    const all = await dave.request('POST', '/api/notifications/read-all');
-    expect(all).toMatchObject({ status: 200, body: { updated: 4 } });
-    expect((await dave.request('GET', '/api/notifications/unread-count')).body).toEqual({ count: 0 });
-    expect((await dave.request('POST', '/api/notifications/read-all')).body).toEqual({ updated: 0 });
-    expect((await inbox(erin, {})).length).toBe(0);
-  });
-
-  it('needs a token', async () => {
-    expect((await t.request('GET', '/api/notifications')).status).toBe(401);
-    expect((await t.request('POST', '/api/notifications/read-all')).status).toBe(401);
   });
 });
 

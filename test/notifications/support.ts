@@ -1,6 +1,7 @@
-/** Helpers for the inbox and reminder suites (not a test file). */
+/** Helpers and the seeded inbox of the notifications and reminder suites (not a test file). */
 import type { components } from '../../generated/api.js';
-import type { ApiUser, RawResponse } from '../helpers/app.js';
+import type { ApiUser, RawResponse, TestApp } from '../helpers/app.js';
+import { createTask, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 
 export type Notification = components['schemas']['Notification'];
 export type NotificationList = components['schemas']['NotificationList'];
@@ -37,3 +38,16 @@ export async function inbox(user: ApiUser, query: Record<string, string | number
 /** Waits until the user's inbox holds a notification matching `match`, and returns it. */
 export const waitForNotification = (user: ApiUser, match: (n: Notification) => boolean, ms?: number) =>
   eventually(async () => (await inbox(user)).find(match), ms, `a notification for ${user.sub}`);
+
+/**
+ * An inbox to read: erin assigns dave five tasks in a shared project; returns them once all five notifications
+ * are in dave's inbox, newest first.
+ */
+export async function seedInbox(t: TestApp): Promise<{ dave: SignedIn; erin: SignedIn; mine: Notification[] }> {
+  const dave = await signIn(t, 'dave');
+  const erin = await signIn(t, 'erin');
+  const shared = await newProject(t, erin, [dave]);
+  for (let i = 1; i <= 5; i++) await createTask(erin, shared, { title: `Inbox item ${i}`, assignee_id: dave.workerId });
+  const mine = await waitForNotification(dave, (n) => n.task_title === 'Inbox item 5').then(() => inbox(dave));
+  return { dave, erin, mine };
+}

@@ -13,7 +13,7 @@ import { createDatabasePool } from '../../src/db/index.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 
 const postgresUid = (): { uid: number; gid: number } | undefined => {
   if (process.getuid?.() !== 0) return undefined;

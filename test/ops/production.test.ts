@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freePort } from '../../src/db/embedded.js';
 import { ROOT } from '../../src/paths.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 
 interface Run {
   code: number | null;

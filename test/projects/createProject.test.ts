@@ -56,14 +56,14 @@ describe('createProject', () => {
     const alice = await signIn(t, 'alice');
     const bob = await signIn(t, 'bob');
     expect((await alice.request('POST', '/api/projects', { body: { slug: 'shared-slug', name: 'First' } })).status).toBe(201);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     // Another user of the same tenant cannot take it either: slugs are unique per tenant, not per owner.
     for (const user of [alice, bob]) {
       const res = await user.request('POST', '/api/projects', { body: { slug: 'shared-slug', name: 'Second' } });
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ type: problemType('slug-taken'), status: 409, instance: '/api/projects' });
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('lets another tenant use the same slug', async () => {
@@ -83,12 +83,12 @@ describe('createProject', () => {
     ['an unknown field', { slug: 'typo', name: 'x', titel: 'y' }, '/body/titel'],
   ])('answers 422 for %s, pointing at the field, and writes nothing', async (_case, body, pointer) => {
     const alice = await signIn(t, 'alice');
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('POST', '/api/projects', { body });
     expect(res.status).toBe(422);
     expect(res.body.type).toBe(problemType('validation-failed'));
     expect(res.body.errors).toContainEqual(expect.objectContaining({ pointer }));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 400 for malformed JSON and 415 for a body that is not JSON', async () => {

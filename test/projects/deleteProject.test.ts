@@ -39,14 +39,14 @@ describe('deleteProject', () => {
     const project = await createProject(alice);
     await addMember(alice, project.id, bob);
     await insertTasks(t, project.id, 2, { assigneeId: bob.me.worker.id, withSubtask: true });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
 
     for (const query of [{}, { force: false }] as Record<string, boolean>[]) {
       const res = await alice.request('DELETE', `/api/projects/${project.id}`, { query });
       expect(res.status).toBe(409);
       expect(res.body).toMatchObject({ type: problemType('project-has-tasks'), detail: expect.stringContaining('3 tasks') });
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
 
     const forced = await alice.request('DELETE', `/api/projects/${project.id}`, { query: { force: true } });
     expect(forced.status).toBe(204);
@@ -56,11 +56,11 @@ describe('deleteProject', () => {
 
   it('never deletes the personal default project (409 default-project), even with force', async () => {
     const alice = await signIn(t, 'alice');
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('DELETE', `/api/projects/${alice.me.default_project_id}`, { query: { force: true } });
     expect(res.status).toBe(409);
     expect(res.body.type).toBe(problemType('default-project'));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 412 for a stale If-Match and deletes with the current one', async () => {
@@ -81,7 +81,7 @@ describe('deleteProject', () => {
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const project = await createProject(alice);
     await addMember(alice, project.id, bob);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
 
     const asMember = await bob.request('DELETE', `/api/projects/${project.id}`, { query: { force: true } });
     expect(asMember.status).toBe(403);
@@ -91,7 +91,7 @@ describe('deleteProject', () => {
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('project-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('answers 422 for a force that is not a boolean', async () => {

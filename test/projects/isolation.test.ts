@@ -44,7 +44,7 @@ describe('isolation of projects, members and agents', () => {
   };
 
   it('neither sees nor changes the project, its members or its tasks, and writes nothing', async () => {
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const intruder of [eve, mallory]) {
       const projects = await intruder.request('GET', '/api/projects');
       expect(projects.body.items.map((p: { id: number }) => p.id)).toEqual([intruder.me.default_project_id]);
@@ -58,11 +58,11 @@ describe('isolation of projects, members and agents', () => {
       await sameAsMissing(intruder, 'DELETE', (id) => `/api/projects/${id}/members/${memberId}`, projectId);
       await sameAsMissing(intruder, 'GET', (id) => `/api/members/search?q=a&project_id=${id}`, projectId);
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it("another tenant finds none of the tenant's workers or agents, and cannot touch an agent", async () => {
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const q of ['alice', 'secret', 'bob', '@']) {
       const res = await eve.request('GET', '/api/members/search', { query: { q } });
       expect(res.body.items.map((w: { handle: string }) => w.handle)).toEqual(q === '@' ? ['@eve'] : []);
@@ -77,6 +77,6 @@ describe('isolation of projects, members and agents', () => {
       const res = await eve.request('POST', `/api/projects/${eve.me.default_project_id}/members`, { body });
       expect(res.status).toBe(422);
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 });

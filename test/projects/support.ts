@@ -1,5 +1,5 @@
 /**
- * Factories and database assertions shared by the projects, members and agents suites (not a test file: jest
+ * Factories shared by the projects, members and agents suites (not a test file: jest
  * only runs *.test.ts). Everything goes through the API except tasks: their module is built separately, so
  * tasks are inserted as rows, exactly as the schema allows.
  */
@@ -73,30 +73,5 @@ export async function insertTasks(
   return ids;
 }
 
-const AuditRow = z.object({
-  action: z.string(),
-  entity_type: z.string(),
-  entity_id: z.number(),
-  project_id: z.number().nullable(),
-  actor_id: z.number().nullable(),
-  actor_handle: z.string(),
-  details: z.record(z.string(), z.unknown()),
-});
-export type AuditRow = z.infer<typeof AuditRow>;
-
-/** Audit entries about one entity, oldest first. */
-export const auditOf = (t: TestApp, entityType: string, entityId: number) =>
-  t.pool.any(sql.type(AuditRow)`
-    select action, entity_type, entity_id, project_id, actor_id, actor_handle, details
-    from audit_log where entity_type = ${entityType} and entity_id = ${entityId} order by id`);
-
-const Counts = z.object({ projects: z.number(), members: z.number(), workers: z.number(), tasks: z.number(), audit: z.number() });
-
-/** Row counts of every table a rejected write could touch: compare before and after to prove it left nothing. */
-export const rowCounts = (t: TestApp) =>
-  t.pool.one(sql.type(Counts)`
-    select (select count(*)::int from project) as projects, (select count(*)::int from member) as members,
-           (select count(*)::int from worker) as workers, (select count(*)::int from task) as tasks,
-           (select count(*)::int from audit_log) as audit`);
-
-export const problemType = (slug: string) => `https://taskflow.dev/problems/${slug}`;
+export { auditOf, rowCounts, type AuditRow } from '../helpers/db.js';
+export { problemType } from '../helpers/factories.js';

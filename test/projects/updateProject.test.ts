@@ -40,12 +40,12 @@ describe('updateProject', () => {
     const alice = await signIn(t, 'alice');
     const project = await createProject(alice);
     expect((await patch(alice, project.id, { name: 'Second' }, { 'if-match': '"1"' })).status).toBe(200);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
 
     const stale = await patch(alice, project.id, { name: 'Lost update' }, { 'if-match': '"1"' });
     expect(stale.status).toBe(412);
     expect(stale.body.type).toBe(problemType('precondition-failed'));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
     expect((await alice.request<Project>('GET', `/api/projects/${project.id}`)).body.name).toBe('Second');
 
     const any = await patch(alice, project.id, { name: 'Third' }, { 'if-match': '*' });
@@ -66,11 +66,11 @@ describe('updateProject', () => {
     const bob = await signIn(t, 'bob');
     const project = await createProject(alice, { name: 'Owned' });
     await addMember(alice, project.id, bob);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await patch(bob, project.id, { name: 'Hijacked' });
     expect(res.status).toBe(403);
     expect(res.body.type).toBe(problemType('forbidden'));
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
     expect((await alice.request<Project>('GET', `/api/projects/${project.id}`)).body).toMatchObject({ name: 'Owned' });
   });
 
@@ -79,13 +79,13 @@ describe('updateProject', () => {
     const carol = await signIn(t, 'carol');
     const erin = await signIn(t, 'erin', { tenant: 'acme' });
     const project = await createProject(alice, { name: 'Owned' });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     for (const [user, id] of [[carol, project.id], [erin, project.id], [alice, project.id + 1000]] as const) {
       const res = await patch(user, id, { name: 'Hijacked' }, { 'if-match': '*' });
       expect(res.status).toBe(404);
       expect(res.body.type).toBe(problemType('project-not-found'));
     }
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
     expect(await auditOf(t, 'project', project.id)).toHaveLength(1);
   });
 

@@ -11,7 +11,7 @@ import { ROOT } from '../../src/paths.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { testServerEnv } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { sleep } from './support.js';
 
 type Answer = { status: number; headers: http.IncomingHttpHeaders; body: any } | { error: string };

@@ -3,16 +3,7 @@ import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { ApiUser, TestApp } from '../helpers/app.js';
 
-export const TABLES = ['worker', 'project', 'member', 'task', 'audit_log', 'idempotency_key'] as const;
-export type RowCounts = Record<(typeof TABLES)[number], number>;
-
-const CountsRow = z.object(Object.fromEntries(TABLES.map((t) => [t, z.number()])) as Record<(typeof TABLES)[number], z.ZodNumber>);
-
-/** Row counts of every table the API writes, in one statement (one snapshot). */
-export async function rowCounts(pool: DatabasePool): Promise<RowCounts> {
-  const columns = TABLES.map((t) => sql.fragment`(select count(*) from ${sql.identifier([t])})::int as ${sql.identifier([t])}`);
-  return pool.one(sql.type(CountsRow)`select ${sql.join(columns, sql.fragment`, `)}`);
-}
+export { rowCounts, TABLES, type RowCounts } from '../helpers/db.js';
 
 /** Invariants that must hold whatever happened: each violation is a row described as text. */
 export async function integrityViolations(pool: DatabasePool): Promise<string[]> {

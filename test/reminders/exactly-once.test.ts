@@ -13,9 +13,9 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embed
 import { migrate } from '../../src/db/migrate.js';
 import { startTestApp, testServerEnv, type TestApp } from '../helpers/app.js';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../helpers/pg.js';
-import { startFakeSso, type FakeSso } from '../helpers/sso.js';
+import { startFakeSso, type FakeSso } from '../helpers/sso.mjs';
 import { sleep, waitForNotification } from '../notifications/support.js';
-import { createTask, signIn } from '../tasks/support.js';
+import { createTask, signIn } from '../helpers/factories.js';
 import { dueIn, firingsPerTier, reminderEvents, SHORT_TIERS } from './support.js';
 import { createDatabasePool } from '../../src/db/index.js';
 import { loadConfig } from '../../src/config.js';

@@ -6,9 +6,9 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import { inbox, sleep, waitForNotification } from '../notifications/support.js';
-import { createTask, newProject, setStatus, signIn, type SignedIn } from '../tasks/support.js';
+import { setupTestApp, addMember, createTask, setStatus, type SignedIn } from '../helpers/factories.js';
 import { dueIn, reminderEvents, SHORT_TIERS } from './support.js';
 
 type EventList = components['schemas']['EventList'];
@@ -20,11 +20,8 @@ let carol: SignedIn;
 let project: number;
 
 beforeAll(async () => {
-  t = await startTestApp({ env: SHORT_TIERS });
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob, carol]);
+  ({ t, alice, bob, carol, project } = await setupTestApp({ env: SHORT_TIERS }));
+  await addMember(t, project, carol.workerId);
 }, 120_000);
 afterAll(async () => {
   await t.close();

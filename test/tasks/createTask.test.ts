@@ -1,34 +1,23 @@
-/** createTask, createSubtask and getTask: what is stored, what is answered, and what is refused. */
-import { startTestApp, type TestApp } from '../helpers/app.js';
+/** createTask: what is stored, what is answered, and what is refused. */
+import type { TestApp } from '../helpers/app.js';
 import {
-  actionsOf,
-  auditOf,
-  createSubtask,
+  setupTestApp,
+  rowCounts,
+  taskAudit,
+  taskRow,
   createTask,
   expectProblem,
-  newProject,
-  rowCounts,
-  signIn,
-  taskRow,
   type SignedIn,
   type Task,
-  type TaskList,
-} from './support.js';
-import { sql } from 'slonik';
+} from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
 let bob: SignedIn;
-let carol: SignedIn; // same tenant, member of nothing of alice's
+let carol: SignedIn; // same tenant, member of nothing of alice’s
 let project: number;
 
-beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  carol = await signIn(t, 'carol');
-  project = await newProject(t, alice, [bob]);
-});
+beforeAll(async () => ({ t, alice, bob, carol, project } = await setupTestApp()));
 afterAll(() => t.close());
 
 describe('createTask', () => {
@@ -86,7 +75,7 @@ describe('createTask', () => {
       created_by_id: alice.workerId,
       version: 1,
     });
-    const audit = await auditOf(t, task.id);
+    const audit = await taskAudit(t, task.id);
     expect(audit).toEqual([
       expect.objectContaining({ action: 'task_created', project_id: project, actor_id: alice.workerId }),
     ]);
@@ -108,7 +97,7 @@ describe('createTask', () => {
     ];
     for (const body of cases) {
       const task = await createTask(alice, project, body);
-      const [entry] = await auditOf(t, task.id);
+      const [entry] = await taskAudit(t, task.id);
       expect(entry!.details).toEqual({
         title: task.title, priority: task.priority, assignee_id: task.assignee_id, parent_task_id: task.parent_task_id,
         due_date: task.due_date, recurrence: task.recurrence,
@@ -131,7 +120,7 @@ describe('createTask', () => {
 
   it('422 at /body/assignee_id for a worker who is not a member, and at /body/parent_task_id for a parent elsewhere — together, nothing written', async () => {
     const elsewhere = await createTask(carol, carol.projectId, { title: 'Carol’s' });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('POST', `/api/projects/${project}/tasks`, {
       body: { title: 'Nope', assignee_id: carol.workerId, parent_task_id: elsewhere.id },
     });
@@ -140,7 +129,7 @@ describe('createTask', () => {
       { pointer: '/body/assignee_id', message: expect.stringContaining(String(carol.workerId)) },
       { pointer: '/body/parent_task_id', message: expect.stringContaining(String(elsewhere.id)) },
     ]);
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('422 for a parent or assignee that does not exist', async () => {
@@ -161,18 +150,18 @@ describe('createTask', () => {
     ['max_occurrences 0', { title: 'ok', recurrence: { pattern: 'daily', max_occurrences: 0 } }, '/body/recurrence/max_occurrences'],
     ['a bad due date', { title: 'ok', due_date: 'tomorrow' }, '/body/due_date'],
   ])('422 for %s, nothing written', async (_name, body, pointer) => {
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const res = await alice.request('POST', `/api/projects/${project}/tasks`, { body });
     const problem = expectProblem(res, 422, 'validation-failed');
     expect(problem.errors?.map((e) => e.pointer)).toContain(pointer);
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('404 project-not-found for a project the caller is not a member of, or that does not exist', async () => {
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     expectProblem(await carol.request('POST', `/api/projects/${project}/tasks`, { body: { title: 'x' } }), 404, 'project-not-found');
     expectProblem(await alice.request('POST', '/api/projects/999999/tasks', { body: { title: 'x' } }), 404, 'project-not-found');
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('401 without a token', async () => {
@@ -183,112 +172,10 @@ describe('createTask', () => {
   it('an Idempotency-Key retry returns the original task without creating another', async () => {
     const headers = { 'Idempotency-Key': `create-${Date.now()}` };
     const first = await alice.request<Task>('POST', `/api/projects/${project}/tasks`, { body: { title: 'Once' }, headers });
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     const again = await alice.request<Task>('POST', `/api/projects/${project}/tasks`, { body: { title: 'Once' }, headers });
     expect(again.status).toBe(201);
     expect(again.body.id).toBe(first.body.id);
-    expect(await rowCounts(t)).toEqual(before);
-  });
-});
-
-describe('createSubtask', () => {
-  it('creates a subtask in the parent’s project, at any depth, each with task_created', async () => {
-    const root = await createTask(alice, project, { title: 'Root' });
-    const res = await bob.request<Task>('POST', `/api/tasks/${root.id}/subtasks`, {
-      body: { title: ' Level 1 ', assignee_id: alice.workerId, tags: ['a'] },
-    });
-    expect(res.status).toBe(201);
-    expect(res.headers.get('location')).toBe(`/api/tasks/${res.body.id}`);
-    expect(res.headers.get('etag')).toBe('"1"');
-    expect(res.body).toMatchObject({ title: 'Level 1', parent_task_id: root.id, project_id: project, created_by_id: bob.workerId, assignee_handle: '@alice' });
-    const level2 = await createSubtask(alice, res.body.id, { title: 'Level 2' });
-    expect(level2.parent_task_id).toBe(res.body.id);
-    expect(await actionsOf(t, level2.id)).toEqual(['task_created']);
-    expect((await auditOf(t, level2.id))[0]!.details).toMatchObject({ parent_task_id: res.body.id });
-  });
-
-  it('422 at /body/assignee_id when the assignee is not a member of the parent’s project; nothing written', async () => {
-    const parent = await createTask(alice, project);
-    const before = await rowCounts(t);
-    const res = await alice.request('POST', `/api/tasks/${parent.id}/subtasks`, { body: { title: 'x', assignee_id: carol.workerId } });
-    expect(expectProblem(res, 422, 'validation-failed').errors).toEqual([{ pointer: '/body/assignee_id', message: expect.any(String) }]);
-    expect(await rowCounts(t)).toEqual(before);
-  });
-
-  it('has no parent_task_id field (422), and 404 task-not-found for a parent the caller cannot see', async () => {
-    const parent = await createTask(alice, project);
-    const res = await alice.request('POST', `/api/tasks/${parent.id}/subtasks`, { body: { title: 'x', parent_task_id: parent.id } });
-    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/body/parent_task_id');
-    const before = await rowCounts(t);
-    expectProblem(await carol.request('POST', `/api/tasks/${parent.id}/subtasks`, { body: { title: 'x' } }), 404, 'task-not-found');
-    expectProblem(await alice.request('POST', '/api/tasks/999999/subtasks', { body: { title: 'x' } }), 404, 'task-not-found');
-    expect(await rowCounts(t)).toEqual(before);
-  });
-});
-
-describe('getTask', () => {
-  it('answers the task with its direct subtasks (oldest first), subtask counts, and an ETag', async () => {
-    const parent = await createTask(alice, project, { title: 'Parent', assignee_id: alice.workerId });
-    const first = await createSubtask(alice, parent.id, { title: 'First', assignee_id: bob.workerId });
-    const second = await createSubtask(alice, parent.id, { title: 'Second' });
-    await createSubtask(alice, first.id, { title: 'Grandchild' });
-    const res = await bob.request<Task>('GET', `/api/tasks/${parent.id}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('etag')).toBe('"1"');
-    expect(res.body).toMatchObject({ id: parent.id, subtask_count: 2, assignee_handle: '@alice' });
-    expect(res.body.subtasks.map((s) => [s.id, s.title, s.subtask_count, s.assignee_handle])).toEqual([
-      [first.id, 'First', 1, '@bob'],
-      [second.id, 'Second', 0, null],
-    ]);
-  });
-
-  it('embeds at most 50 subtasks, oldest first, with subtask_count the total; the rest page through parent_task_id', async () => {
-    const parent = await createTask(alice, project, { title: 'Big parent' });
-    // 55 subtasks, inserted as rows (the API path is covered above), a second apart so the order is clear
-    await t.pool.query(sql.unsafe`
-      insert into task (tenant_id, project_id, parent_task_id, title, created_by_id, created_at)
-      select tenant_id, project_id, id, 'Sub ' || lpad(g::text, 2, '0'), created_by_id, now() - (60 - g) * interval '1 second'
-      from task, generate_series(1, 55) g where id = ${parent.id}`);
-    const res = await bob.request<Task>('GET', `/api/tasks/${parent.id}`);
-    expect(res.status).toBe(200);
-    expect(res.body.subtask_count).toBe(55);
-    expect(res.body.subtasks.map((s) => s.title)).toEqual(Array.from({ length: 50 }, (_, i) => `Sub ${String(i + 1).padStart(2, '0')}`));
-    // the embedded ones are exactly what the list says about the same tasks (same timestamps, versions, counts)
-    const all: TaskList['items'] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { body: TaskList } = await bob.request<TaskList>('GET', `/api/projects/${project}/tasks`, {
-        query: { parent_task_id: String(parent.id), sort: 'created_at', limit: 20, ...(cursor ? { cursor } : {}) },
-      });
-      all.push(...page.body.items);
-      cursor = page.body.next_cursor;
-    } while (cursor);
-    expect(all).toHaveLength(55);
-    expect(res.body.subtasks).toEqual(all.slice(0, 50));
-  });
-
-  it('If-None-Match with the current ETag: 304 without a body; after a change, 200', async () => {
-    const task = await createTask(alice, project);
-    const cached = await alice.request('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '"1"' } });
-    expect(cached.status).toBe(304);
-    expect(cached.headers.get('etag')).toBe('"1"');
-    expect(cached.body).toBeUndefined();
-    await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { title: 'Changed' } });
-    const changed = await alice.request<Task>('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '"1"' } });
-    expect(changed.status).toBe(200);
-    expect(changed.headers.get('etag')).toBe('"2"');
-    expect(changed.body.title).toBe('Changed');
-    expectProblem(await carol.request('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '*' } }), 404, 'task-not-found');
-  });
-
-  it('404 task-not-found for a non-member and for a missing task', async () => {
-    const task = await createTask(alice, project);
-    expectProblem(await carol.request('GET', `/api/tasks/${task.id}`), 404, 'task-not-found');
-    expectProblem(await alice.request('GET', '/api/tasks/999999'), 404, 'task-not-found');
-  });
-
-  it.each(['abc', '0', '9223372036854775807'])('422 at /path/task_id for the id %s', async (id) => {
-    const res = await alice.request('GET', `/api/tasks/${id}`);
-    expect(expectProblem(res, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/task_id');
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 });

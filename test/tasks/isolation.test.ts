@@ -5,7 +5,17 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { startTestApp, type RawResponse, type TestApp } from '../helpers/app.js';
-import { createSubtask, createTask, expectProblem, forceStatus, newProject, signIn, taskRow, type SignedIn, type TaskList } from './support.js';
+import {
+  createSubtask,
+  createTask,
+  expectProblem,
+  forceStatus,
+  newProject,
+  signIn,
+  taskRow,
+  type SignedIn,
+  type TaskList,
+} from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;

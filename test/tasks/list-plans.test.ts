@@ -14,8 +14,9 @@ import {
   type TaskFilter,
   type TaskSort,
 } from '../../src/tasks/tasks-list.sql.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { newProject, signIn, type SignedIn } from './support.js';
+import { z } from 'zod';
+import { startTestDatabase, type TestDatabaseOnly } from '../helpers/app.js';
+import { newProject } from '../helpers/factories.js';
 
 interface PlanNode {
   'Node Type': string;
@@ -26,9 +27,9 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-let t: TestApp;
+let t: TestDatabaseOnly; // SQL only: no server
 let explain: DatabasePool;
-let alice: SignedIn;
+let alice: { tenant: string; workerId: number };
 let who: Principal;
 let project: number;
 const LIMIT = 50;
@@ -51,9 +52,11 @@ async function planOf(run: (db: DatabasePool) => Promise<unknown>): Promise<Plan
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: alice.projectId, actorType: 'human', client: null };
+  t = await startTestDatabase();
+  const workerId = await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
+    insert into worker (tenant_id, type, user_id, handle, name) values ('default', 'human', 'alice', '@alice', 'alice') returning id`);
+  alice = { tenant: 'default', workerId };
+  who = { userId: 'alice', email: null, name: null, tenantId: alice.tenant, workerId: alice.workerId, handle: '@alice', workerName: 'alice', defaultProjectId: null, actorType: 'human', client: null };
   const projects = [await newProject(t, alice), await newProject(t, alice), await newProject(t, alice), await newProject(t, alice)];
   project = projects[0]!;
   // 4 projects × 1,500 tasks: varied due dates (a fifth without), priorities, titles, creation times; a few subtasks.

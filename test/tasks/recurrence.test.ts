@@ -1,34 +1,28 @@
 /** Recurring tasks: completing an occurrence spawns the next one exactly once, until max_occurrences. */
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import {
+  setupTestApp,
   actionsOf,
-  auditOf,
+  taskAudit,
   createSubtask,
   createTask,
   expectProblem,
   forceStatus,
-  newProject,
   setStatus,
-  signIn,
   spawnedFrom,
   taskRow,
   type SignedIn,
   type Task,
-} from './support.js';
+} from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
 let bob: SignedIn;
 let project: number;
 
-beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  project = await newProject(t, alice, [bob]);
-});
+beforeAll(async () => ({ t, alice, bob, project } = await setupTestApp()));
 afterAll(() => t.close());
 
 const seriesOf = (rootId: number) =>
@@ -81,7 +75,7 @@ describe('spawning the next occurrence', () => {
     });
     const res = await alice.request<Task>('GET', `/api/tasks/${next!.id}`);
     expect(res.body).toMatchObject({ is_recurring: true, recurrence: { pattern: 'weekly', max_occurrences: 12 }, recurring_root_id: task.id });
-    expect(await auditOf(t, next!.id)).toEqual([
+    expect(await taskAudit(t, next!.id)).toEqual([
       expect.objectContaining({
         action: 'recurrence_spawned',
         actor_id: bob.workerId,

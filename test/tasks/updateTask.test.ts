@@ -1,36 +1,30 @@
-/** updateTask and deleteTask, and If-Match on every write of a task. */
-import { startTestApp, type TestApp } from '../helpers/app.js';
+/** updateTask, and If-Match on every write of a task. */
+import type { TestApp } from '../helpers/app.js';
 import {
-  actionsOf,
-  auditOf,
-  createSubtask,
-  createTask,
-  expectProblem,
-  forceStatus,
-  newProject,
-  rowCounts,
+  setupTestApp,
   signIn,
-  spawnedFrom,
+  actionsOf,
+  rowCounts,
+  taskAudit,
   taskRow,
+  createTask,
+  forceStatus,
+  expectProblem,
   type SignedIn,
   type Task,
-} from './support.js';
+} from '../helpers/factories.js';
+
+const patch = (user: SignedIn, id: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  user.request<Task>('PATCH', `/api/tasks/${id}`, { body, headers });
 
 let t: TestApp;
 let alice: SignedIn;
 let bob: SignedIn;
+let carol: SignedIn;
 let project: number;
 
-beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  bob = await signIn(t, 'bob');
-  project = await newProject(t, alice, [bob]);
-});
+beforeAll(async () => ({ t, alice, bob, carol, project } = await setupTestApp()));
 afterAll(() => t.close());
-
-const patch = (user: SignedIn, id: number, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
-  user.request<Task>('PATCH', `/api/tasks/${id}`, { body, headers });
 
 describe('updateTask', () => {
   it('changes the given fields only, bumps the version, and records exactly what changed', async () => {
@@ -63,7 +57,7 @@ describe('updateTask', () => {
       status: 'pending',
     });
     expect(res.body.updated_at > task.updated_at).toBe(true);
-    const audit = await auditOf(t, task.id);
+    const audit = await taskAudit(t, task.id);
     expect(audit.at(-1)).toMatchObject({ action: 'task_updated', actor_id: bob.workerId });
     expect(audit.at(-1)!.details).toEqual({
       title: { before: 'Draft', after: 'Draft the announcement' },
@@ -100,52 +94,14 @@ describe('updateTask', () => {
     ['duplicate tags', { tags: ['a', 'a'] }, '/body/tags'],
   ])('422 for %s; nothing written', async (_name, body, pointer) => {
     const task = await createTask(alice, project);
-    const counts = await rowCounts(t);
+    const counts = await rowCounts(t.pool);
     expect(expectProblem(await patch(alice, task.id, body), 422, 'validation-failed').errors?.map((e) => e.pointer)).toContain(pointer);
     expect(await taskRow(t, task.id)).toMatchObject({ version: 1 });
-    expect(await rowCounts(t)).toEqual(counts);
+    expect(await rowCounts(t.pool)).toEqual(counts);
   });
 
   it('404 for a missing task', async () => {
     expectProblem(await patch(alice, 999999, { title: 'x' }), 404, 'task-not-found');
-  });
-});
-
-describe('deleteTask', () => {
-  it('204, deletes the subtasks at every depth, and one task_deleted entry counts them', async () => {
-    const root = await createTask(alice, project, { title: 'Root' });
-    const child = await createSubtask(alice, root.id);
-    const grandchild = await createSubtask(alice, child.id);
-    const sibling = await createSubtask(alice, root.id);
-    const res = await bob.request('DELETE', `/api/tasks/${root.id}`);
-    expect(res.status).toBe(204);
-    expect(res.body).toBeUndefined();
-    for (const id of [root.id, child.id, grandchild.id, sibling.id]) expect(await taskRow(t, id)).toBeNull();
-    expect((await auditOf(t, root.id)).at(-1)).toMatchObject({
-      action: 'task_deleted',
-      actor_id: bob.workerId,
-      project_id: project,
-      details: { title: 'Root', parent_task_id: null, subtasks_deleted: 3 },
-    });
-    expectProblem(await alice.request('GET', `/api/tasks/${root.id}`), 404, 'task-not-found');
-    expectProblem(await alice.request('DELETE', `/api/tasks/${root.id}`), 404, 'task-not-found');
-  });
-
-  it('deleting a subtask leaves its parent, whose subtask count drops', async () => {
-    const parent = await createTask(alice, project);
-    const sub = await createSubtask(alice, parent.id);
-    expect((await alice.request('DELETE', `/api/tasks/${sub.id}`)).status).toBe(204);
-    expect((await alice.request<Task>('GET', `/api/tasks/${parent.id}`)).body).toMatchObject({ subtask_count: 0, subtasks: [] });
-  });
-
-  it('keeps the occurrences a recurring series already spawned', async () => {
-    const root = await createTask(alice, project, { recurrence: { pattern: 'daily' } });
-    const done = await alice.request<Task>('PATCH', `/api/tasks/${root.id}/status`, { body: { status: 'completed' } });
-    expect(done.status).toBe(200);
-    const [next] = (await spawnedFrom(t, root.id)).map((r) => r.id);
-    expect((await alice.request('DELETE', `/api/tasks/${root.id}`)).status).toBe(204);
-    expect(next).toBeDefined();
-    expect(await taskRow(t, next!)).toMatchObject({ recurring_root_id: null, spawned_from_id: null, status: 'pending' });
   });
 });
 
@@ -167,11 +123,11 @@ describe('If-Match on every write', () => {
     if (status) await forceStatus(t, task.id, status);
     await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { description: 'bump' } }); // version 2 now
     const before = await taskRow(t, task.id);
-    const counts = await rowCounts(t);
+    const counts = await rowCounts(t.pool);
     const stale = await write(task.id, { 'If-Match': '"1"' });
     expectProblem(stale, 412, 'precondition-failed');
     expect(await taskRow(t, task.id)).toEqual(before);
-    expect(await rowCounts(t)).toEqual(counts);
+    expect(await rowCounts(t.pool)).toEqual(counts);
     const current = await write(task.id, { 'If-Match': `"${before!.version}"` });
     expect([200, 204]).toContain(current.status);
   });

@@ -1,9 +1,10 @@
 /** updateTaskStatus: the whole transition table through HTTP, the side effects, and the open-subtasks rule. */
 import { sql } from 'slonik';
 import { NEXT } from '../../src/tasks/workflow.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import type { TestApp } from '../helpers/app.js';
 import {
-  auditOf,
+  setupTestApp,
+  taskAudit,
   createSubtask,
   createTask,
   expectProblem,
@@ -11,20 +12,15 @@ import {
   newProject,
   rowCounts,
   setStatus,
-  signIn,
   taskRow,
   type SignedIn,
-} from './support.js';
+} from '../helpers/factories.js';
 
 let t: TestApp;
 let alice: SignedIn;
 let project: number;
 
-beforeAll(async () => {
-  t = await startTestApp();
-  alice = await signIn(t, 'alice');
-  project = await newProject(t, alice);
-});
+beforeAll(async () => ({ t, alice, project } = await setupTestApp()));
 afterAll(() => t.close());
 
 const STATUSES = ['pending', 'in_progress', 'review', 'completed', 'blocked'] as const;
@@ -51,7 +47,7 @@ describe('the transition table', () => {
       expect(res.body).toMatchObject({ id: task.id, status: to });
       expect(res.headers.get('etag')).toBe(`"${before!.version + 1}"`);
       expect(await taskRow(t, task.id)).toMatchObject({ status: to, version: before!.version + 1 });
-      expect((await auditOf(t, task.id)).at(-1)).toMatchObject({
+      expect((await taskAudit(t, task.id)).at(-1)).toMatchObject({
         action: 'status_changed',
         actor_id: alice.workerId,
         project_id: project,
@@ -61,7 +57,7 @@ describe('the transition table', () => {
       const problem = expectProblem(res, 409, 'invalid-transition');
       expect(problem.detail).toContain(NEXT[from].join(', '));
       expect(await taskRow(t, task.id)).toEqual(before);
-      expect((await auditOf(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
+      expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
     }
   });
 });
@@ -94,12 +90,12 @@ describe('side effects', () => {
 
   it('422 for an unknown status or extra fields; nothing written', async () => {
     const task = await createTask(alice, project);
-    const before = await rowCounts(t);
+    const before = await rowCounts(t.pool);
     expect(expectProblem(await setStatus(alice, task.id, 'done'), 422, 'validation-failed').errors?.[0]?.pointer).toBe('/body/status');
     const extra = await alice.request('PATCH', `/api/tasks/${task.id}/status`, { body: { status: 'blocked', why: 'x' } });
     expect(expectProblem(extra, 422, 'validation-failed').errors?.[0]?.pointer).toBe('/body/why');
     expectProblem(await alice.request('PATCH', `/api/tasks/${task.id}/status`, { rawBody: '{"status":', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json');
-    expect(await rowCounts(t)).toEqual(before);
+    expect(await rowCounts(t.pool)).toEqual(before);
   });
 
   it('404 for a missing task', async () => {
@@ -124,7 +120,7 @@ describe('a parent cannot complete while a subtask at any depth is open', () => 
 
     expect((await setStatus(alice, grandchild.id, 'completed')).status).toBe(200);
     expect((await setStatus(alice, root.id, 'completed')).status).toBe(200);
-    expect((await auditOf(t, root.id)).map((a) => a.action)).toEqual(['task_created', 'status_changed']);
+    expect((await taskAudit(t, root.id)).map((a) => a.action)).toEqual(['task_created', 'status_changed']);
   });
 
   it('a completed subtask reopened (completed → review) blocks its parent again', async () => {

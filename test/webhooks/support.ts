@@ -1,4 +1,6 @@
-/** A local webhook receiver for the webhook suites (not a test file). */
+/** A local webhook receiver, the test timings and a webhook factory for the webhook suites (not a test file). */
+import type { components } from '../../generated/api.js';
+import type { ApiUser } from '../helpers/app.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -70,4 +72,36 @@ export function verifyStandardWebhook(secret: string, r: Received): boolean {
     const given = Buffer.from(signature ?? '', 'base64');
     return version === 'v1' && given.length === expected.length && timingSafeEqual(given, expected);
   });
+}
+
+export type Webhook = components['schemas']['Webhook'];
+export type WebhookList = components['schemas']['WebhookList'];
+export type DeliveryList = components['schemas']['WebhookDeliveryList'];
+export type Payload = components['schemas']['WebhookPayload'];
+
+// Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run
+// long transactions on the shared test server (an import holds one for a minute), they wait. Never skip.
+export const LONG = 240_000;
+
+/** Deliveries to the local receiver (a loopback address), retried within a second, the queue polled often. */
+export const FAST = {
+  WEBHOOK_ALLOW_PRIVATE: 'true',
+  WEBHOOK_RETRY_DELAYS_MS: '0,300,300,300,300,300,300,300',
+  JOBS_POLL_INTERVAL_SECONDS: '0.5',
+  EVENTS_POLL_INTERVAL_MS: '200',
+};
+
+/** Creates a webhook through the API as `owner` and expects a 201 (the secret is in the answer, once). */
+export async function newWebhook(owner: ApiUser, projectId: number, url: string, body: Record<string, unknown> = {}): Promise<Webhook> {
+  const res = await owner.request<Webhook>('POST', `/api/projects/${projectId}/webhooks`, { body: { url, ...body } });
+  if (res.status !== 201) throw new Error(`createWebhook: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Reads until `done` holds or `ms` passes; returns the last value read. */
+export async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms = 180_000): Promise<T> {
+  for (const deadline = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 100))) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+  }
 }

@@ -8,40 +8,15 @@
  *
  * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
  */
-import { createServer } from 'node:http';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
 import pg from 'pg';
+import { createCaller, HttpError, serve } from '../bare-http.mjs';
 
 pg.types.setTypeParser(20, Number); // int8 → number, as the server's type parsers do
 const env = process.env;
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_SIZE ?? 10) });
-const jwks = createRemoteJWKSet(new URL(env.AUTH_JWKS_URL));
-const verifyOptions = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms: ['EdDSA', 'RS256'], requiredClaims: ['sub', 'exp'], clockTolerance: 30 };
 
-class HttpError extends Error {
-  constructor(status, title) { super(title); this.status = status; }
-}
-
-const workers = new Map(); // `${tenant}\0${sub}` → { workerId, handle, until }
-async function caller(req) {
-  const auth = req.headers.authorization;
-  if (!auth?.startsWith('Bearer ')) throw new HttpError(401, 'Unauthorized');
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(auth.slice(7), jwks, verifyOptions));
-  } catch {
-    throw new HttpError(401, 'Invalid token');
-  }
-  const tenantId = typeof payload.tenant_id === 'string' && payload.tenant_id ? payload.tenant_id : 'default';
-  const key = `${tenantId}\0${payload.sub}`;
-  const hit = workers.get(key);
-  if (hit && hit.until > Date.now()) return { tenantId, ...hit };
-  const { rows } = await pool.query('select id, handle from worker where tenant_id = $1 and user_id = $2', [tenantId, payload.sub]);
-  if (!rows[0]) throw new HttpError(403, 'Unknown user'); // the real server provisions here; the seed made everyone
-  const entry = { workerId: rows[0].id, handle: rows[0].handle, until: Date.now() + 5 * 60_000 };
-  workers.set(key, entry);
-  return { tenantId, ...entry };
-}
+// The token check and the caller's worker (cached 5 min like src/identity/resolve.ts), shared with the floor.
+const caller = createCaller(env, async (tenantId, sub) => (await pool.query('select id, handle from worker where tenant_id = $1 and user_id = $2', [tenantId, sub])).rows[0]);
 
 async function requireMember(db, who, projectId) {
   const { rows } = await db.query(
@@ -128,36 +103,4 @@ async function createTask(who, projectId, body) {
   }
 }
 
-const readJson = async (req) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  try { return JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { throw new HttpError(400, 'Malformed JSON'); }
-};
-
-async function route(req) {
-  const url = new URL(req.url, 'http://x');
-  let m;
-  if (req.method === 'GET' && url.pathname === '/health') return [200, { status: 'ok' }];
-  if ((m = url.pathname.match(/^\/api\/projects\/(\d+)\/tasks$/))) {
-    const who = await caller(req);
-    if (req.method === 'GET') return listTasks(who, Number(m[1]), url);
-    if (req.method === 'POST') return createTask(who, Number(m[1]), await readJson(req));
-  } else if (req.method === 'GET' && (m = url.pathname.match(/^\/api\/tasks\/(\d+)$/))) {
-    return getTask(await caller(req), Number(m[1]));
-  }
-  throw new HttpError(404, 'Not found');
-}
-
-const server = createServer((req, res) => {
-  route(req).then(
-    ([status, body, headers = {}]) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body)),
-    (err) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status === 500) console.error(err);
-      res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: err.message, status }));
-    },
-  );
-});
-server.keepAliveTimeout = 65_000;
-server.listen(Number(env.PORT ?? 3100), '127.0.0.1', () => console.log(`baseline listening on ${server.address().port}`));
-for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => { server.close(); server.closeAllConnections(); pool.end().then(() => process.exit(0)); });
+serve({ name: 'baseline', env, pool, caller, listTasks, createTask, getTask });

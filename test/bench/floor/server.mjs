@@ -8,47 +8,17 @@
  *
  * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
  */
-import { createServer } from 'node:http';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
 import pg from 'pg';
+import { createCaller, HttpError, serve } from '../bare-http.mjs';
 
 pg.types.setTypeParser(20, Number); // int8 → number
 // timestamptz as the API writes it: RFC 3339 UTC with milliseconds (PostgreSQL's text is in the session's UTC).
 pg.types.setTypeParser(1184, (v) => `${v.slice(0, 10)}T${v.slice(11, 19)}${(v.length > 22 ? `${v.slice(19, -3)}000` : '.000').slice(0, 4)}Z`);
 const env = process.env;
 const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.DB_POOL_SIZE ?? 10), options: '-c TimeZone=UTC' });
-const jwks = createRemoteJWKSet(new URL(env.AUTH_JWKS_URL));
-const verifyOptions = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, algorithms: ['EdDSA', 'RS256'], requiredClaims: ['sub', 'exp'], clockTolerance: 30 };
 
-class HttpError extends Error {
-  constructor(status, title) { super(title); this.status = status; }
-}
-
-const workers = new Map(); // `${tenant}\0${sub}` → { workerId, handle, until }
-const verified = new Map(); // token → payload, until exp (TaskFlow keeps verified tokens too)
-async function caller(req) {
-  const auth = req.headers.authorization;
-  if (!auth?.startsWith('Bearer ')) throw new HttpError(401, 'Unauthorized');
-  const token = auth.slice(7);
-  let payload = verified.get(token);
-  if (!payload || payload.exp * 1000 < Date.now()) {
-    try {
-      ({ payload } = await jwtVerify(token, jwks, verifyOptions));
-    } catch {
-      throw new HttpError(401, 'Invalid token');
-    }
-    verified.set(token, payload);
-  }
-  const tenantId = typeof payload.tenant_id === 'string' && payload.tenant_id ? payload.tenant_id : 'default';
-  const key = `${tenantId}\0${payload.sub}`;
-  const hit = workers.get(key);
-  if (hit && hit.until > Date.now()) return { tenantId, ...hit };
-  const { rows } = await pool.query({ name: 'worker', text: 'select id, handle from worker where tenant_id = $1 and user_id = $2', values: [tenantId, payload.sub] });
-  if (!rows[0]) throw new HttpError(403, 'Unknown user');
-  const entry = { workerId: rows[0].id, handle: rows[0].handle, until: Date.now() + 5 * 60_000 };
-  workers.set(key, entry);
-  return { tenantId, ...entry };
-}
+// The token check and the caller's worker (cached 5 min like src/identity/resolve.ts), shared with the baseline.
+const caller = createCaller(env, async (tenantId, sub) => (await pool.query({ name: 'worker', text: 'select id, handle from worker where tenant_id = $1 and user_id = $2', values: [tenantId, sub] })).rows[0], { cacheTokens: true });
 
 const MEMBER = `exists (select 1 from project p join member m on m.project_id = p.id and m.worker_id = $2 where p.id = $1 and p.tenant_id = $3)`;
 const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id, a.handle as assignee_handle,
@@ -156,36 +126,4 @@ async function createTask(who, projectId, body) {
   return [201, detail(row, []), { location: `/api/tasks/${row.id}`, etag: `"${row.version}"` }];
 }
 
-const readJson = async (req) => {
-  const chunks = [];
-  for await (const chunk of req) chunks.push(chunk);
-  try { return JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { throw new HttpError(400, 'Malformed JSON'); }
-};
-
-async function route(req) {
-  const url = new URL(req.url, 'http://x');
-  let m;
-  if (req.method === 'GET' && url.pathname === '/health') return [200, { status: 'ok' }];
-  if ((m = url.pathname.match(/^\/api\/projects\/(\d+)\/tasks$/))) {
-    const who = await caller(req);
-    if (req.method === 'GET') return listTasks(who, Number(m[1]), url);
-    if (req.method === 'POST') return createTask(who, Number(m[1]), await readJson(req));
-  } else if (req.method === 'GET' && (m = url.pathname.match(/^\/api\/tasks\/(\d+)$/))) {
-    return getTask(await caller(req), Number(m[1]));
-  }
-  throw new HttpError(404, 'Not found');
-}
-
-const server = createServer((req, res) => {
-  route(req).then(
-    ([status, body, headers = {}]) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body)),
-    (err) => {
-      const status = err instanceof HttpError ? err.status : 500;
-      if (status === 500) console.error(err);
-      res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: err.message, status }));
-    },
-  );
-});
-server.keepAliveTimeout = 65_000;
-server.listen(Number(env.PORT ?? 3100), '127.0.0.1', () => console.log(`floor listening on ${server.address().port}`));
-for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => { server.close(); server.closeAllConnections(); pool.end().then(() => process.exit(0)); });
+serve({ name: 'floor', env, pool, caller, listTasks, createTask, getTask });

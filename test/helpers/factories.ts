@@ -1,0 +1,134 @@
+/**
+ * The world most suites start from, and the factories that add to it. `setupTestApp()` replaces the set-up every
+ * task suite used to repeat (app, users, a shared project):
+ *
+ *   let t: TestApp, alice: SignedIn, bob: SignedIn, carol: SignedIn, project: number;
+ *   beforeAll(async () => ({ t, alice, bob, carol, project } = await setupTestApp()));
+ *   afterAll(() => t.close());
+ *
+ * Tasks go through the API (so every one is validated and audited as in production); projects and memberships
+ * are inserted as rows, because the task rules only need them to exist (the projects suites create theirs
+ * through the API).
+ */
+import { sql, type DatabasePool } from 'slonik';
+import { z } from 'zod';
+import type { components } from '../../generated/api.js';
+import { startTestApp, type ApiUser, type RawResponse, type TestApp, type TestAppOptions } from './app.js';
+import { signIn, type SignedIn } from './users.js';
+
+export { signIn, type SignedIn } from './users.js';
+import { rowCounts } from './db.js';
+
+export { actionsOf, rowCounts, spawnedFrom, taskAudit, taskRow, type AuditRow, type TaskDbRow } from './db.js';
+
+export type Task = components['schemas']['Task'];
+export type TaskSummary = components['schemas']['TaskSummary'];
+export type TaskList = components['schemas']['TaskList'];
+export type Problem = components['schemas']['Problem'];
+
+export interface TestWorld {
+  t: TestApp;
+  /** Owner of `project`. */
+  alice: SignedIn;
+  /** A member of `project`. */
+  bob: SignedIn;
+  /** Same tenant, a member of nothing of alice's. */
+  carol: SignedIn;
+  /** alice's project with bob as a member. */
+  project: number;
+  /** Factories bound to this app, alice and her project by default. */
+  newProject(owner?: SignedIn, members?: SignedIn[]): Promise<number>;
+  newTask(body?: Record<string, unknown>, user?: ApiUser, projectId?: number): Promise<Task>;
+  newSubtask(parentId: number, body?: Record<string, unknown>, user?: ApiUser): Promise<Task>;
+}
+
+/** A server on its own database (startTestApp) with alice, bob and carol signed in and alice's project shared with bob. */
+export async function setupTestApp(options: TestAppOptions = {}): Promise<TestWorld> {
+  const t = await startTestApp(options);
+  const alice = await signIn(t, 'alice');
+  const bob = await signIn(t, 'bob');
+  const carol = await signIn(t, 'carol');
+  const project = await newProject(t, alice, [bob]);
+  return {
+    t,
+    alice,
+    bob,
+    carol,
+    project,
+    newProject: (owner = alice, members = []) => newProject(t, owner, members),
+    newTask: (body = {}, user = alice, projectId = project) => createTask(user, projectId, body),
+    newSubtask: (parentId, body = {}, user = alice) => createSubtask(user, parentId, body),
+  };
+}
+
+const IdRow = z.object({ id: z.number() });
+let projects = 0;
+
+/** A project owned by `owner` (inserted as rows: project + owner membership); returns its id. */
+export async function newProject(
+  t: { pool: DatabasePool },
+  owner: { tenant: string; workerId: number },
+  members: { workerId: number }[] = [],
+): Promise<number> {
+  const slug = `tasks-${++projects}-${Date.now().toString(36)}`;
+  const id = await t.pool.oneFirst(sql.type(IdRow)`
+    insert into project (tenant_id, slug, name, owner_id) values (${owner.tenant}, ${slug}, ${slug}, ${owner.workerId})
+    returning id`);
+  await t.pool.query(sql.unsafe`insert into member (project_id, worker_id, role) values (${id}, ${owner.workerId}, 'owner')`);
+  for (const m of members) await addMember(t, id, m.workerId);
+  return id;
+}
+
+/** Makes a worker a plain member of a project (inserted as a row). */
+export const addMember = (t: { pool: DatabasePool }, projectId: number, workerId: number) =>
+  t.pool.query(sql.unsafe`insert into member (project_id, worker_id) values (${projectId}, ${workerId})`);
+
+/** Creates a task through the API and expects a 201. */
+export async function createTask(user: ApiUser, projectId: number, body: Record<string, unknown> = {}): Promise<Task> {
+  const res = await user.request<Task>('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'A task', ...body } });
+  if (res.status !== 201) throw new Error(`createTask: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+/** Creates a subtask through the API and expects a 201. */
+export async function createSubtask(user: ApiUser, parentId: number, body: Record<string, unknown> = {}): Promise<Task> {
+  const res = await user.request<Task>('POST', `/api/tasks/${parentId}/subtasks`, { body: { title: 'A subtask', ...body } });
+  if (res.status !== 201) throw new Error(`createSubtask: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export async function setStatus(user: ApiUser, taskId: number, status: string, headers: Record<string, string> = {}) {
+  return user.request<Task>('PATCH', `/api/tasks/${taskId}/status`, { body: { status }, headers });
+}
+
+/** Puts a task straight into a status (and the timestamps that go with it), bypassing the workflow. */
+export const forceStatus = (t: TestApp, taskId: number, status: string) =>
+  t.pool.query(sql.unsafe`
+    update task set status = ${status},
+      started_at = case when ${status} in ('in_progress', 'review', 'completed') then coalesce(started_at, now()) end,
+      completed_at = case when ${status} = 'completed' then now() end,
+      progress_percent = case when ${status} = 'completed' then 100 else progress_percent end
+    where id = ${taskId}`);
+
+/** The `type` URI of a problem slug. */
+export const problemType = (slug: string) => `https://taskflow.dev/problems/${slug}`;
+
+/** Expects a problem response of the given status and type. */
+export function expectProblem(res: RawResponse, status: number, slug: string) {
+  if (res.status !== status) throw new Error(`expected ${status} ${slug}, got ${res.status} ${JSON.stringify(res.body)}`);
+  expect(res.body).toMatchObject({ type: problemType(slug), status });
+  return res.body as Problem;
+}
+
+/**
+ * The refusals every operation with a JSON body documents, before its handler runs: 400 malformed-json, 415
+ * unsupported-media-type, 413 payload-too-large (over 1 MiB). Checks that none of them wrote anything.
+ */
+export async function expectBodyRefusals(t: TestApp, user: ApiUser, method: string, path: string): Promise<void> {
+  const before = await rowCounts(t.pool);
+  const json = { 'content-type': 'application/json' };
+  expectProblem(await user.request(method, path, { rawBody: '{"title": ', headers: json }), 400, 'malformed-json');
+  expectProblem(await user.request(method, path, { rawBody: 'title=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported-media-type');
+  expectProblem(await user.request(method, path, { rawBody: JSON.stringify({ title: 'x'.repeat(1_100_000) }), headers: json }), 413, 'payload-too-large');
+  expect(await rowCounts(t.pool)).toEqual(before);
+}

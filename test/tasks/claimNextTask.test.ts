@@ -1,0 +1,96 @@
+/** claimNextTask: take the most urgent unassigned pending task of a project, with filters; 204 when none, 404; races. */
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { keyedAgent } from '../helpers/agents.js';
+import type { TestApp } from '../helpers/app.js';
+import {
+  setupTestApp,
+  taskRow,
+  newProject,
+  createTask,
+  createSubtask,
+  forceStatus,
+  expectProblem,
+  type SignedIn,
+  type Task,
+} from '../helpers/factories.js';
+
+const claimNext = (user: { request: SignedIn['request'] }, projectId: number, query: Record<string, any> = {}) =>
+  user.request<Task>('POST', `/api/projects/${projectId}/tasks/claim-next`, { query });
+
+let t: TestApp;
+let alice: SignedIn;
+let bob: SignedIn;
+let carol: SignedIn; // not a member
+let project: number;
+
+beforeAll(async () => ({ t, alice, bob, carol, project } = await setupTestApp()));
+afterAll(() => t.close());
+
+describe('claimNextTask', () => {
+  it('takes the most urgent: priority, then due date (none last), then age', async () => {
+    const p = await newProject(t, alice, [bob]);
+    const low = await createTask(alice, p, { title: 'low', priority: 'low' });
+    const highLate = await createTask(alice, p, { title: 'high, due later', priority: 'high', due_date: '2030-02-01T00:00:00Z' });
+    const highNoDue = await createTask(alice, p, { title: 'high, no due date', priority: 'high' });
+    const highSoon = await createTask(alice, p, { title: 'high, due soon', priority: 'high', due_date: '2030-01-01T00:00:00Z' });
+    const critical = await createTask(alice, p, { title: 'critical', priority: 'critical' });
+    const taken = await createTask(alice, p, { title: 'assigned already', priority: 'critical', assignee_id: alice.workerId });
+    const started = await createTask(alice, p, { title: 'in progress', priority: 'critical' });
+    await forceStatus(t, started.id, 'in_progress');
+    const order = [];
+    for (let i = 0; i < 5; i++) order.push((await claimNext(bob, p)).body.id);
+    expect(order).toEqual([critical.id, highSoon.id, highLate.id, highNoDue.id, low.id]);
+    const none = await claimNext(bob, p);
+    expect(none.status).toBe(204);
+    expect(none.body).toBeUndefined();
+    expect((await taskRow(t, taken.id))!.status).toBe('pending');
+  });
+
+  it('filters by tags (all of them), priority and parent_task_id', async () => {
+    const p = await newProject(t, alice, [bob]);
+    const parent = await createTask(alice, p, { title: 'parent', priority: 'low' });
+    const sub = await createSubtask(alice, parent.id, { title: 'sub', priority: 'low', tags: ['copy'] });
+    const both = await createTask(alice, p, { title: 'both tags', priority: 'medium', tags: ['copy', 'launch'] });
+    await createTask(alice, p, { title: 'one tag', priority: 'critical', tags: ['copy'] });
+    expect((await claimNext(bob, p, { tags: ['copy', 'launch'] })).body.id).toBe(both.id);
+    expect((await claimNext(bob, p, { parent_task_id: parent.id })).body.id).toBe(sub.id);
+    expect((await claimNext(bob, p, { priority: ['low'] })).body.id).toBe(parent.id);
+    expect((await claimNext(bob, p, { priority: ['low'] })).status).toBe(204);
+    expectProblem(await claimNext(bob, p, { priority: ['urgent'] }), 422, 'validation-failed');
+  });
+
+  it('404 for a project you are not a member of', async () => {
+    expectProblem(await claimNext(carol, project), 404, 'project-not-found');
+  });
+
+  it('20 parallel claimers on 10 tasks: each task claimed exactly once, 10 × 204, audit complete', async () => {
+    const p = await newProject(t, alice);
+    const agents = [];
+    for (let i = 0; i < 20; i++) agents.push(await keyedAgent(t, alice, [p]));
+    const tasks = [];
+    for (let i = 0; i < 10; i++) tasks.push(await createTask(alice, p, { title: `race ${i}` }));
+    const results = await Promise.all(agents.map((a) => claimNext(a, p)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(10).fill(200), ...Array(10).fill(204)]);
+    const claimed = results.filter((r) => r.status === 200).map((r) => r.body.id).sort((a, b) => a - b);
+    expect(claimed).toEqual(tasks.map((x) => x.id).sort((a, b) => a - b));
+    const rows = await t.pool.any(sql.type(z.object({ entity_id: z.number(), actor_id: z.number(), actor_type: z.string() }))`
+      select entity_id, actor_id, actor_type from audit_log where action = 'claimed' and project_id = ${p} order by entity_id`);
+    expect(rows.map((r) => r.entity_id)).toEqual(claimed);
+    expect(new Set(rows.map((r) => r.actor_id)).size).toBe(10);
+    expect(rows.every((r) => r.actor_type === 'agent')).toBe(true);
+    for (const r of results.filter((x) => x.status === 200)) {
+      expect(rows.find((row) => row.entity_id === r.body.id)!.actor_id).toBe(r.body.assignee_id);
+    }
+  });
+
+  it('422 for a bad project id or filter, 401 without a token; nothing claimed', async () => {
+    const p = await newProject(t, alice, [bob]);
+    const waiting = await createTask(alice, p, { title: 'waiting' });
+    expect(expectProblem(await claimNext(bob, 0 as number), 422, 'validation-failed').errors?.[0]?.pointer).toBe('/path/project_id');
+    expect(expectProblem(await claimNext(bob, p, { tags: [''] }), 422, 'validation-failed').errors?.[0]?.pointer).toMatch(/^\/query\/tags/);
+    expectProblem(await t.request('POST', `/api/projects/${p}/tasks/claim-next`), 401, 'unauthorized');
+    expect(await taskRow(t, waiting.id)).toMatchObject({ status: 'pending', assignee_id: null });
+  });
+});

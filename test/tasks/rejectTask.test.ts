@@ -1,0 +1,103 @@
+/** rejectTask: review → in_progress with the reason; 409 outside review, 422 for a bad reason, 404. */
+import type { TestApp } from '../helpers/app.js';
+import {
+  expectBodyRefusals,
+  setupTestApp,
+  rowCounts,
+  taskAudit,
+  taskRow,
+  createTask,
+  setStatus,
+  forceStatus,
+  expectProblem,
+  type SignedIn,
+  type Task,
+} from '../helpers/factories.js';
+
+const progress = (user: SignedIn, id: number, body: Record<string, unknown>) =>
+  user.request<Task>('PATCH', `/api/tasks/${id}/progress`, { body });
+const approve = (user: SignedIn, id: number) => user.request<Task>('POST', `/api/tasks/${id}/approve`);
+const reject = (user: SignedIn, id: number, reason: unknown) => user.request<Task>('POST', `/api/tasks/${id}/reject`, { body: { reason } });
+
+let t: TestApp;
+let alice: SignedIn;
+let bob: SignedIn;
+let carol: SignedIn; // not a member
+let project: number;
+
+beforeAll(async () => ({ t, alice, bob, carol, project } = await setupTestApp()));
+afterAll(() => t.close());
+
+describe('rejectTask', () => {
+  it('review → in_progress, the reason in the rejected entry; progress and started_at stay', async () => {
+    const task = await createTask(alice, project);
+    await setStatus(alice, task.id, 'in_progress');
+    await progress(alice, task.id, { progress_percent: 90 });
+    const started = (await taskRow(t, task.id))!.started_at;
+    await setStatus(alice, task.id, 'review');
+    const res = await reject(bob, task.id, 'Two links still point to staging');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'in_progress', progress_percent: 90, completed_at: null });
+    expect(await taskRow(t, task.id)).toMatchObject({ started_at: started });
+    expect((await taskAudit(t, task.id)).at(-1)).toMatchObject({
+      action: 'rejected',
+      actor_id: bob.workerId,
+      details: { reason: 'Two links still point to staging', status: { before: 'review', after: 'in_progress' } },
+    });
+  });
+
+  it('the latest rejection is a field of the task: reason, reviewer and time; it stays after a later approval', async () => {
+    const task = await createTask(alice, project);
+    expect(task.last_rejection).toBeNull();
+    await setStatus(alice, task.id, 'in_progress');
+    await setStatus(alice, task.id, 'review');
+    const first = await reject(bob, task.id, 'Two links still point to staging');
+    expect(first.body.last_rejection).toEqual({
+      reason: 'Two links still point to staging',
+      rejected_by_id: bob.workerId,
+      rejected_by_handle: '@bob',
+      rejected_at: first.body.updated_at,
+    });
+    await setStatus(alice, task.id, 'review');
+    const second = await reject(alice, task.id, 'The pricing claim needs a source');
+    expect(second.body.last_rejection).toMatchObject({ reason: 'The pricing claim needs a source', rejected_by_id: alice.workerId, rejected_by_handle: '@alice' });
+    await setStatus(alice, task.id, 'review');
+    const approved = await approve(bob, task.id);
+    expect(approved.body.status).toBe('completed');
+    expect(approved.body.last_rejection).toEqual(second.body.last_rejection);
+    expect((await alice.request<Task>('GET', `/api/tasks/${task.id}`)).body.last_rejection).toEqual(second.body.last_rejection);
+  });
+
+  it.each(['pending', 'in_progress', 'completed', 'blocked'])('409 not-in-review from %s; nothing written', async (status) => {
+    const task = await createTask(alice, project);
+    await forceStatus(t, task.id, status);
+    const counts = await rowCounts(t.pool);
+    expect(expectProblem(await reject(alice, task.id, 'no'), 409, 'not-in-review').detail).toContain(status);
+    expect(await rowCounts(t.pool)).toEqual(counts);
+  });
+
+  it.each([[''], ['   '], ['x'.repeat(501)], [null]])('422 at /body/reason for %j', async (reason) => {
+    const task = await createTask(alice, project);
+    await forceStatus(t, task.id, 'review');
+    expect(expectProblem(await reject(alice, task.id, reason), 422, 'validation-failed').errors?.[0]?.pointer).toBe('/body/reason');
+    expect(await taskRow(t, task.id)).toMatchObject({ status: 'review' });
+  });
+
+  it('404 for a non-member', async () => {
+    const task = await createTask(alice, project);
+    await forceStatus(t, task.id, 'review');
+    expectProblem(await reject(carol, task.id, 'mine now'), 404, 'task-not-found');
+  });
+
+  it('412 with a stale If-Match, 401 without a token; 400, 415 and 413 for a bad body; nothing written', async () => {
+    const task = await createTask(alice, project);
+    await forceStatus(t, task.id, 'review');
+    await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { description: 'bump' } }); // version 2
+    const counts = await rowCounts(t.pool);
+    expectProblem(await alice.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'no' }, headers: { 'If-Match': '"1"' } }), 412, 'precondition-failed');
+    expectProblem(await t.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'no' } }), 401, 'unauthorized');
+    expect(await rowCounts(t.pool)).toEqual(counts);
+    await expectBodyRefusals(t, alice, 'POST', `/api/tasks/${task.id}/reject`);
+    expect(await taskRow(t, task.id)).toMatchObject({ status: 'review', version: 2 });
+  });
+});
