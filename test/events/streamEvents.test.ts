@@ -1,7 +1,7 @@
 /** streamEvents: the live SSE stream — headers, heartbeats, resume without a gap, visibility, caps, slow clients, shutdown. */
 import net from 'node:net';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { setupTestApp, createTask, expectProblem, setStatus, type SignedIn } from '../helpers/factories.js';
+import { setupTestApp, createTask, expectProblem, newProject, setStatus, type SignedIn } from '../helpers/factories.js';
 import { eventsOf, openStream } from './support.js';
 
 // Events appear once every older transaction of the PostgreSQL cluster has finished: while other suites run

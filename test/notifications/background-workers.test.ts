@@ -3,7 +3,7 @@
  * instance with background workers started later picks the change up from the event log, so nothing is lost.
  */
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, newProject, signIn, type SignedIn } from '../tasks/support.js';
+import { createTask, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 import { FAST, inbox, sleep, waitForNotification } from './support.js';
 
 let api: TestApp;

@@ -5,7 +5,7 @@
  */
 import type { components } from '../../generated/api.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createTask, newProject, signIn, type SignedIn } from '../tasks/support.js';
+import { createTask, newProject, signIn, type SignedIn } from '../helpers/factories.js';
 import { startReceiver, type Receiver } from './support.js';
 
 const LONG = 240_000;
