@@ -1,5 +1,7 @@
 /** http/validation.ts: ajv errors → one field error per bad field, with a JSON pointer to the field itself. */
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { addHardeningKeywords, hardenRequestSchemas } from '../../src/http/hardening.js';
 import { toFieldErrors } from '../../src/http/validation.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -75,10 +77,8 @@ describe('toFieldErrors', () => {
 });
 
 describe('a field the contract and the hardening keywords both refuse', () => {
-  it('is reported once, with the rule in words rather than the pattern that states it', async () => {
-    const addFormats = (await import('ajv-formats')).default;
-    const { addHardeningKeywords, hardenRequestSchemas } = await import('../../src/http/hardening.js');
-    const hardened = addHardeningKeywords(addFormats(new Ajv({ allErrors: true, strict: false })));
+  it('is reported once, with the rule in words rather than the pattern that states it', () => {
+    const hardened = addHardeningKeywords(addFormats.default(new Ajv({ allErrors: true, strict: false })));
     const check = hardened.compile(
       hardenRequestSchemas({
         type: 'object',
