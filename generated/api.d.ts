@@ -1147,6 +1147,7 @@ export interface components {
                 kind?: "positive" | "negative";
                 attachment_id?: components["schemas"]["ChatId"];
                 name?: string;
+                /** Format: int32 */
                 size?: number;
                 mime_type?: string;
             };
@@ -1158,6 +1159,7 @@ export interface components {
             type: "threads.list" | "items.list";
             params: {
                 thread_id?: components["schemas"]["ChatId"];
+                /** Format: int32 */
                 limit?: number | null;
                 /**
                  * @default desc
@@ -1309,6 +1311,7 @@ export interface components {
              */
             title: string;
             /**
+             * Format: int32
              * @description The HTTP status code, repeated for convenience.
              * @example 404
              */
@@ -1515,11 +1518,13 @@ export interface components {
              */
             is_default: boolean;
             /**
+             * Format: int64
              * @description Number of members, owner included.
              * @example 3
              */
             member_count: number;
             /**
+             * Format: int64
              * @description Number of tasks in the project, subtasks included.
              * @example 14
              */
@@ -1537,6 +1542,7 @@ export interface components {
              */
             updated_at: string;
             /**
+             * Format: int32
              * @description The project's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
              * @example 3
              */
@@ -1761,6 +1767,7 @@ export interface components {
              */
             updated_at: string;
             /**
+             * Format: int32
              * @description The agent's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
              * @example 3
              */
@@ -1862,6 +1869,7 @@ export interface components {
         Recurrence: {
             pattern: components["schemas"]["RecurrencePattern"];
             /**
+             * Format: int32
              * @description Total number of occurrences in the series, the first one included; `null` repeats forever.
              * @example 12
              */
@@ -1877,6 +1885,7 @@ export interface components {
         RecurrenceInput: {
             pattern: components["schemas"]["RecurrencePattern"];
             /**
+             * Format: int32
              * @description Total number of occurrences, the first one included; omit or `null` to repeat forever.
              * @example 12
              */
@@ -1933,6 +1942,7 @@ export interface components {
             allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
+             * Format: int32
              * @description Progress in percent; 100 once completed.
              * @example 40
              */
@@ -1969,6 +1979,7 @@ export interface components {
              */
             parent_task_id: number | null;
             /**
+             * Format: int64
              * @description Number of direct subtasks.
              * @example 2
              */
@@ -1991,6 +2002,7 @@ export interface components {
              */
             updated_at: string;
             /**
+             * Format: int32
              * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
              * @example 3
              */
@@ -2059,6 +2071,7 @@ export interface components {
             allowed_transitions: components["schemas"]["AllowedTransitions"];
             priority: components["schemas"]["TaskPriority"];
             /**
+             * Format: int32
              * @description Progress in percent; 100 once completed.
              * @example 40
              */
@@ -2095,6 +2108,7 @@ export interface components {
              */
             parent_task_id: number | null;
             /**
+             * Format: int64
              * @description Number of direct subtasks.
              * @example 2
              */
@@ -2117,6 +2131,7 @@ export interface components {
              */
             updated_at: string;
             /**
+             * Format: int32
              * @description The task's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` straight from a list, without reading each item first. Every change increments it.
              * @example 3
              */
@@ -2156,6 +2171,7 @@ export interface components {
              */
             recurring_root_id: number | null;
             /**
+             * Format: int64
              * @description How many occurrences the series of this task has spawned so far.
              * @example 0
              */
@@ -2226,11 +2242,10 @@ export interface components {
             parent_task_id?: number | null;
             tags?: components["schemas"]["TagsInput"];
             /**
-             * Format: date-time
              * @description When the task is due.
              * @example 2026-02-06T17:00:00Z
              */
-            due_date?: string | null;
+            due_date?: components["schemas"]["Instant"] | null;
             /**
              * @description Makes the task recurring; `null` or omitted for a one-off task.
              * @example {
@@ -2267,17 +2282,22 @@ export interface components {
             assignee_id?: number | null;
             tags?: components["schemas"]["TagsInput"];
             /**
-             * Format: date-time
              * @description When the subtask is due.
              * @example 2026-02-05T17:00:00Z
              */
-            due_date?: string | null;
+            due_date?: components["schemas"]["Instant"] | null;
             /**
              * @description Makes the subtask recurring; `null` or omitted for a one-off subtask.
              * @example null
              */
             recurrence?: components["schemas"]["RecurrenceInput"] | null;
         };
+        /**
+         * Format: date-time
+         * @description An instant you send: an RFC 3339 date-time with `T` and a time zone (`Z` or an offset such as `+02:00`), in the years 1000–9999, with an offset within ±15:59 and no leap second (`:60`); fractions of a second are kept to the microsecond. Converted to UTC it must still fall in the years 1000–9999 (`9999-12-31T23:00:00-02:00` is the year 10000 in UTC and refused). Answers give it back in UTC with `Z`.
+         * @example 2026-02-06T17:00:00Z
+         */
+        Instant: string;
         /**
          * @description How urgent the task is; `medium` when omitted.
          * @default medium
@@ -2313,11 +2333,10 @@ export interface components {
             priority?: components["schemas"]["TaskPriority"];
             tags?: components["schemas"]["TagsInput"];
             /**
-             * Format: date-time
              * @description New due date; `null` clears it.
              * @example 2026-02-05T12:00:00Z
              */
-            due_date?: string | null;
+            due_date?: components["schemas"]["Instant"] | null;
             /**
              * @description New recurrence; `null` makes the task a one-off.
              * @example null
@@ -2341,6 +2360,7 @@ export interface components {
          */
         TaskProgressUpdate: {
             /**
+             * Format: int32
              * @description The new progress in percent.
              * @example 60
              */
@@ -2581,14 +2601,13 @@ export interface components {
              */
             name: string;
             /**
-             * Format: date-time
              * @description When the key stops working (must be in the future); omit or `null` for no expiry.
              * @example 2026-05-01T00:00:00Z
              */
-            expires_at?: string | null;
+            expires_at?: components["schemas"]["Instant"] | null;
         };
         /**
-         * @description The statuses the task may move to now through `PATCH /api/tasks/{taskId}/status`, given the workflow and its subtasks (`completed` is left out while a subtask at any depth is open).
+         * @description The statuses the task may move to now through `PATCH /api/tasks/{task_id}/status`, given the workflow and its subtasks (`completed` is left out while a subtask at any depth is open).
          * @example [
          *       "review",
          *       "completed",
@@ -2971,6 +2990,7 @@ export interface components {
              */
             updated_at: string;
             /**
+             * Format: int32
              * @description The webhook's version: the value of its `ETag` (`"3"` is version 3), here so that a client can send `If-Match` from a list without reading the webhook first.
              * @example 2
              */
@@ -3160,6 +3180,7 @@ export interface components {
          */
         UnreadNotificationCount: {
             /**
+             * Format: int64
              * @description Unread notifications of the caller.
              * @example 3
              */
@@ -3173,6 +3194,7 @@ export interface components {
          */
         NotificationsMarkedRead: {
             /**
+             * Format: int64
              * @description How many notifications were unread and are now read.
              * @example 4
              */
@@ -3244,6 +3266,7 @@ export interface components {
             event_id: number | null;
             event_type: components["schemas"]["EventType"];
             /**
+             * Format: int32
              * @description 1 for the first try, then one more per retry.
              * @example 1
              */
@@ -3255,11 +3278,13 @@ export interface components {
              */
             status: "succeeded" | "retrying" | "failed" | "refused";
             /**
+             * Format: int32
              * @description The receiver's HTTP status; `null` if there was no answer.
              * @example 503
              */
             status_code: number | null;
             /**
+             * Format: int32
              * @description How long the attempt took.
              * @example 31
              */
@@ -3309,6 +3334,8 @@ export interface components {
         BadRequest: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3327,6 +3354,8 @@ export interface components {
         Unauthorized: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
@@ -3346,6 +3375,8 @@ export interface components {
         Forbidden: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3364,6 +3395,8 @@ export interface components {
         ProjectNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3382,6 +3415,8 @@ export interface components {
         TaskNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3400,6 +3435,8 @@ export interface components {
         AgentNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3414,21 +3451,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. Wait a moment and retry with the same key; you will then get its response. */
+        /** @description `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. Wait `Retry-After` seconds and retry with the same key; you will then get its response. */
         Conflict: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfterInFlight"];
                 [name: string]: unknown;
             };
             content: {
-                /**
-                 * @example {
-                 *       "type": "https://taskflow.dev/problems/idempotency-in-flight",
-                 *       "title": "A request with this Idempotency-Key is still being processed",
-                 *       "status": 409,
-                 *       "detail": "The request with Idempotency-Key 5f1c1c2e-8d7a-4b1e-9a0a-2b8f3c1d4e5f has not finished yet; retry shortly."
-                 *     }
-                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
@@ -3436,6 +3468,8 @@ export interface components {
         NotModified: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 ETag: components["headers"]["ETag"];
                 [name: string]: unknown;
             };
@@ -3445,6 +3479,8 @@ export interface components {
         PreconditionFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3463,6 +3499,8 @@ export interface components {
         PayloadTooLarge: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3481,6 +3519,8 @@ export interface components {
         UnsupportedMediaType: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3499,6 +3539,8 @@ export interface components {
         ValidationFailed: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3538,7 +3580,7 @@ export interface components {
                  *       "type": "https://taskflow.dev/problems/rate-limited",
                  *       "title": "Too many requests",
                  *       "status": 429,
-                 *       "detail": "You sent more than 120 requests in a minute; retry in 42 seconds."
+                 *       "detail": "More than 600 requests per minute; retry in 42 s"
                  *     }
                  */
                 "application/problem+json": components["schemas"]["Problem"];
@@ -3548,6 +3590,8 @@ export interface components {
         InternalError: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3585,6 +3629,8 @@ export interface components {
         CursorExpired: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3603,6 +3649,8 @@ export interface components {
         WebhookNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3621,6 +3669,8 @@ export interface components {
         ForbiddenForAgents: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3639,6 +3689,8 @@ export interface components {
         OwnerOnlyOrForbiddenForAgents: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3649,6 +3701,8 @@ export interface components {
         NotAgentManager: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3659,6 +3713,9 @@ export interface components {
         ClaimConflict: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                "Retry-After": components["headers"]["RetryAfterInFlight"];
                 [name: string]: unknown;
             };
             content: {
@@ -3669,6 +3726,8 @@ export interface components {
         Overloaded: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 /** @description Seconds to wait before retrying; always sent with a 503. */
                 "Retry-After": number;
                 [name: string]: unknown;
@@ -3681,6 +3740,8 @@ export interface components {
         NotificationNotFound: {
             headers: {
                 "X-Request-Id": components["headers"]["XRequestId"];
+                RateLimit: components["headers"]["RateLimit"];
+                "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                 [name: string]: unknown;
             };
             content: {
@@ -3728,8 +3789,11 @@ export interface components {
         Cursor: string;
         /** @description Only tasks in one of these statuses. Repeat the parameter for several (`status=pending&status=blocked`). */
         TaskStatusFilter: components["schemas"]["TaskStatus"][];
-        /** @description Only tasks due before this instant (tasks without a due date are excluded). */
-        DueBefore: string;
+        /**
+         * @description Only tasks due before this instant (tasks without a due date are excluded).
+         * @example 2026-02-08T00:00:00Z
+         */
+        DueBefore: components["schemas"]["Instant"];
         /** @description Only tasks with one of these priorities. Repeat the parameter for several (`priority=high&priority=critical`). */
         PriorityFilter: components["schemas"]["TaskPriority"][];
         /** @description Only tasks assigned to this worker; `me` stands for the caller's own worker id. */
@@ -3738,14 +3802,20 @@ export interface components {
         TagsFilter: string[];
         /** @description Case-insensitive text search in title and description. */
         TextQuery: string;
-        /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
-        DueAfter: string;
+        /**
+         * @description Only tasks due at or after this instant (tasks without a due date are excluded).
+         * @example 2026-02-01T00:00:00Z
+         */
+        DueAfter: components["schemas"]["Instant"];
         /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
         HasDueDate: boolean;
         /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
         ParentTaskFilter: string;
-        /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
-        UpdatedSince: string;
+        /**
+         * @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions).
+         * @example 2026-02-02T14:30:00Z
+         */
+        UpdatedSince: components["schemas"]["Instant"];
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
         TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
         /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). */
@@ -3799,9 +3869,11 @@ export interface components {
         WWWAuthenticate: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: number;
-        /** @description Remaining quota of the policy that was exceeded (IETF draft-ietf-httpapi-ratelimit-headers): `r` = requests remaining, `t` = seconds until the window resets. */
+        /** @description Sent with `idempotency-in-flight` only: seconds to wait before retrying with the same `Idempotency-Key` (`1`); by then the first request has usually finished, and the retry gets its answer. */
+        RetryAfterInFlight: number;
+        /** @description What is left of your quota (IETF draft-ietf-httpapi-ratelimit-headers): the policy's name in quotes, `r` = requests remaining in the current window, `t` = seconds until the window resets. The policy is `"user"` once you are authenticated (counted per user), `"anonymous"` when your credentials were refused (counted per client IP). Sent on the answers of every operation behind `bearerAuth` once the request was counted; absent when the operator turned the limits off (`RATE_LIMIT_PER_MINUTE=0`) and on requests refused before they were counted (a 503 `overloaded`, a body that is not JSON). */
         RateLimit: string;
-        /** @description The quota policy (IETF draft-ietf-httpapi-ratelimit-headers): `q` = requests allowed per window, `w` = window length in seconds. */
+        /** @description The quota policy the `RateLimit` header counts against (IETF draft-ietf-httpapi-ratelimit-headers): its name in quotes, `q` = requests allowed per window, `w` = window length in seconds (always 60). The quotas are deployment settings: `RATE_LIMIT_PER_MINUTE` for `"user"` (default 600), `RATE_LIMIT_ANONYMOUS_PER_MINUTE` for `"anonymous"` (default 120). */
         RateLimitPolicy: string;
     };
     pathItems: never;
@@ -3914,7 +3986,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            500: components["responses"]["InternalError"];
+            /** @description `internal`: the metrics could not be collected. */
+            500: {
+                headers: {
+                    "X-Request-Id": components["headers"]["XRequestId"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "https://taskflow.dev/problems/internal",
+                     *       "title": "Internal server error",
+                     *       "status": 500,
+                     *       "detail": "Internal server error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getMe: {
@@ -3930,6 +4019,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3975,6 +4066,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4048,6 +4141,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new project. */
                     Location: string;
@@ -4080,17 +4175,12 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Retry-After": components["headers"]["RetryAfterInFlight"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/slug-taken",
-                     *       "title": "Slug already used in this tenant",
-                     *       "status": 409,
-                     *       "detail": "The slug \"website-relaunch\" is already used by another project."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4124,6 +4214,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4180,6 +4272,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4191,17 +4285,11 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/project-has-tasks",
-                     *       "title": "Project still has tasks",
-                     *       "status": 409,
-                     *       "detail": "Project \"website-relaunch\" still has 14 tasks; delete them first or pass force=true."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4244,6 +4332,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4303,6 +4393,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4382,6 +4474,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new membership (it has no GET of its own; `DELETE` it to remove the member). */
                     Location: string;
@@ -4410,17 +4504,12 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Retry-After": components["headers"]["RetryAfterInFlight"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/already-member",
-                     *       "title": "Already a member of this project",
-                     *       "status": 409,
-                     *       "detail": "@claude-reviewer is already a member of \"website-relaunch\"."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4430,6 +4519,8 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4479,6 +4570,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4489,6 +4582,8 @@ export interface operations {
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4507,17 +4602,11 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/owner-membership",
-                     *       "title": "The owner cannot be removed from the project",
-                     *       "status": 409,
-                     *       "detail": "@alice owns \"website-relaunch\" and cannot be removed from it."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4550,6 +4639,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4600,6 +4691,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4677,6 +4770,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new agent. */
                     Location: string;
@@ -4709,17 +4804,12 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Retry-After": components["headers"]["RetryAfterInFlight"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/handle-taken",
-                     *       "title": "Handle already used in this tenant",
-                     *       "status": 409,
-                     *       "detail": "The handle @qwen-triage is already taken."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4753,6 +4843,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4806,6 +4898,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -4817,17 +4911,11 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/agent-in-use",
-                     *       "title": "Agent is still a member of a project",
-                     *       "status": 409,
-                     *       "detail": "@claude-reviewer is still a member of 2 projects (website-relaunch, docs-portal)."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4873,6 +4961,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -4928,6 +5018,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4988,6 +5080,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description The new key's URI, the one `revokeAgentKey` deletes. */
                     Location?: string;
                     [name: string]: unknown;
@@ -5045,6 +5139,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5055,6 +5151,8 @@ export interface operations {
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5088,15 +5186,24 @@ export interface operations {
                 tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
                 q?: components["parameters"]["TextQuery"];
-                /** @description Only tasks due before this instant (tasks without a due date are excluded). */
+                /**
+                 * @description Only tasks due before this instant (tasks without a due date are excluded).
+                 * @example 2026-02-08T00:00:00Z
+                 */
                 due_before?: components["parameters"]["DueBefore"];
-                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                /**
+                 * @description Only tasks due at or after this instant (tasks without a due date are excluded).
+                 * @example 2026-02-01T00:00:00Z
+                 */
                 due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
                 has_due_date?: components["parameters"]["HasDueDate"];
                 /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
                 parent_task_id?: components["parameters"]["ParentTaskFilter"];
-                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                /**
+                 * @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions).
+                 * @example 2026-02-02T14:30:00Z
+                 */
                 updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
@@ -5121,67 +5228,11 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "id": 51,
-                     *           "project_id": 7,
-                     *           "title": "Publish the weekly changelog",
-                     *           "status": "pending",
-                     *           "allowed_transitions": [
-                     *             "in_progress",
-                     *             "blocked",
-                     *             "completed"
-                     *           ],
-                     *           "priority": "medium",
-                     *           "progress_percent": 0,
-                     *           "tags": [
-                     *             "changelog"
-                     *           ],
-                     *           "assignee_id": 6,
-                     *           "assignee_handle": "@bob",
-                     *           "due_date": "2026-02-09T16:00:00Z",
-                     *           "parent_task_id": null,
-                     *           "subtask_count": 0,
-                     *           "is_recurring": true,
-                     *           "created_at": "2026-02-02T16:05:00Z",
-                     *           "updated_at": "2026-02-02T16:05:00Z",
-                     *           "version": 1
-                     *         },
-                     *         {
-                     *           "id": 42,
-                     *           "project_id": 7,
-                     *           "title": "Draft the launch announcement",
-                     *           "status": "in_progress",
-                     *           "allowed_transitions": [
-                     *             "review",
-                     *             "completed",
-                     *             "blocked"
-                     *           ],
-                     *           "priority": "high",
-                     *           "progress_percent": 40,
-                     *           "tags": [
-                     *             "launch",
-                     *             "copy"
-                     *           ],
-                     *           "assignee_id": 5,
-                     *           "assignee_handle": "@alice",
-                     *           "due_date": "2026-02-06T17:00:00Z",
-                     *           "parent_task_id": null,
-                     *           "subtask_count": 2,
-                     *           "is_recurring": false,
-                     *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z",
-                     *           "version": 4
-                     *         }
-                     *       ],
-                     *       "next_cursor": "eyJzIjoiLWNyZWF0ZWRfYXQiLCJrIjpbIjIwMjYtMDEtMzFUMDk6MDA6MDBaIiw0Ml19"
-                     *     }
-                     */
                     "application/json": components["schemas"]["TaskList"];
                 };
             };
@@ -5232,6 +5283,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new task. */
                     Location: string;
@@ -5290,6 +5343,8 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,15 +5389,24 @@ export interface operations {
                 tags?: components["parameters"]["TagsFilter"];
                 /** @description Case-insensitive text search in title and description. */
                 q?: components["parameters"]["TextQuery"];
-                /** @description Only tasks due before this instant (tasks without a due date are excluded). */
+                /**
+                 * @description Only tasks due before this instant (tasks without a due date are excluded).
+                 * @example 2026-02-08T00:00:00Z
+                 */
                 due_before?: components["parameters"]["DueBefore"];
-                /** @description Only tasks due at or after this instant (tasks without a due date are excluded). */
+                /**
+                 * @description Only tasks due at or after this instant (tasks without a due date are excluded).
+                 * @example 2026-02-01T00:00:00Z
+                 */
                 due_after?: components["parameters"]["DueAfter"];
                 /** @description `true`: only tasks with a due date; `false`: only tasks without one. */
                 has_due_date?: components["parameters"]["HasDueDate"];
                 /** @description `none`: only top-level tasks; a task id: only the direct subtasks of that task (this is how to page through all the subtasks of a task, beyond the ones `GET /api/tasks/{task_id}` embeds). Omit it to list top-level tasks and subtasks alike. */
                 parent_task_id?: components["parameters"]["ParentTaskFilter"];
-                /** @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions). */
+                /**
+                 * @description Only tasks changed at or after this instant (`updated_at >= updated_since`). To refresh a local copy after a cold start, list with `sort=updated_at&updated_since=<the newest updated_at you hold>` and page to the end; tasks deleted in the meantime are not listed (the events feed reports deletions).
+                 * @example 2026-02-02T14:30:00Z
+                 */
                 updated_since?: components["parameters"]["UpdatedSince"];
                 /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
                 sort?: components["parameters"]["TaskSort"];
@@ -5361,65 +5425,11 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "items": [
-                     *         {
-                     *           "id": 42,
-                     *           "project_id": 7,
-                     *           "title": "Draft the launch announcement",
-                     *           "status": "in_progress",
-                     *           "allowed_transitions": [
-                     *             "review",
-                     *             "completed",
-                     *             "blocked"
-                     *           ],
-                     *           "priority": "high",
-                     *           "progress_percent": 40,
-                     *           "tags": [
-                     *             "launch",
-                     *             "copy"
-                     *           ],
-                     *           "assignee_id": 5,
-                     *           "assignee_handle": "@alice",
-                     *           "due_date": "2026-02-06T17:00:00Z",
-                     *           "parent_task_id": null,
-                     *           "subtask_count": 2,
-                     *           "is_recurring": false,
-                     *           "created_at": "2026-01-31T09:00:00Z",
-                     *           "updated_at": "2026-02-02T14:30:00Z",
-                     *           "version": 4
-                     *         },
-                     *         {
-                     *           "id": 18,
-                     *           "project_id": 3,
-                     *           "title": "Renew the passport",
-                     *           "status": "pending",
-                     *           "allowed_transitions": [
-                     *             "in_progress",
-                     *             "blocked",
-                     *             "completed"
-                     *           ],
-                     *           "priority": "medium",
-                     *           "progress_percent": 0,
-                     *           "tags": [],
-                     *           "assignee_id": 5,
-                     *           "assignee_handle": "@alice",
-                     *           "due_date": null,
-                     *           "parent_task_id": null,
-                     *           "subtask_count": 0,
-                     *           "is_recurring": false,
-                     *           "created_at": "2026-01-14T19:40:00Z",
-                     *           "updated_at": "2026-01-14T19:40:00Z",
-                     *           "version": 1
-                     *         }
-                     *       ],
-                     *       "next_cursor": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["TaskList"];
                 };
             };
@@ -5452,97 +5462,12 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "id": 42,
-                     *       "project_id": 7,
-                     *       "title": "Draft the launch announcement",
-                     *       "status": "in_progress",
-                     *       "allowed_transitions": [
-                     *         "review",
-                     *         "completed",
-                     *         "blocked"
-                     *       ],
-                     *       "priority": "high",
-                     *       "progress_percent": 40,
-                     *       "tags": [
-                     *         "launch",
-                     *         "copy"
-                     *       ],
-                     *       "assignee_id": 5,
-                     *       "assignee_handle": "@alice",
-                     *       "due_date": "2026-02-06T17:00:00Z",
-                     *       "parent_task_id": null,
-                     *       "subtask_count": 2,
-                     *       "is_recurring": false,
-                     *       "created_at": "2026-01-31T09:00:00Z",
-                     *       "updated_at": "2026-02-02T14:30:00Z",
-                     *       "version": 4,
-                     *       "description": "Announce the relaunch on the blog and in the newsletter. Keep it under 400 words and link the new pricing page.",
-                     *       "created_by_id": 5,
-                     *       "started_at": "2026-02-02T08:15:00Z",
-                     *       "completed_at": null,
-                     *       "recurrence": null,
-                     *       "recurring_root_id": null,
-                     *       "spawn_count": 0,
-                     *       "last_rejection": null,
-                     *       "last_progress_note": null,
-                     *       "subtasks": [
-                     *         {
-                     *           "id": 43,
-                     *           "project_id": 7,
-                     *           "title": "Collect quotes from beta customers",
-                     *           "status": "completed",
-                     *           "allowed_transitions": [
-                     *             "review"
-                     *           ],
-                     *           "priority": "medium",
-                     *           "progress_percent": 100,
-                     *           "tags": [
-                     *             "launch"
-                     *           ],
-                     *           "assignee_id": 6,
-                     *           "assignee_handle": "@bob",
-                     *           "due_date": "2026-02-03T12:00:00Z",
-                     *           "parent_task_id": 42,
-                     *           "subtask_count": 0,
-                     *           "is_recurring": false,
-                     *           "created_at": "2026-01-31T09:20:00Z",
-                     *           "updated_at": "2026-02-02T11:00:00Z",
-                     *           "version": 4
-                     *         },
-                     *         {
-                     *           "id": 44,
-                     *           "project_id": 7,
-                     *           "title": "Proofread the announcement",
-                     *           "status": "pending",
-                     *           "allowed_transitions": [
-                     *             "in_progress",
-                     *             "blocked",
-                     *             "completed"
-                     *           ],
-                     *           "priority": "high",
-                     *           "progress_percent": 0,
-                     *           "tags": [
-                     *             "copy"
-                     *           ],
-                     *           "assignee_id": 12,
-                     *           "assignee_handle": "@claude-reviewer",
-                     *           "due_date": "2026-02-05T17:00:00Z",
-                     *           "parent_task_id": 42,
-                     *           "subtask_count": 0,
-                     *           "is_recurring": false,
-                     *           "created_at": "2026-01-31T09:25:00Z",
-                     *           "updated_at": "2026-02-01T11:35:00Z",
-                     *           "version": 4
-                     *         }
-                     *       ]
-                     *     }
-                     */
                     "application/json": components["schemas"]["Task"];
                 };
             };
@@ -5577,6 +5502,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -5622,6 +5549,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5759,6 +5688,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5809,17 +5740,11 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/invalid-transition",
-                     *       "title": "Status change not allowed",
-                     *       "status": 409,
-                     *       "detail": "completed → blocked; allowed: review"
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5864,6 +5789,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -5918,17 +5845,11 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/not-in-progress",
-                     *       "title": "Task is not in progress",
-                     *       "status": 409,
-                     *       "detail": "Task 44 is pending; start it before reporting progress."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5972,6 +5893,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -6026,6 +5949,8 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6088,6 +6013,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     /** @description Path of the new subtask. */
                     Location: string;
@@ -6145,6 +6072,8 @@ export interface operations {
             422: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6194,6 +6123,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6244,17 +6175,12 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Retry-After": components["headers"]["RetryAfterInFlight"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/not-in-review",
-                     *       "title": "Task is not in review",
-                     *       "status": 409,
-                     *       "detail": "Task 44 is in_progress; only a task in review can be approved."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6298,6 +6224,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6356,17 +6284,12 @@ export interface operations {
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
+                    "Retry-After": components["headers"]["RetryAfterInFlight"];
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/not-in-review",
-                     *       "title": "Task is not in review",
-                     *       "status": 409,
-                     *       "detail": "Task 44 is completed; only a task in review can be rejected."
-                     *     }
-                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6403,6 +6326,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6490,6 +6415,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
@@ -6539,6 +6466,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -6577,6 +6506,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6680,6 +6611,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6791,6 +6724,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6905,6 +6840,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description Always `no-cache`. */
                     "Cache-Control"?: string;
                     /** @description Always `no`, so nginx-style proxies pass each message on at once. */
@@ -6932,6 +6869,8 @@ export interface operations {
             429: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
@@ -6975,6 +6914,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7048,6 +6989,8 @@ export interface operations {
             201: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     /** @description Path of the new webhook. */
                     Location: string;
                     ETag: components["headers"]["ETag"];
@@ -7081,25 +7024,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["ProjectNotFound"];
-            /** @description `idempotency-in-flight`: a request with the same `Idempotency-Key` is still being processed. */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["XRequestId"];
-                    "Retry-After": components["headers"]["RetryAfter"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "https://taskflow.dev/problems/idempotency-in-flight",
-                     *       "title": "A request with this Idempotency-Key is still being processed",
-                     *       "status": 409,
-                     *       "detail": "A request with this Idempotency-Key is still running; retry in a second."
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -7135,6 +7060,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -7179,6 +7106,8 @@ export interface operations {
             204: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -7232,6 +7161,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -7297,6 +7228,8 @@ export interface operations {
             202: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -7312,6 +7245,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["WebhookNotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -7347,6 +7281,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7420,6 +7356,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7446,6 +7384,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7480,6 +7420,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -7489,6 +7431,7 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotificationNotFound"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -7511,6 +7454,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
@@ -7519,6 +7464,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalError"];
@@ -7542,6 +7488,8 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7583,6 +7531,8 @@ export interface operations {
             404: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7606,6 +7556,8 @@ export interface operations {
             503: {
                 headers: {
                     "X-Request-Id": components["headers"]["XRequestId"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
                     [name: string]: unknown;
                 };
                 content: {

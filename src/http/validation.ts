@@ -62,14 +62,19 @@ function pruneBranches(errors: readonly ErrorObject[]): ErrorObject[] {
   return kept;
 }
 
+/** oneOf/anyOf/if wrappers only restate their branches' errors. */
+const WRAPPERS = new Set(['oneOf', 'anyOf', 'if', 'not']);
 /**
- * Ajv errors → one entry per bad field. oneOf/anyOf/if wrappers only restate their branches' errors, so they
- * are dropped when a more specific error names the same field.
+ * Which error speaks for a field that has several: the hardening keywords first, whose message says the rule
+ * (the contract states the same rule as a `pattern`, whose message would only quote the regular expression);
+ * wrappers last.
  */
+const rank = (e: ErrorObject) => (e.keyword.startsWith('x-taskflow-') ? 0 : WRAPPERS.has(e.keyword) ? 2 : 1);
+
+/** Ajv errors → one entry per bad field; the entry's message is that of the field's most telling error. */
 export function toFieldErrors(errors: readonly ErrorObject[] | null | undefined): FieldError[] {
   const byPointer = new Map<string, FieldError>();
-  const wrappers = new Set(['oneOf', 'anyOf', 'if', 'not']);
-  const sorted = pruneBranches(errors ?? []).sort((a, b) => Number(wrappers.has(a.keyword)) - Number(wrappers.has(b.keyword)));
+  const sorted = pruneBranches(errors ?? []).sort((a, b) => rank(a) - rank(b));
   for (const error of sorted) {
     const pointer = pointerOf(error);
     if (!byPointer.has(pointer)) byPointer.set(pointer, { pointer, message: messageOf(error) });

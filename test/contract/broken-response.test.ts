@@ -44,11 +44,13 @@ function fixtureServer(): Server {
     if (req.url === '/health') {
       send(200, mode === 'wrong-types' ? { status: 1, version: '1.0.0' } : { status: 'ok', version: '1.0.0' });
     } else if (req.url === '/api/projects/7') {
-      if (mode === 'wrong-types') send(200, { ...project, id: '7' }, { ETag: '"3"' });
-      else if (mode === 'missing-etag') send(200, project);
-      else if (mode === 'missing-field') send(200, { ...project, name: undefined }, { ETag: '"3"' });
-      else if (mode === 'undocumented-field') send(200, { ...project, archived: false }, { ETag: '"3"' });
-      else send(200, project, { ETag: '"3"' });
+      // the rate-limit headers the real server sends on every bearerAuth answer (Dredd alone expects them)
+      const limits = { RateLimit: '"user";r=599;t=60', 'RateLimit-Policy': '"user";q=600;w=60' };
+      if (mode === 'wrong-types') send(200, { ...project, id: '7' }, { ETag: '"3"', ...limits });
+      else if (mode === 'missing-etag') send(200, project, limits);
+      else if (mode === 'missing-field') send(200, { ...project, name: undefined }, { ETag: '"3"', ...limits });
+      else if (mode === 'undocumented-field') send(200, { ...project, archived: false }, { ETag: '"3"', ...limits });
+      else send(200, project, { ETag: '"3"', ...limits });
     } else {
       send(404, { type: 'https://taskflow.dev/problems/not-found', title: 'Not found', status: 404, detail: req.url ?? '' });
     }

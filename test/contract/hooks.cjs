@@ -253,6 +253,32 @@ async function inFlight(path, body, projectId, firstStatus = 201) {
   };
 }
 
+/**
+ * 409 idempotency-in-flight where no row can be held to keep a first request waiting (a ping, marking
+ * notifications read): the hook takes the key's own lock, the transaction-scoped advisory lock runIdempotent tries
+ * (src/idempotency/idempotency.sql.ts), exactly as a first request with the key would hold it while it runs.
+ */
+async function keyInFlight(arrangement) {
+  const key = randomUUID();
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  const release = async () => {
+    try {
+      await client.query('rollback');
+    } finally {
+      await client.end();
+    }
+  };
+  try {
+    await client.query('begin');
+    await client.query('select pg_advisory_xact_lock(hashtext($1 || chr(10) || $2), hashtext($3))', [S.owner.tenant_id, S.owner.user_id, key]);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { ...arrangement, headers: { ...arrangement.headers, 'Idempotency-Key': key }, expectType: 'idempotency-in-flight', after: release };
+}
+
 hooks.beforeAll((transactions, done) => {
   (async () => {
     S.owner = (await api('GET', '/api/me', { expect: 200 })).body;
@@ -614,6 +640,7 @@ const OPS = {
   'POST /api/projects/{project_id}/webhooks/{webhook_id}/ping': {
     base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, headers: { 'Idempotency-Key': randomUUID() } }),
     403: async () => ({ as: 'member', params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, expectType: 'forbidden' }),
+    409: async () => keyInFlight({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id } }),
   },
   'GET /api/projects/{project_id}/webhooks/{webhook_id}/deliveries': {
     base: async () => ({ params: { project_id: S.project.id, webhook_id: (await createWebhook()).id }, query: { limit: 10 } }),
@@ -635,12 +662,14 @@ const OPS = {
   },
   'POST /api/notifications/{notification_id}/read': {
     base: async () => ({ params: { notification_id: (await createNotification()).id }, check: (b) => (b.read_at ? undefined : 'not marked read') }),
+    409: async () => keyInFlight({ params: { notification_id: (await createNotification()).id } }),
   },
   'POST /api/notifications/read-all': {
     base: async () => {
       await createNotification();
       return { check: (b) => (b.updated > 0 ? undefined : 'nothing was marked read') };
     },
+    409: () => keyInFlight({}),
   },
 
   // Audit

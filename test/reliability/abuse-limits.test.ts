@@ -14,6 +14,7 @@ import {
 import { toProblem } from '../../src/http/errors.js';
 import { ProblemError } from '../../src/http/problem.js';
 import { startTestApp, type ApiUser, type RawResponse, type TestApp } from '../helpers/app.js';
+import { contractDocument } from '../helpers/contract.js';
 import { serverTally, sleep } from './support.js';
 
 const PROBLEM = 'https://taskflow.dev/problems/';
@@ -28,10 +29,22 @@ describe('rate limits', () => {
   });
   afterAll(() => t?.close());
 
+  /** The contract's RateLimit / RateLimit-Policy header schemas (components.headers): what clients are told to parse. */
+  const declared = (contractDocument as unknown as { components: { headers: Record<string, { schema: { pattern: string; example: string } }> } }).components.headers;
   const expectRateLimitHeaders = (res: RawResponse, policy: string, quota: number) => {
     expect(res.headers.get('ratelimit-policy')).toBe(`"${policy}";q=${quota};w=60`);
     expect(res.headers.get('ratelimit')).toMatch(new RegExp(`^"${policy}";r=\\d+;t=\\d+$`));
+    expect(res.headers.get('ratelimit')).toMatch(new RegExp(declared.RateLimit!.schema.pattern, 'u'));
+    expect(res.headers.get('ratelimit-policy')).toMatch(new RegExp(declared.RateLimitPolicy!.schema.pattern, 'u'));
   };
+
+  it('the contract documents the format the server sends: its examples match the declared patterns', () => {
+    for (const name of ['RateLimit', 'RateLimitPolicy']) {
+      const { pattern, example } = declared[name]!.schema;
+      expect(example).toMatch(new RegExp(pattern, 'u'));
+    }
+    expect(declared.RateLimitPolicy!.schema.example).toBe('"user";q=600;w=60'); // the default RATE_LIMIT_PER_MINUTE
+  });
 
   it('per user: RATE_LIMIT_PER_MINUTE requests, then 429 with Retry-After, RateLimit and RateLimit-Policy; other users unaffected', async () => {
     const alice = await t.user('rl-alice');

@@ -33,6 +33,8 @@ const SPICY = [
 ];
 
 const codePoints = (s: string) => [...s].length;
+const NO_NUL = '^[^\\u0000]*$';
+const NO_NUL_NOT_BLANK = '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$';
 
 export function stringArb(schema: Schema): fc.Arbitrary<string> {
   const min = schema.minLength ?? 0;
@@ -40,7 +42,10 @@ export function stringArb(schema: Schema): fc.Arbitrary<string> {
   const fits = (s: string) => codePoints(s) >= min && codePoints(s) <= (schema.maxLength ?? Infinity) && !s.includes('\u0000');
   if (schema.format === 'date-time') return dateTimeArb();
   let base: fc.Arbitrary<string>;
-  if (schema.pattern && schema.pattern !== '\\S') {
+  // The contract's NUL ban (`^[^\u0000]*$`, and with "not blank" on titles) is the `fits` filter below, not a
+  // shape to generate from: free text keeps its spicy values.
+  const textPattern = schema.pattern === NO_NUL ? undefined : schema.pattern === NO_NUL_NOT_BLANK ? '\\S' : schema.pattern;
+  if (textPattern && textPattern !== '\\S') {
     base = fc.stringMatching(new RegExp(schema.pattern)).map((s) => s.slice(0, Math.max(min, max)));
   } else {
     base = fc.oneof(
@@ -49,7 +54,7 @@ export function stringArb(schema: Schema): fc.Arbitrary<string> {
       { weight: 2, arbitrary: fc.constantFrom(...SPICY) },
       { weight: 1, arbitrary: fc.constant('x'.repeat(schema.maxLength ?? 50)) },
     );
-    if (schema.pattern === '\\S') base = base.filter((s) => /\S/.test(s));
+    if (textPattern === '\\S') base = base.filter((s) => /\S/.test(s));
   }
   return base.filter(fits);
 }

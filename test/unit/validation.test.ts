@@ -1,5 +1,7 @@
 /** http/validation.ts: ajv errors → one field error per bad field, with a JSON pointer to the field itself. */
 import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { addHardeningKeywords, hardenRequestSchemas } from '../../src/http/hardening.js';
 import { toFieldErrors } from '../../src/http/validation.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -71,5 +73,33 @@ describe('toFieldErrors', () => {
 
   it('follows the branch whose shape fits when the other one does not', () => {
     expect(pointersFor({ title: 'x', assignee: { user_id: '' } })).toEqual([{ pointer: '/body/assignee/user_id', message: 'must NOT have fewer than 1 characters' }]);
+  });
+});
+
+describe('a field the contract and the hardening keywords both refuse', () => {
+  it('is reported once, with the rule in words rather than the pattern that states it', () => {
+    const hardened = addHardeningKeywords(addFormats.default(new Ajv({ allErrors: true, strict: false })));
+    const check = hardened.compile(
+      hardenRequestSchemas({
+        type: 'object',
+        properties: {
+          requestBody: {
+            type: 'object',
+            properties: {
+              title: { type: 'string', pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$' },
+              due: { type: 'string', format: 'date-time', pattern: '^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-5][0-9](\\.[0-9]+)?([Zz]|[+-](0[0-9]|1[0-5]):[0-5][0-9])$' },
+            },
+          },
+        },
+      }),
+    );
+    expect(check({ requestBody: { title: 'a\u0000b', due: '2026-01-01T00:00:00+16:00' } })).toBe(false);
+    expect(toFieldErrors(check.errors)).toEqual([
+      { pointer: '/body/title', message: 'must not contain NUL (\\u0000) characters' },
+      { pointer: '/body/due', message: expect.stringMatching(/^must be an instant between the years 1000 and 9999/) },
+    ]);
+    // A breach of the pattern alone (a blank title) still names the field.
+    expect(check({ requestBody: { title: '  ' } })).toBe(false);
+    expect(toFieldErrors(check.errors).map((e) => e.pointer)).toEqual(['/body/title']);
   });
 });
