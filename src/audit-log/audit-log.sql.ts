@@ -1,78 +1,16 @@
-import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
+import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { ActorType, AuditAction, EntityType, Id, Timestamp, type Db } from '../db/index.js';
 
-export type EntityType = 'task' | 'project' | 'member' | 'agent';
-
-/** Every action the trail records; the contract's AuditEntry.action enum lists the same words. */
-export const AuditAction = z.enum([
-  'project_created', 'project_updated', 'project_deleted',
-  'member_added', 'member_removed',
-  'agent_created', 'agent_updated', 'agent_deleted',
-  'task_created', 'task_updated', 'task_deleted',
-  'status_changed', 'progress_updated', 'assigned', 'approved', 'rejected', 'recurrence_spawned', 'reminder_due',
-  'claimed', 'agent_key_created', 'agent_key_revoked',
-]);
-export type AuditAction = z.infer<typeof AuditAction>;
-export type ActorType = 'human' | 'agent' | 'system';
-
-export interface Actor {
-  tenantId: string;
-  workerId: number | null;
-  handle: string;
-  type: ActorType;
-  /** The OAuth client a human's token named; null otherwise. */
-  client?: string | null;
-}
-
-export interface AuditRecord {
-  projectId: number | null;
-  entityType: EntityType;
-  entityId: number;
-  action: AuditAction;
-  /** Changed fields as { field: { before, after } }, or facts about the event. */
-  details?: Record<string, unknown>;
-  /** When it happened, if not now: imported history (src/import) keeps its original timestamps. */
-  createdAt?: string;
-}
-
-/** The INSERT into audit_log (with auditInsertFrom). Call it inside the transaction of the change it records. */
-export async function recordAudit(db: Db, actor: Actor, record: AuditRecord): Promise<void> {
-  await db.query(sql.unsafe`
-    insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details, created_at)
-    values (${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-            ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${sql.jsonb((record.details ?? {}) as never)},
-            coalesce(${record.createdAt ?? null}::timestamptz, now()))`);
-}
-
-/** An entry whose ids and details are SQL over the rows of `source`, a CTE of the same statement. */
-export interface AuditRecordFrom {
-  entityType: EntityType;
-  action: AuditAction;
-  projectId: FragmentSqlToken;
-  entityId: FragmentSqlToken;
-  /** A jsonb expression. */
-  details: FragmentSqlToken;
-}
-
-/**
- * recordAudit as a data-modifying CTE: the entry for the row another CTE of the same statement writes, so the
- * change and its entry take one round trip (and commit together like any single statement).
- */
-export const auditInsertFrom = (actor: Actor, source: IdentifierSqlToken, record: AuditRecordFrom): FragmentSqlToken => sql.fragment`
-  insert into audit_log (tenant_id, project_id, entity_type, entity_id, action, actor_id, actor_handle, actor_type, client, details)
-  select ${actor.tenantId}, ${record.projectId}, ${record.entityType}, ${record.entityId}, ${record.action},
-         ${actor.workerId}, ${actor.handle}, ${actor.type}, ${actor.client ?? null}, ${record.details}
-  from ${source}`;
-
+/** The audit trail read back (the Audit operations); src/audit/ holds the one writer, recordAudit. */
 export const AuditRow = z.object({
   id: Id,
-  entity_type: z.enum(['task', 'project', 'member', 'agent']),
+  entity_type: EntityType,
   entity_id: Id,
   action: AuditAction,
   actor_id: Id.nullable(),
   actor_handle: z.string(),
-  actor_type: z.enum(['human', 'agent', 'system']),
+  actor_type: ActorType,
   client: z.string().nullable(),
   details: z.record(z.string(), z.unknown()),
   created_at: Timestamp,
