@@ -13,7 +13,7 @@ export const Timestamp = z.string(); // RFC 3339, produced by the timestamptz pa
  * type, a value the contract gained (after `make generate`) fails tsc with `missing: '<value>'` until it is
  * added here. The database's CHECK constraints (sql/) hold the same words.
  */
-const valuesOf =
+export const valuesOf =
   <Union extends string>() =>
   <const Values extends readonly Union[]>(
     values: Values & ([Exclude<Union, Values[number]>] extends [never] ? unknown : { missing: Exclude<Union, Values[number]> }),
