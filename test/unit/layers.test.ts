@@ -33,11 +33,14 @@ async function cruise(files: Record<string, string[]>): Promise<{ code: number; 
     }
     const result = await run(process.execPath, [CLI, 'src', '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], {
       cwd: dir,
+      // jest's NODE_OPTIONS (--import ./test/helpers/…) would not resolve from the temporary tree.
+      env: { ...process.env, NODE_OPTIONS: '' },
       maxBuffer: 64 * 1024 * 1024,
     }).then(
-      (ok) => ({ code: 0, stdout: ok.stdout }),
-      (err: { code: number; stdout: string }) => ({ code: err.code, stdout: err.stdout }),
+      (ok) => ({ code: 0, stdout: ok.stdout, stderr: ok.stderr }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
     );
+    if (!result.stdout.trim()) throw new Error(`dependency-cruiser printed no report (exit ${result.code}): ${result.stderr}`);
     const output = JSON.parse(result.stdout) as { summary: { violations: Violation[] } };
     return { code: result.code, violations: output.summary.violations };
   } finally {
