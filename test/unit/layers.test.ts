@@ -9,7 +9,7 @@ import { ROOT } from '../../src/paths.js';
  * The import-layer check of `make lint` (.dependency-cruiser.cjs, README "Architecture") on small made-up trees:
  * each rule must fire on the import it exists to refuse, and stay quiet on a tree that keeps the layers.
  */
-const CLI = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
+const CLI = join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruiser.mjs');
 const run = promisify(execFile);
 
 interface Violation {
