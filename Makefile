@@ -39,10 +39,11 @@ check-generated: install ## Fail if generated/ is stale
 	  if ! diff -q $$tmp $(GENERATED) >/dev/null; then diff -u $(GENERATED) $$tmp | head -40; rm -f $$tmp; \
 	  echo "generated/ is stale: run 'make generate' and commit it"; exit 1; fi; rm -f $$tmp; echo "generated/ is up to date"
 
-lint: install ## Lint the contract (redocly, recommended rules; Spectral OWASP ruleset, errors only)
+lint: install ## Lint the contract (redocly; Spectral OWASP, errors only) and the import layers of src/ (dependency-cruiser)
 	redocly lint $(CONTRACT) --format=stylish
 	spectral lint $(CONTRACT) --ruleset .spectral.yaml --fail-severity error --display-only-failures --quiet
 	@echo "spectral (OWASP): no errors"
+	depcruise src --config .dependency-cruiser.cjs --output-type err
 
 lint-owasp: install ## Every Spectral OWASP finding, including the advisory warnings and hints of the ruleset
 	spectral lint $(CONTRACT) --ruleset .spectral.yaml --fail-severity error

@@ -8,7 +8,7 @@ import { buildHandlers } from './handlers.js';
 import { createEventHub, type EventHub } from './events/index.js';
 import { createAdmission } from './http/admission.js';
 import { createRateLimitStore } from './http/rate-limit-store.js';
-import { createPrincipalResolver } from './identity/resolve.js';
+import { createPrincipalResolver } from './identity/index.js';
 import type { JobQueue } from './jobs/index.js';
 import { startNotifications } from './notifications/index.js';
 import { startReminders } from './reminders/index.js';

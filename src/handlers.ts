@@ -1,6 +1,6 @@
 import { agentKeyHandlers } from './agent-keys/agent-keys.handlers.js';
 import { agentHandlers } from './agents/agents.handlers.js';
-import { auditHandlers } from './audit/audit.handlers.js';
+import { auditHandlers } from './audit-log/audit-log.handlers.js';
 import type { Config } from './config.js';
 import type { DatabasePool } from './db/index.js';
 import { eventHandlers, type EventHub } from './events/index.js';
@@ -8,7 +8,7 @@ import type { JobQueue } from './jobs/index.js';
 import { webhookHandlers } from './webhooks/index.js';
 import { healthHandlers } from './health/health.handlers.js';
 import type { Handlers } from './http/handler.js';
-import { identityHandlers } from './identity/identity.handlers.js';
+import { identityHandlers } from './identity/index.js';
 import { memberHandlers } from './members/members.handlers.js';
 import { notificationHandlers } from './notifications/index.js';
 import type { Metrics } from './observability/metrics.js';

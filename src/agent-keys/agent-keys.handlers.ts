@@ -3,7 +3,7 @@ import { generateAgentKey } from '../auth/index.js';
 import type { DatabasePool, Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { findManagedAgent, insertAgentKey, listAgentKeyRows, revokeAgentKeyRow, type AgentKeyRow } from './agent-keys.sql.js';
 
 const toAgentKey = (row: AgentKeyRow) => ({

@@ -1,9 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
-
-export const AgentType = z.enum(['claude', 'qwen', 'gemini', 'custom']);
-export type AgentType = z.infer<typeof AgentType>;
+import { AgentType, Id, Timestamp, type Db } from '../db/index.js';
 
 const AgentRow = z.object({
   id: Id,

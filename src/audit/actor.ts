@@ -1,4 +1,4 @@
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import type { Actor } from './audit.sql.js';
 
 export const actorOf = (who: Principal): Actor => ({

@@ -1,3 +1,3 @@
-export { recordAudit, auditInsertFrom, AuditAction, type Actor, type AuditRecord, type EntityType } from './audit.sql.js';
+export { recordAudit, auditInsertFrom, type Actor, type AuditRecord, type AuditRecordFrom } from './audit.sql.js';
 export { changedFields } from './changes.js';
 export { actorOf } from './actor.js';

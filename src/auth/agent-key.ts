@@ -6,7 +6,7 @@
  * within that window, while a busy agent costs one lookup per 5 s instead of one per request.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { invalidToken } from './problems.js';
 
 export const AGENT_KEY_PREFIX = 'tfa_';

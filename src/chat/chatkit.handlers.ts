@@ -12,7 +12,7 @@ import type { DatabasePool } from '../db/index.js';
 import { toProblem } from '../http/errors.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import { sendReply } from '../http/reply.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import * as store from './chat.sql.js';
 import { ChatKitRequest, STREAMING_TYPES, UNSUPPORTED_TYPES, sseFrame, type RequestOf, type ThreadItem, type ThreadStreamEvent, type UserMessageInput, type UserMessageItem } from './protocol.js';
 import { newId, toAttachment, toItem, toPage, toThread } from './to-chat.js';

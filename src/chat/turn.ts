@@ -5,7 +5,7 @@
  */
 import type OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall, ChatCompletionTool } from 'openai/resources/chat/completions';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { outputText, type AssistantMessageItem, type HiddenContextItem, type ThreadItem, type ThreadStreamEvent } from './protocol.js';
 import { newId } from './to-chat.js';
 import type { ChatTools, ToolCaller } from './tools.js';

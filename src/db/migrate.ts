@@ -1,5 +1,5 @@
 import { runner } from 'node-pg-migrate';
-import { migrateJobSchema } from '../jobs/index.js';
+import { migrateJobSchema } from './job-schema.js';
 import { MIGRATIONS_DIR } from '../paths.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { DatabasePool } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { requireProjectRole } from '../members/index.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { decodePosition } from './cursor.js';
 import type { EventScope } from './events.sql.js';
 import { encodeNext, readFeedPage, START } from './feed.js';

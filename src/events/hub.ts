@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { pgClientConfig, type DatabasePool } from '../db/index.js';
 import { leaveAdmission } from '../http/admission.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { comparePositions, encodePosition, type Position } from './cursor.js';

@@ -1,7 +1,6 @@
 import type { components } from '../../generated/api.js';
 
 export type Event = components['schemas']['Event'];
-export type EventType = components['schemas']['EventType'];
 
 /** Audit actions whose event type is not `<entity>.<action without the entity prefix>`. */
 const RENAMED: Record<string, string> = {

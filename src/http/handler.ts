@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { Context } from 'openapi-backend';
 import type { operations } from '../../generated/api.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from './principal.js';
 
 /** Typed handlers, derived from the generated contract types: a wrong status or body does not compile. */
 /** Operations of the contract's top-level `webhooks`: receivers implement them, this server only sends them. */

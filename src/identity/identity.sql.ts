@@ -1,7 +1,7 @@
 import { sql, UniqueIntegrityConstraintViolationError } from 'slonik';
 import { z } from 'zod';
 import { recordAudit, type Actor } from '../audit/index.js';
-import { Id, type DatabasePool, type Db } from '../db/index.js';
+import { Id, type Db } from '../db/index.js';
 
 const WorkerRow = z.object({ workerId: Id, handle: z.string(), workerName: z.string(), defaultProjectId: Id.nullable() });
 export type WorkerRow = z.infer<typeof WorkerRow>;
@@ -62,12 +62,13 @@ async function insertHumanWorker(db: Db, user: NewUser, base: string): Promise<O
 
 /**
  * Creates the user's human worker, personal default project and owner membership — once. Concurrent first
- * requests of one user serialize on an advisory lock; two users racing for the same handle retry.
+ * requests of one user serialize on an advisory lock; two users racing for the same handle retry. On a pool
+ * this is its own transaction; inside a transaction (the Phase I import) it is a savepoint of it.
  */
-export async function provisionUser(pool: DatabasePool, user: NewUser): Promise<WorkerRow> {
+export async function provisionUser(db: Db, user: NewUser): Promise<WorkerRow> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await pool.transaction(async (tx) => {
+      return await db.transaction(async (tx) => {
         await tx.query(sql.unsafe`select pg_advisory_xact_lock(hashtextextended(${JSON.stringify([user.tenantId, user.userId])}, 7))`);
         const existing = await findUserWorker(tx, user.tenantId, user.userId);
         if (existing?.defaultProjectId) return existing;

@@ -1,5 +1,5 @@
 import type { DatabasePool } from '../db/index.js';
-import type { Principal } from './principal.js';
+import type { Principal } from '../http/principal.js';
 import { findUserWorker, provisionUser, type NewUser } from './identity.sql.js';
 
 const TTL_MS = 5 * 60_000;

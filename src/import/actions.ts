@@ -1,4 +1,4 @@
-import { AuditAction } from '../audit/index.js';
+import { AuditAction } from '../db/index.js';
 
 /**
  * Phase I verbs → TaskFlow's audit actions. The trail's action is a closed enum shared with the contract, so a

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, WorkerType, type Db } from '../db/index.js';
+import { Id, WorkerType, type Db, type Role } from '../db/index.js';
 
 /**
  * The Phase I import's SQL. Rows go in as one jsonb array per statement (jsonb_to_recordset), so a file of
@@ -51,7 +51,7 @@ export const findWorkersByHandle = (db: Db, tenantId: string, handles: readonly 
 
 export type NewWorker = {
   handle: string;
-  type: 'human' | 'agent';
+  type: WorkerType;
   /** `phase1:@handle` for a human (see README.md), null for an agent. */
   userId: string | null;
   name: string;
@@ -69,7 +69,7 @@ export const insertWorkers = (db: Db, tenantId: string, workers: readonly NewWor
       as r(handle text, type text, "userId" text, name text, "agentType" text, capabilities text[], "createdAt" timestamptz)
     returning id, handle, type`);
 
-export type NewMember = { projectId: number; workerId: number; role: 'owner' | 'member' };
+export type NewMember = { projectId: number; workerId: number; role: Role };
 
 /** Adds the memberships that are missing; returns one row per membership it created. */
 export const insertMissingMembers = (db: Db, members: readonly NewMember[]) =>

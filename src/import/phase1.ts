@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACTOR_TYPES, AGENT_TYPES, RECURRENCE_PATTERNS as PATTERNS, TASK_PRIORITIES as PRIORITIES, TASK_STATUSES as STATUSES, WORKER_TYPES } from '../db/index.js';
 
 /**
  * The Phase I CLI's `.taskflow/data.json`, as its pydantic models wrote it. Tolerant where Phase I was loose
@@ -6,11 +7,6 @@ import { z } from 'zod';
  * spaces, missing optional fields, unknown extra keys); strict wherever accepting the value would put wrong
  * or truncated data into TaskFlow (unknown statuses, titles longer than TaskFlow allows, bad handles).
  */
-
-const STATUSES = ['pending', 'in_progress', 'review', 'completed', 'blocked'] as const;
-const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
-const PATTERNS = ['hourly', 'daily', 'weekly', 'monthly'] as const;
-const AGENT_TYPES = ['claude', 'qwen', 'gemini', 'custom'] as const;
 
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, { error: (iss) => `must be one of ${values.join(', ')} (got ${JSON.stringify(iss.input)})` });
@@ -109,7 +105,7 @@ export const Phase1Project = z.object({
 export const Phase1Worker = z
   .object({
     id: handle,
-    type: oneOf(['human', 'agent']),
+    type: oneOf(WORKER_TYPES),
     name: z.string().trim().min(1, { error: 'must not be blank' }).pipe(text(200)),
     agent_type: oneOf(AGENT_TYPES).nullish(),
     capabilities: z.array(text(100)).max(20, { error: 'must have at most 20 entries' }).nullish().transform((c) => c ?? []),
@@ -147,7 +143,7 @@ export const Phase1AuditLog = z.object({
   task_id: phase1Id.nullish().transform((t) => t ?? null),
   project_slug: z.string().nullish().transform((s) => s ?? null),
   actor_id: z.string(),
-  actor_type: oneOf(['human', 'agent', 'system']),
+  actor_type: oneOf(ACTOR_TYPES),
   action: z.string().trim().min(1, { error: 'must not be blank' }).pipe(text(100)),
   context: z.record(z.string(), z.unknown()).nullish().transform((c) => c ?? {}),
   timestamp,

@@ -1,4 +1,4 @@
-import type { AuditAction } from '../audit/index.js';
+import type { ActorType, AgentType, AuditAction, WorkerType } from '../db/index.js';
 import { mapAction } from './actions.js';
 import type { At, Parsed, Phase1AuditLog, Phase1Task } from './phase1.js';
 
@@ -18,9 +18,9 @@ export interface PlanProject {
 export interface PlanWorker {
   position: number;
   handle: string;
-  type: 'human' | 'agent';
+  type: WorkerType;
   name: string;
-  agentType: 'claude' | 'qwen' | 'gemini' | 'custom' | null;
+  agentType: AgentType | null;
   capabilities: string[];
   createdAt: string | null;
 }
@@ -55,7 +55,7 @@ export interface PlanAudit {
   taskKey: string | null;
   action: AuditAction;
   actorHandle: string;
-  actorType: 'human' | 'agent' | 'system';
+  actorType: ActorType;
   details: Record<string, unknown>;
   createdAt: string;
 }

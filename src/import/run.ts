@@ -1,7 +1,7 @@
 import type { DatabaseTransactionConnection } from 'slonik';
 import { recordAudit, type Actor } from '../audit/index.js';
-import type { DatabasePool } from '../db/index.js';
-import { findUserWorker, provisionUser } from '../identity/identity.sql.js';
+import type { DatabasePool, WorkerType } from '../db/index.js';
+import { findUserWorker, provisionUser } from '../identity/index.js';
 import {
   IMPORTED_PROJECT_MARK,
   findImportedAuditIds,
@@ -162,7 +162,7 @@ async function writePlan(tx: DatabaseTransactionConnection, plan: Plan, opts: Im
     });
   }
 
-  const count = (type: 'human' | 'agent') => {
+  const count = (type: WorkerType) => {
     const all = plan.workers.filter((w) => w.type === type).length;
     const created = createdWorkers.filter((w) => w.type === type).length;
     return { created, present: all - created };
@@ -182,14 +182,14 @@ async function writePlan(tx: DatabaseTransactionConnection, plan: Plan, opts: Im
 }
 
 /**
- * The owner's human worker, provisioned exactly as a first sign-in would. provisionUser only calls
- * `.transaction()`, which on our transaction opens a savepoint: the owner is part of the one import
- * transaction, and a dry run or a failure rolls it back with everything else.
+ * The owner's human worker, provisioned exactly as a first sign-in would. provisionUser opens its own
+ * `.transaction()`, which on our transaction is a savepoint: the owner is part of the one import transaction,
+ * and a dry run or a failure rolls it back with everything else.
  */
 async function ensureOwner(tx: DatabaseTransactionConnection, tenantId: string, userId: string) {
   const existing = await findUserWorker(tx, tenantId, userId);
   if (existing?.defaultProjectId) return { handle: existing.handle, workerId: existing.workerId, created: false };
-  const row = await provisionUser(tx as unknown as DatabasePool, { tenantId, userId, email: null, name: null });
+  const row = await provisionUser(tx, { tenantId, userId, email: null, name: null });
   return { handle: row.handle, workerId: row.workerId, created: true };
 }
 

@@ -1,13 +1,13 @@
 import { PgBoss, type Job, type SendOptions } from 'pg-boss';
 import type { Logger } from '../observability/logger.js';
-import { pgClientConfig } from '../db/pool.js';
+import { jobQueueOptions } from '../db/job-schema.js';
 
 /**
  * The one job queue of the process: pg-boss on our own PostgreSQL (schema `pgboss`). Producers send jobs,
  * modules register their workers here; server.ts starts it and stops it gracefully (running jobs finish,
- * queued ones wait in the database for the next instance).
+ * queued ones wait in the database for the next instance). Its schema is installed with the migrations
+ * (db/job-schema.ts).
  */
-export const JOB_SCHEMA = 'pgboss';
 
 export interface QueueSpec {
   name: string;
@@ -33,19 +33,6 @@ export interface JobSettings {
   poolSize?: number;
 }
 
-const options = (url: string) => ({ ...pgClientConfig(url), schema: JOB_SCHEMA });
-
-/**
- * Installs or upgrades pg-boss's schema (run with the migrations, over the direct URL), so that a database
- * cloned from a migrated template, or an instance starting with fewer rights, already has it.
- */
-export async function migrateJobSchema(url: string): Promise<void> {
-  const boss = new PgBoss({ ...options(url), max: 1, supervise: false, schedule: false, migrate: true });
-  boss.on('error', () => {});
-  await boss.start();
-  await boss.stop({ graceful: false, close: true });
-}
-
 /** Every queue of the application, created (if missing) when the queue starts. */
 export const QUEUES: readonly QueueSpec[] = [
   // Business retries (the webhook backoff schedule) are new jobs; these retries only cover a worker that died.
@@ -53,7 +40,7 @@ export const QUEUES: readonly QueueSpec[] = [
 ];
 
 export async function startJobQueue(url: string, settings: JobSettings, logger: Logger): Promise<JobQueue> {
-  const boss = new PgBoss({ ...options(url), max: settings.poolSize ?? 4, schedule: false });
+  const boss = new PgBoss({ ...jobQueueOptions(url), max: settings.poolSize ?? 4, schedule: false });
   boss.on('error', (err) => logger.warn({ err }, 'job queue error'));
   await boss.start();
   for (const queue of QUEUES) {

@@ -17,7 +17,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import type { Document } from 'openapi-backend';
 import { toProblem } from '../http/errors.js';
 import { sendProblem } from '../http/reply.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import type { Logger } from '../observability/logger.js';
 import { VERSION } from '../version.js';
 import { dispatchToolCall } from './dispatch.js';

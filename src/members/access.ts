@@ -2,7 +2,7 @@ import { sql } from 'slonik';
 import { z } from 'zod';
 import { Id, Role, type Db } from '../db/index.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 
 const ProjectAccessRow = z.object({
   projectId: Id,

@@ -4,7 +4,7 @@ import { Id, type DatabasePool, type Db } from '../db/index.js';
 import type { HandlersFor, RequestBody } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { requireProjectRole } from './access.js';
 import {
   deleteMember,

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { ActorType, Id, NotificationType, Timestamp, type Db } from '../db/index.js';
 import type { NotificationDraft, TaskParties } from './produce.js';
 
 const PartiesRow = z.object({ id: Id, title: z.string(), createdById: Id, assigneeId: Id.nullable() });
@@ -35,14 +35,14 @@ export async function insertNotifications(db: Db, drafts: readonly NotificationD
 
 export const NotificationRow = z.object({
   id: Id,
-  type: z.enum(['task_assigned', 'task_review', 'task_completed', 'task_rejected', 'task_deleted', 'task_spawned', 'task_reminder']),
+  type: NotificationType,
   eventId: Id,
   projectId: Id.nullable(),
   taskId: Id.nullable(),
   taskTitle: z.string(),
   actorId: Id.nullable(),
   actorHandle: z.string(),
-  actorType: z.enum(['human', 'agent', 'system']),
+  actorType: ActorType,
   data: z.record(z.string(), z.unknown()),
   readAt: Timestamp.nullable(),
   createdAt: Timestamp,

@@ -1,7 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { Id, Timestamp, type Db } from '../db/index.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 
 const ProjectRow = z.object({
   id: Id,

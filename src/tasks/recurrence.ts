@@ -1,4 +1,4 @@
-export type RecurrencePattern = 'hourly' | 'daily' | 'weekly' | 'monthly';
+import type { RecurrencePattern } from '../db/index.js';
 
 export interface Recurrence {
   pattern: RecurrencePattern;

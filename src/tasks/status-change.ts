@@ -1,7 +1,7 @@
-import { actorOf, recordAudit, type AuditAction } from '../audit/index.js';
-import type { Db, TaskStatus } from '../db/index.js';
+import { actorOf, recordAudit } from '../audit/index.js';
+import type { AuditAction, Db, TaskStatus } from '../db/index.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { maySpawn, nextDueDate } from './recurrence.js';
 import {
   countOpenDescendants,

@@ -2,7 +2,7 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, type Db, type TaskStatus } from '../db/index.js';
 import { decodeCursor } from '../http/paging.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
 
 /**

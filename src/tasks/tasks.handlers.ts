@@ -5,7 +5,7 @@ import type { HandlersFor, QueryParams } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import { requireProjectRole } from '../members/index.js';
 import { changeStatus, claim } from './status-change.js';
 import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type PageRequest, type TaskFilter, type TaskSort } from './tasks-list.sql.js';

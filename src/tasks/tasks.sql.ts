@@ -1,16 +1,13 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
+import { Id, Priority, RecurrencePattern, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
 import { auditInsertFrom, type Actor } from '../audit/index.js';
-import type { Principal } from '../identity/principal.js';
-import type { RecurrencePattern } from './recurrence.js';
+import type { Principal } from '../http/principal.js';
 import type { StatusEffects } from './workflow.js';
 
 // Ids arrive as JSON numbers bounded by int8's maximum, which JavaScript cannot hold exactly: such an id names
 // no row, so lookups answer "not found" instead of sending PostgreSQL a value it would refuse.
 const isId = (id: number): boolean => Number.isSafeInteger(id) && id > 0;
-
-const Recurrence = z.enum(['hourly', 'daily', 'weekly', 'monthly']);
 
 /** A task as lists show it (TaskSummary). */
 export const TaskSummaryRow = z.object({
@@ -42,7 +39,7 @@ export const TaskRow = TaskSummaryRow.extend({
   createdById: Id,
   startedAt: Timestamp.nullable(),
   completedAt: Timestamp.nullable(),
-  recurrencePattern: Recurrence.nullable(),
+  recurrencePattern: RecurrencePattern.nullable(),
   recurrenceMax: z.number().int().nullable(),
   recurringRootId: Id.nullable(),
   spawnCount: z.number().int(),

@@ -8,7 +8,7 @@ import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
-import type { Principal } from '../identity/principal.js';
+import type { Principal } from '../http/principal.js';
 import type { JobQueue } from '../jobs/index.js';
 import { requireProjectRole } from '../members/index.js';
 import { DELIVERY_QUEUE, deliveryJobId, type DeliveryJob } from './deliver.js';

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { DeliveryStatus, Id, Timestamp, type Db } from '../db/index.js';
 import type { Position } from '../events/index.js';
 
 export const WebhookRow = z.object({
@@ -123,7 +123,7 @@ export interface DeliveryAttempt {
   eventId: number | null;
   eventType: string;
   attempt: number;
-  status: 'succeeded' | 'retrying' | 'failed' | 'refused';
+  status: DeliveryStatus;
   statusCode: number | null;
   latencyMs: number | null;
   error: string | null;
@@ -145,7 +145,7 @@ export const DeliveryRow = z.object({
   event_id: Id.nullable(),
   event_type: z.string(),
   attempt: z.number().int(),
-  status: z.enum(['succeeded', 'retrying', 'failed', 'refused']),
+  status: DeliveryStatus,
   status_code: z.number().int().nullable(),
   latency_ms: z.number().int().nullable(),
   error: z.string().nullable(),

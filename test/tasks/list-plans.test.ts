@@ -5,7 +5,7 @@
  */
 import { createPool, sql, type DatabasePool } from 'slonik';
 import { toPage } from '../../src/http/paging.js';
-import type { Principal } from '../../src/identity/principal.js';
+import type { Principal } from '../../src/http/principal.js';
 import {
   cursorKeyOf,
   listMemberTasksPage,

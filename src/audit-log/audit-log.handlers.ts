@@ -4,7 +4,7 @@ import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { ProblemError } from '../http/problem.js';
 import { requireProjectRole } from '../members/index.js';
-import { listProjectAuditPage, listTaskAuditPage, type AuditRow } from './audit.sql.js';
+import { listProjectAuditPage, listTaskAuditPage, type AuditRow } from './audit-log.sql.js';
 
 const DEFAULT_LIMIT = 50;
 const SORT = 'audit';

@@ -1,3 +1,5 @@
+import type { WorkerType } from '../db/index.js';
+
 /** The verified caller, as every query scopes it: tenant from the token or key, worker from our database. */
 export interface Principal {
   /** The JWT `sub` of a human; `agent:<worker id>` for an agent key (a stable key for rate limits and idempotency). */
@@ -11,7 +13,7 @@ export interface Principal {
   /** A human's personal default project; agents have none. */
   defaultProjectId: number | null;
   /** `agent` when the request authenticated with an agent API key. */
-  actorType: 'human' | 'agent';
+  actorType: WorkerType;
   /** The OAuth client a human's token names (`azp` / `client_id`), recorded on audit entries; null otherwise. */
   client: string | null;
 }
