@@ -123,7 +123,7 @@ export const cursorKeyOf = (sort: TaskSort, row: TaskListRow): unknown[] => SORT
  * What a cursor of this sort must hold: the schema a decoded cursor is checked against before it reaches
  * SQL (tasks-list.ts), so the casts in the "after" conditions cannot fail.
  */
-export const cursorKeySchema = (sort: TaskSort): z.ZodTuple => SORTS[sort].key;
+export const cursorKeySchema = (sort: TaskSort): z.ZodTuple => (SORTS[sort] as SortSpec<z.ZodTuple>).key;
 
 /** The "after the cursor" condition, or none on the first page. */
 function afterCursor(sort: TaskSort, after: readonly unknown[] | undefined): FragmentSqlToken[] {
