@@ -1,5 +1,5 @@
 import cors from 'cors';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config.js';
@@ -50,9 +50,9 @@ export const requestDeadlineMs = (config: Config): number =>
 
 /** One line per request; a failure is on it (see failures.ts), or the line is silent when the burst was counted. */
 const requestLog = (logger: Logger): RequestHandler =>
-  pinoHttp({
+  pinoHttp<Request, Response>({
     logger,
-    genReqId: (req) => (req as unknown as Request).res!.locals.requestId as string,
+    genReqId: (req) => req.res!.locals.requestId as string,
     customProps: (_req, res) => ({ operationId: res.locals?.operationId, userId: res.locals?.userId }),
     customLogLevel: (_req, res, err) =>
       res.locals?.failureLogged === false ? 'silent' : err || res.statusCode >= 500 ? 'error' : 'info',
