@@ -17,6 +17,7 @@ import { projectHandlers } from './projects/projects.handlers.js';
 import { taskHandlers } from './tasks/tasks.handlers.js';
 
 export interface HandlerDeps {
+  /** Readiness reports its connection counts; handlers run their SQL on their context's `db`, never on this. */
   pool: DatabasePool;
   /** The conversations database, when configured (readiness reports it). */
   chatPool?: DatabasePool;
@@ -29,17 +30,20 @@ export interface HandlerDeps {
   jobs: JobQueue;
 }
 
-/** One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. */
+/**
+ * One handler per operationId of the contract; `Handlers` makes a missing or extra one a compile error. Handlers
+ * get the database with each request (`c.db`), so a handler shows which transaction it runs in.
+ */
 export const buildHandlers = (deps: HandlerDeps): Handlers => ({
   ...healthHandlers(deps),
   ...identityHandlers(),
-  ...projectHandlers(deps),
-  ...memberHandlers(deps),
-  ...agentHandlers(deps),
-  ...agentKeyHandlers(deps),
-  ...taskHandlers(deps),
-  ...auditHandlers(deps),
-  ...eventHandlers({ pool: deps.pool, hub: deps.events }),
+  ...projectHandlers(),
+  ...memberHandlers(),
+  ...agentHandlers(),
+  ...agentKeyHandlers(),
+  ...taskHandlers(),
+  ...auditHandlers(),
+  ...eventHandlers({ hub: deps.events }),
   ...webhookHandlers(deps),
-  ...notificationHandlers(deps),
+  ...notificationHandlers(),
 });

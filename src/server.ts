@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createDatabasePool, type DatabasePool } from './db/index.js';
 import { EmbeddedPostgresError } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { purgeExpiredKeys, transactionScoped } from './idempotency/index.js';
+import { purgeExpiredKeys } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDrainer } from './http/drain.js';
 import { startJobQueue } from './jobs/index.js';
@@ -49,8 +49,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const applied = await migrate(config.database.migrationUrl ?? databaseUrl);
   if (applied.length) logger.info({ applied }, 'migrations applied');
 
-  // Shared by the app and the handlers, so an idempotent request's handler joins its transaction.
-  const pool: DatabasePool = transactionScoped(await createDatabasePool(databaseUrl, config.database));
+  const pool: DatabasePool = await createDatabasePool(databaseUrl, config.database);
   const chatPool = await openChatDatabase(config.chat.databaseUrl ?? embedded?.chatUrl, config, logger);
   // The job queue (pg-boss, schema installed by migrate()): webhook deliveries, reminders and purges.
   const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);

@@ -1,6 +1,6 @@
 import { actorOf, recordAudit } from '../audit/index.js';
 import { generateAgentKey } from '../auth/index.js';
-import type { DatabasePool, Db } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
@@ -29,15 +29,15 @@ async function requireAgentManager(db: Db, who: Principal, agentId: number) {
   return agent;
 }
 
-export const agentKeyHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const agentKeyHandlers = () =>
   ({
-    listAgentKeys: async ({ principal: who, params }) => {
-      const agent = await requireAgentManager(pool, who, params.agent_id);
-      const rows = await listAgentKeyRows(pool, agent.id);
+    listAgentKeys: async ({ db, principal: who, params }) => {
+      const agent = await requireAgentManager(db, who, params.agent_id);
+      const rows = await listAgentKeyRows(db, agent.id);
       return { status: 200, body: { items: rows.map(toAgentKey) } };
     },
 
-    createAgentKey: async ({ principal: who, params, body }) => {
+    createAgentKey: async ({ db, principal: who, params, body }) => {
       const name = body.name.trim();
       const expiresAt = body.expires_at ?? null;
       if (expiresAt !== null && Date.parse(expiresAt) <= Date.now()) {
@@ -46,7 +46,7 @@ export const agentKeyHandlers = ({ pool }: { pool: DatabasePool }) =>
           errors: [{ pointer: '/body/expires_at', message: 'must be in the future' }],
         });
       }
-      return pool.transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         const agent = await requireAgentManager(tx, who, params.agent_id);
         const key = generateAgentKey();
         const row = await insertAgentKey(tx, {
@@ -64,8 +64,8 @@ export const agentKeyHandlers = ({ pool }: { pool: DatabasePool }) =>
       });
     },
 
-    revokeAgentKey: async ({ principal: who, params }) =>
-      pool.transaction(async (tx) => {
+    revokeAgentKey: async ({ db, principal: who, params }) =>
+      db.transaction(async (tx) => {
         const agent = await requireAgentManager(tx, who, params.agent_id);
         const row = await revokeAgentKeyRow(tx, agent.id, params.key_id);
         if (!row) throw new ProblemError('agent-key-not-found', { detail: `Agent ${agent.id} has no API key ${params.key_id}` });

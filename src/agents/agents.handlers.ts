@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { actorOf, changedFields, recordAudit } from '../audit/index.js';
-import { Id, type DatabasePool } from '../db/index.js';
+import { Id } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
@@ -25,17 +25,17 @@ const toAgent = (row: AgentRow) => ({
 const notFound = (agentId: number) =>
   new ProblemError('agent-not-found', { detail: `Agent ${agentId} does not exist in your tenant` });
 
-export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const agentHandlers = () =>
   ({
-    listAgents: async ({ principal: who, query }) => {
+    listAgents: async ({ db, principal: who, query }) => {
       const limit = query.limit ?? DEFAULT_LIMIT;
       const after = decodeCursor(query.cursor, SORT, CursorKey);
-      const rows = await listAgentsPage(pool, who.tenantId, limit, after);
+      const rows = await listAgentsPage(db, who.tenantId, limit, after);
       return { status: 200, body: toPage(rows, limit, SORT, (row) => [row.createdUs, row.id], toAgent) };
     },
 
-    createAgent: async ({ principal: who, body }) => {
-      const agent = await pool.transaction(async (tx) => {
+    createAgent: async ({ db, principal: who, body }) => {
+      const agent = await db.transaction(async (tx) => {
         const created = await insertAgent(tx, who.tenantId, body, who.workerId);
         await recordAudit(tx, actorOf(who), {
           projectId: null, entityType: 'agent', entityId: created.id, action: 'agent_created',
@@ -50,15 +50,15 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getAgent: async ({ principal: who, params, headers }) => {
-      const agent = await findAgent(pool, who.tenantId, params.agent_id);
+    getAgent: async ({ db, principal: who, params, headers }) => {
+      const agent = await findAgent(db, who.tenantId, params.agent_id);
       if (!agent) throw notFound(params.agent_id);
       return notModifiedReply(headers['if-none-match'], agent.version) ?? { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
     },
 
-    updateAgent: async ({ principal: who, params, headers, body }) => {
+    updateAgent: async ({ db, principal: who, params, headers, body }) => {
       const { agent_id: agentId } = params;
-      const agent = await pool.transaction(async (tx) => {
+      const agent = await db.transaction(async (tx) => {
         const before = await findAgent(tx, who.tenantId, agentId, true);
         if (!before) throw notFound(agentId);
         assertIfMatch(headers['if-match'], before.version);
@@ -72,9 +72,9 @@ export const agentHandlers = ({ pool }: { pool: DatabasePool }) =>
       return { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
     },
 
-    deleteAgent: async ({ principal: who, params, headers }) => {
+    deleteAgent: async ({ db, principal: who, params, headers }) => {
       const { agent_id: agentId } = params;
-      await pool.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         const agent = await findAgent(tx, who.tenantId, agentId, true);
         if (!agent) throw notFound(agentId);
         assertIfMatch(headers['if-match'], agent.version);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, type DatabasePool } from '../db/index.js';
+import { Id } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { ProblemError } from '../http/problem.js';
@@ -12,20 +12,20 @@ const beforeIdOf = (cursor: string | undefined) => decodeCursor(cursor, SORT, z.
 const keyOf = (row: AuditRow) => [row.id];
 const toEntry = (row: AuditRow) => row;
 
-export const auditHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const auditHandlers = () =>
   ({
-    listTaskAudit: async ({ principal: who, params, query }) => {
+    listTaskAudit: async ({ db, principal: who, params, query }) => {
       const limit = query.limit ?? DEFAULT_LIMIT;
-      const rows = await listTaskAuditPage(pool, who.tenantId, who.workerId, params.task_id, limit, beforeIdOf(query.cursor));
+      const rows = await listTaskAuditPage(db, who.tenantId, who.workerId, params.task_id, limit, beforeIdOf(query.cursor));
       if (!rows) throw new ProblemError('task-not-found', { detail: `No task ${params.task_id} is visible to you` });
       return { status: 200, body: toPage(rows, limit, SORT, keyOf, toEntry) };
     },
 
-    listProjectAudit: async ({ principal: who, params, query }) => {
-      await requireProjectRole(pool, who, params.project_id);
+    listProjectAudit: async ({ db, principal: who, params, query }) => {
+      await requireProjectRole(db, who, params.project_id);
       const limit = query.limit ?? DEFAULT_LIMIT;
       const filter = { actorId: query.actor_id, action: query.action, entityType: query.entity_type };
-      const rows = await listProjectAuditPage(pool, who.tenantId, params.project_id, filter, limit, beforeIdOf(query.cursor));
+      const rows = await listProjectAuditPage(db, who.tenantId, params.project_id, filter, limit, beforeIdOf(query.cursor));
       return { status: 200, body: toPage(rows, limit, SORT, keyOf, toEntry) };
     },
   }) satisfies HandlersFor<'listTaskAudit' | 'listProjectAudit'>;

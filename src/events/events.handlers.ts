@@ -1,4 +1,4 @@
-import type { DatabasePool } from '../db/index.js';
+import type { Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { requireProjectRole } from '../members/index.js';
 import type { Principal } from '../http/principal.js';
@@ -13,8 +13,8 @@ const DEFAULT_LIMIT = 100;
 
 const typesOf = (types: readonly string[] | undefined) => [...(types ?? [])];
 
-async function scopeOf(pool: DatabasePool, who: Principal, query: { project_id?: number; types?: readonly string[] }): Promise<EventScope> {
-  if (query.project_id !== undefined) await requireProjectRole(pool, who, query.project_id);
+async function scopeOf(db: Db, who: Principal, query: { project_id?: number; types?: readonly string[] }): Promise<EventScope> {
+  if (query.project_id !== undefined) await requireProjectRole(db, who, query.project_id);
   const types = typesOf(query.types);
   return {
     tenantId: who.tenantId,
@@ -24,17 +24,17 @@ async function scopeOf(pool: DatabasePool, who: Principal, query: { project_id?:
   };
 }
 
-export const eventHandlers = ({ pool, hub }: { pool: DatabasePool; hub: EventHub }) =>
+export const eventHandlers = ({ hub }: { hub: EventHub }) =>
   ({
-    listEvents: async ({ principal: who, query }) => {
-      const scope = await scopeOf(pool, who, query);
+    listEvents: async ({ db, principal: who, query }) => {
+      const scope = await scopeOf(db, who, query);
       const after = query.cursor === undefined ? START : decodePosition(query.cursor);
-      const page = await readFeedPage(pool, scope, after, query.limit ?? DEFAULT_LIMIT);
-      return { status: 200, body: { items: await toEvents(pool, page.rows), next_cursor: encodeNext(page), has_more: page.hasMore } };
+      const page = await readFeedPage(db, scope, after, query.limit ?? DEFAULT_LIMIT);
+      return { status: 200, body: { items: await toEvents(db, page.rows), next_cursor: encodeNext(page), has_more: page.hasMore } };
     },
 
-    streamEvents: async ({ principal: who, query, headers, response }) => {
-      const scope = await scopeOf(pool, who, query);
+    streamEvents: async ({ db, principal: who, query, headers, response }) => {
+      const scope = await scopeOf(db, who, query);
       const lastEventId = headers['last-event-id'];
       const resumeFrom = typeof lastEventId === 'string' && lastEventId !== ''
         ? decodePosition(lastEventId, '/header/last-event-id')

@@ -1,13 +1,14 @@
-import { sql } from 'slonik';
 import type { Config } from '../config.js';
-import type { DatabasePool } from '../db/index.js';
+import type { DatabasePool, Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { ProblemError } from '../http/problem.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { JwksState } from '../auth/index.js';
 import { VERSION } from '../version.js';
+import { selectOne } from './health.sql.js';
 
 export interface HealthDeps {
+  /** For its connection counts (the metrics' gauges); requests reach the database through their context. */
   pool: DatabasePool;
   chatPool?: DatabasePool;
   config: Config;
@@ -19,10 +20,10 @@ export interface HealthDeps {
 const READINESS_TIMEOUT_MS = 2_000;
 
 /** `select 1`, but never waits longer than a load balancer would. */
-async function databaseReachable(pool: DatabasePool): Promise<boolean> {
+async function databaseReachable(db: Db): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READINESS_TIMEOUT_MS)));
-  const probe = pool.oneFirst(sql.unsafe`select 1`).then(() => true, () => false);
+  const probe = selectOne(db).then(() => true, () => false);
   try {
     return await Promise.race([probe, timeout]);
   } finally {
@@ -44,14 +45,14 @@ export const healthHandlers = (deps: HealthDeps) =>
   ({
     getHealth: async () => ({ status: 200, body: { status: 'ok', version: VERSION } }),
 
-    getReadiness: async () => {
+    getReadiness: async ({ db }) => {
       // Shedding requests right now: a load balancer should send new traffic elsewhere until this passes.
       if (deps.overloaded()) {
         throw new ProblemError('overloaded', { detail: 'The server is refusing requests for lack of capacity', headers: { 'Retry-After': '1' } });
       }
       // The conversations database is optional: when it is down only /chatkit fails, so the instance stays ready.
       const [database, chat] = await Promise.all([
-        databaseReachable(deps.pool),
+        databaseReachable(db),
         deps.chatPool ? databaseReachable(deps.chatPool) : Promise.resolve(undefined),
       ]);
       if (!database) {

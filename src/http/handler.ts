@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { Context } from 'openapi-backend';
 import type { operations } from '../../generated/api.js';
+import type { Db } from '../db/index.js';
 import type { Principal } from './principal.js';
 
 /** Typed handlers, derived from the generated contract types: a wrong status or body does not compile. */
@@ -33,6 +34,12 @@ export interface HandlerContext<K extends OperationId> {
   body: RequestBody<K>;
   /** The verified caller; present on every operation that requires bearerAuth. */
   principal: Principal;
+  /**
+   * Where the handler runs its SQL: the pool, or the transaction a step around the handler opened (an
+   * Idempotency-Key's, see idempotency/step.ts). `db.transaction(fn)` is then a savepoint inside it, so the
+   * change, its audit entry and the stored response commit together. A handler reaches the database only here.
+   */
+  db: Db;
   /** The raw openapi-backend context, for the rare handler that needs more. */
   raw: Context;
   /**

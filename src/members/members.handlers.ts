@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { actorOf, recordAudit } from '../audit/index.js';
-import { Id, type DatabasePool, type Db } from '../db/index.js';
+import { Id, type Db } from '../db/index.js';
 import type { HandlersFor, RequestBody } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { ProblemError } from '../http/problem.js';
@@ -46,19 +46,19 @@ async function requireNewMember(db: Db, who: Principal, body: RequestBody<'addPr
 const unknownWorker = (pointer: string, message: string) =>
   new ProblemError('validation-failed', { detail: message, errors: [{ pointer, message }] });
 
-export const memberHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const memberHandlers = () =>
   ({
-    listProjectMembers: async ({ principal: who, params, query }) => {
-      await requireProjectRole(pool, who, params.project_id);
+    listProjectMembers: async ({ db, principal: who, params, query }) => {
+      await requireProjectRole(db, who, params.project_id);
       const limit = query.limit ?? DEFAULT_LIMIT;
       const afterId = decodeCursor(query.cursor, SORT, z.tuple([Id]))?.[0];
-      const rows = await listMembersPage(pool, params.project_id, limit, afterId);
+      const rows = await listMembersPage(db, params.project_id, limit, afterId);
       return { status: 200, body: toPage(rows, limit, SORT, (row) => [row.id], toMember) };
     },
 
-    addProjectMember: async ({ principal: who, params, body }) => {
+    addProjectMember: async ({ db, principal: who, params, body }) => {
       const { project_id: projectId } = params;
-      const member = await pool.transaction(async (tx) => {
+      const member = await db.transaction(async (tx) => {
         // Locked so that a concurrent deleteProject leaves this request a plain 404, not a foreign key failure.
         await requireProjectRole(tx, who, projectId, 'owner', true);
         const worker = await requireNewMember(tx, who, body);
@@ -76,9 +76,9 @@ export const memberHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    removeProjectMember: async ({ principal: who, params }) => {
+    removeProjectMember: async ({ db, principal: who, params }) => {
       const { project_id: projectId, member_id: memberId } = params;
-      await pool.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         await requireProjectRole(tx, who, projectId, 'owner', true);
         const member = await lockMember(tx, projectId, memberId);
         if (!member) throw new ProblemError('member-not-found', { detail: `Project ${projectId} has no member ${memberId}` });
@@ -94,9 +94,9 @@ export const memberHandlers = ({ pool }: { pool: DatabasePool }) =>
       return { status: 204, body: undefined };
     },
 
-    searchMembers: async ({ principal: who, query }) => {
-      if (query.project_id !== undefined) await requireProjectRole(pool, who, query.project_id);
-      const items = await searchWorkers(pool, {
+    searchMembers: async ({ db, principal: who, query }) => {
+      if (query.project_id !== undefined) await requireProjectRole(db, who, query.project_id);
+      const items = await searchWorkers(db, {
         tenantId: who.tenantId,
         q: query.q,
         projectId: query.project_id,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
-import { Id, type DatabasePool } from '../db/index.js';
+import { Id } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { ProblemError } from '../http/problem.js';
@@ -31,28 +31,28 @@ export const toNotification = (row: NotificationRow): Notification => ({
 });
 
 /** The caller's inbox: every query is scoped to their worker, so someone else's notification is a 404. */
-export const notificationHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const notificationHandlers = () =>
   ({
-    listNotifications: async ({ principal: who, query }) => {
+    listNotifications: async ({ db, principal: who, query }) => {
       const limit = query.limit ?? DEFAULT_LIMIT;
       const before = decodeCursor(query.cursor, 'notifications', z.tuple([Id]))?.[0];
-      const rows = await listNotificationsPage(pool, who.workerId, query.unread, before, limit);
+      const rows = await listNotificationsPage(db, who.workerId, query.unread, before, limit);
       return { status: 200, body: toPage(rows, limit, 'notifications', (r) => [r.id], toNotification) };
     },
 
-    getUnreadNotificationCount: async ({ principal: who }) => ({
+    getUnreadNotificationCount: async ({ db, principal: who }) => ({
       status: 200,
-      body: { count: await countUnreadNotifications(pool, who.workerId) },
+      body: { count: await countUnreadNotifications(db, who.workerId) },
     }),
 
-    markNotificationRead: async ({ principal: who, params }) => {
-      const row = await markNotificationRead(pool, who.workerId, params.notification_id);
+    markNotificationRead: async ({ db, principal: who, params }) => {
+      const row = await markNotificationRead(db, who.workerId, params.notification_id);
       if (!row) throw new ProblemError('notification-not-found', { detail: `You have no notification ${params.notification_id}` });
       return { status: 200, body: toNotification(row) };
     },
 
-    markAllNotificationsRead: async ({ principal: who }) => ({
+    markAllNotificationsRead: async ({ db, principal: who }) => ({
       status: 200,
-      body: { updated: await markAllNotificationsRead(pool, who.workerId) },
+      body: { updated: await markAllNotificationsRead(db, who.workerId) },
     }),
   }) satisfies HandlersFor<NotificationOps>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { actorOf, changedFields, recordAudit } from '../audit/index.js';
-import { Id, type DatabasePool } from '../db/index.js';
+import { Id } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
@@ -35,17 +35,17 @@ const toProject = (row: ProjectRow) => ({
 const notFound = (projectId: number) =>
   new ProblemError('project-not-found', { detail: `Project ${projectId} does not exist or you are not a member of it` });
 
-export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
+export const projectHandlers = () =>
   ({
-    listProjects: async ({ principal: who, query }) => {
+    listProjects: async ({ db, principal: who, query }) => {
       const limit = query.limit ?? DEFAULT_LIMIT;
       const afterId = decodeCursor(query.cursor, SORT, z.tuple([Id]))?.[0];
-      const rows = await listVisibleProjectsPage(pool, who, limit, afterId);
+      const rows = await listVisibleProjectsPage(db, who, limit, afterId);
       return { status: 200, body: toPage(rows, limit, SORT, (row) => [row.id], toProject) };
     },
 
-    createProject: async ({ principal: who, body }) => {
-      const project = await pool.transaction(async (tx) => {
+    createProject: async ({ db, principal: who, body }) => {
+      const project = await db.transaction(async (tx) => {
         const id = await insertProject(tx, who, body);
         await recordAudit(tx, actorOf(who), {
           projectId: id, entityType: 'project', entityId: id, action: 'project_created',
@@ -60,15 +60,15 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
       };
     },
 
-    getProject: async ({ principal: who, params, headers }) => {
-      const project = await findVisibleProject(pool, who, params.project_id);
+    getProject: async ({ db, principal: who, params, headers }) => {
+      const project = await findVisibleProject(db, who, params.project_id);
       if (!project) throw notFound(params.project_id);
       return notModifiedReply(headers['if-none-match'], project.version) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
-    updateProject: async ({ principal: who, params, headers, body }) => {
+    updateProject: async ({ db, principal: who, params, headers, body }) => {
       const { project_id: projectId } = params;
-      const project = await pool.transaction(async (tx) => {
+      const project = await db.transaction(async (tx) => {
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);
         assertIfMatch(headers['if-match'], access.version);
         const before = (await findVisibleProject(tx, who, projectId))!;
@@ -82,9 +82,9 @@ export const projectHandlers = ({ pool }: { pool: DatabasePool }) =>
       return { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
-    deleteProject: async ({ principal: who, params, headers, query }) => {
+    deleteProject: async ({ db, principal: who, params, headers, query }) => {
       const { project_id: projectId } = params;
-      await pool.transaction(async (tx) => {
+      await db.transaction(async (tx) => {
         // The row lock also holds off task inserts (their foreign key check), so `force` cannot be bypassed by a race.
         const access = await requireProjectRole(tx, who, projectId, 'owner', true);
         assertIfMatch(headers['if-match'], access.version);

@@ -1,7 +1,6 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, type Db, type TaskStatus } from '../db/index.js';
-import { decodeCursor } from '../http/paging.js';
 import type { Principal } from '../http/principal.js';
 import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
 
@@ -120,11 +119,16 @@ const SORTS = {
 /** The cursor key of a row under a sort, for toPage. */
 export const cursorKeyOf = (sort: TaskSort, row: TaskListRow): unknown[] => SORTS[sort].keyOf(row);
 
-/** The "after the cursor" condition, or none on the first page; a cursor of another sort or forged is a 422. */
-function afterCursor(sort: TaskSort, cursor: string | undefined): FragmentSqlToken[] {
+/**
+ * What a cursor of this sort must hold: the schema a decoded cursor is checked against before it reaches
+ * SQL (tasks-list.ts), so the casts in the "after" conditions cannot fail.
+ */
+export const cursorKeySchema = (sort: TaskSort): z.ZodTuple => (SORTS[sort] as SortSpec<z.ZodTuple>).key;
+
+/** The "after the cursor" condition, or none on the first page. */
+function afterCursor(sort: TaskSort, after: readonly unknown[] | undefined): FragmentSqlToken[] {
   const s = SORTS[sort] as SortSpec<z.ZodTuple>;
-  const key = decodeCursor(cursor, sort, s.key);
-  return key === undefined ? [] : [s.after(key)];
+  return after === undefined ? [] : [s.after(after as z.infer<z.ZodTuple>)];
 }
 
 export interface TaskFilter {
@@ -175,7 +179,8 @@ function filterConditions(f: TaskFilter): FragmentSqlToken[] {
 export interface PageRequest {
   sort: TaskSort;
   limit: number;
-  cursor?: string;
+  /** The last row's key from the cursor, checked against cursorKeySchema(sort); none on the first page. */
+  after?: readonly unknown[];
 }
 
 /** One statement per page: the summaries with their assignee handle and subtask count, limit + 1 rows. */
@@ -188,7 +193,7 @@ const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page:
            t.priority_rank as "priorityRank"
     from task t
     left join worker a on a.id = t.assignee_id
-    where ${sql.join([...scope, ...filterConditions(filter), ...afterCursor(page.sort, page.cursor)], sql.fragment` and `)}
+    where ${sql.join([...scope, ...filterConditions(filter), ...afterCursor(page.sort, page.after)], sql.fragment` and `)}
     order by ${SORTS[page.sort].order}
     limit ${page.limit + 1}`);
 

@@ -1,14 +1,15 @@
 import type { components } from '../../generated/api.js';
-import { actorOf, changedFields, recordAudit } from '../audit/index.js';
-import type { DatabasePool, Db } from '../db/index.js';
-import type { HandlersFor, QueryParams } from '../http/handler.js';
+import { actorOf, changedFields } from '../audit/index.js';
+import type { Db } from '../db/index.js';
+import type { HandlersFor } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
+import { etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
 import { requireProjectRole } from '../members/index.js';
-import { changeStatus, claim } from './status-change.js';
-import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage, type PageRequest, type TaskFilter, type TaskSort } from './tasks-list.sql.js';
+import { lockTask, taskNotFound } from './lock.js';
+import { filterOf, pageOf } from './tasks-list.js';
+import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage } from './tasks-list.sql.js';
 import {
   countDescendants,
   deleteTaskRow,
@@ -18,20 +19,16 @@ import {
   insertTaskWithAudit,
   isProjectMember,
   isTaskInProject,
-  lockNextClaimable,
-  lockSeriesRootOf,
-  lockVisibleTask,
-  shareLockProject,
+  recordTaskAudit,
   shareLockProjectOfTask,
   setTaskAssignee,
   setTaskProgressWithAudit,
   updateTaskFields,
   type TaskPatch,
-  type TaskRow,
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
-import { assertTransition } from './workflow.js';
+import { changeStatus, claim, claimNext } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
@@ -41,26 +38,6 @@ type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
 
-const DEFAULT_LIMIT = 50;
-const DEFAULT_SORT: TaskSort = '-created_at';
-
-const taskNotFound = (taskId: number) =>
-  new ProblemError('task-not-found', { detail: `Task ${taskId} does not exist or you are not a member of its project` });
-
-/** Locks the task for this transaction: missing or not yours is the same 404; a stale If-Match is a 412. */
-async function lockTask(tx: Db, who: Principal, taskId: number, ifMatch: string | string[] | undefined): Promise<TaskRow> {
-  const task = await lockVisibleTask(tx, who, taskId);
-  if (!task) throw taskNotFound(taskId);
-  assertIfMatch(ifMatch, task.version);
-  return task;
-}
-
-/** lockTask for a change that may complete the task and so spawn its series' next occurrence. */
-async function lockTaskToComplete(tx: Db, who: Principal, taskId: number, ifMatch: string | string[] | undefined): Promise<TaskRow> {
-  await lockSeriesRootOf(tx, who, taskId); // the root before the occurrence, in the order a delete of the root takes them
-  return lockTask(tx, who, taskId, ifMatch);
-}
-
 /** A task row with its embedded subtasks as a single-task reply with its ETag. */
 const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, headers: Record<string, string> = {}) =>
   ({ status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } });
@@ -69,26 +46,6 @@ const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, head
 async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
   return rowReply(await getTaskWithSubtasksById(db, taskId), status, headers);
 }
-
-/** The filters both task lists share, as the contract names them (`assignee_id=me` is the caller). */
-const filterOf = (who: Principal, query: QueryParams<'listProjectTasks'>): TaskFilter => ({
-  statuses: query.status,
-  priorities: query.priority,
-  assigneeId: query.assignee_id === undefined ? undefined : query.assignee_id === 'me' ? who.workerId : Number(query.assignee_id),
-  tags: query.tags,
-  q: query.q,
-  dueBefore: query.due_before,
-  dueAfter: query.due_after,
-  hasDueDate: query.has_due_date,
-  parentId: query.parent_task_id === undefined ? undefined : query.parent_task_id === 'none' ? null : Number(query.parent_task_id),
-  updatedSince: query.updated_since,
-});
-
-const pageOf = (query: QueryParams<'listProjectTasks'>): PageRequest => ({
-  sort: query.sort ?? DEFAULT_SORT,
-  limit: query.limit ?? DEFAULT_LIMIT,
-  cursor: query.cursor,
-});
 
 const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
 
@@ -143,46 +100,50 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
 const editable = ({ title, description, priority, tags, due_date, recurrence }: Task) => ({ title, description, priority, tags, due_date, recurrence });
 const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recurrence'] as const;
 
-export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
+/**
+ * Thin: each handler opens its transaction on `db`, checks access, calls the SQL or the workflow (every status
+ * change goes through workflow.ts) and replies.
+ */
+export const taskHandlers = () =>
   ({
-    listProjectTasks: async ({ principal: who, params, query }) => {
+    listProjectTasks: async ({ db, principal: who, params, query }) => {
       const projectId = params.project_id;
-      await requireProjectRole(pool, who, projectId);
-      const page = pageOf(query);
-      const rows = await listProjectTasksPage(pool, who, projectId, filterOf(who, query), page);
+      await requireProjectRole(db, who, projectId);
+      const page = pageOf(query); // after the membership check: a stranger's bad cursor is still a 404
+      const rows = await listProjectTasksPage(db, who, projectId, filterOf(who, query), page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
-    listMyTasks: async ({ principal: who, query }) => {
+    listMyTasks: async ({ db, principal: who, query }) => {
       const page = pageOf(query);
-      const rows = await listMemberTasksPage(pool, who, { ...filterOf(who, query), projectId: query.project_id }, page);
+      const rows = await listMemberTasksPage(db, who, { ...filterOf(who, query), projectId: query.project_id }, page);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
-    createTask: async ({ principal: who, params, body }) =>
-      pool.transaction(async (tx) => {
+    createTask: async ({ db, principal: who, params, body }) =>
+      db.transaction(async (tx) => {
         const projectId = params.project_id;
         await requireProjectRole(tx, who, projectId);
         return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
       }),
 
-    createSubtask: async ({ principal: who, params, body }) =>
-      pool.transaction(async (tx) => {
+    createSubtask: async ({ db, principal: who, params, body }) =>
+      db.transaction(async (tx) => {
         const parentId = params.task_id;
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
         return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
       }),
 
-    getTask: async ({ principal: who, params, headers }) => {
+    getTask: async ({ db, principal: who, params, headers }) => {
       const taskId = params.task_id;
-      const task = await findVisibleTaskWithSubtasks(pool, who, taskId);
+      const task = await findVisibleTaskWithSubtasks(db, who, taskId);
       if (!task) throw taskNotFound(taskId);
       return notModifiedReply(headers['if-none-match'], task.version) ?? { status: 200, body: toTask(task, task.subtasks), headers: { ETag: etagOf(task.version) } };
     },
 
-    updateTask: async ({ principal: who, params, headers, body }) =>
-      pool.transaction(async (tx) => {
+    updateTask: async ({ db, principal: who, params, headers, body }) =>
+      db.transaction(async (tx) => {
         const before = await lockTask(tx, who, params.task_id, headers['if-match']);
         const patch: TaskPatch = {
           title: body.title === undefined ? undefined : trimmedTitle(body.title),
@@ -195,49 +156,32 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         const changed = await updateTaskFields(tx, before.id, patch);
         const reply = await taskReply(tx, before.id, 200);
         if (changed) {
-          await recordAudit(tx, actorOf(who), {
-            projectId: before.projectId,
-            entityType: 'task',
-            entityId: before.id,
-            action: 'task_updated',
-            details: changedFields(editable(toTask(before, [])), editable(reply.body), EDITABLE),
-          });
+          await recordTaskAudit(tx, actorOf(who), before, 'task_updated', changedFields(editable(toTask(before, [])), editable(reply.body), EDITABLE));
         }
         return reply;
       }),
 
-    deleteTask: async ({ principal: who, params, headers }) =>
-      pool.transaction(async (tx) => {
+    deleteTask: async ({ db, principal: who, params, headers }) =>
+      db.transaction(async (tx) => {
         const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         const subtasksDeleted = await countDescendants(tx, task.id);
         await deleteTaskRow(tx, task.id);
-        await recordAudit(tx, actorOf(who), {
-          projectId: task.projectId,
-          entityType: 'task',
-          entityId: task.id,
-          action: 'task_deleted',
-          // Creator and assignee: the inbox tells them, after the row is gone.
-          details: {
-            title: task.title,
-            parent_task_id: task.parentTaskId,
-            subtasks_deleted: subtasksDeleted,
-            created_by_id: task.createdById,
-            assignee_id: task.assigneeId,
-          },
+        // Creator and assignee: the inbox tells them, after the row is gone.
+        await recordTaskAudit(tx, actorOf(who), task, 'task_deleted', {
+          title: task.title,
+          parent_task_id: task.parentTaskId,
+          subtasks_deleted: subtasksDeleted,
+          created_by_id: task.createdById,
+          assignee_id: task.assigneeId,
         });
         return { status: 204, body: undefined };
       }),
 
-    updateTaskStatus: async ({ principal: who, params, headers, body }) =>
-      pool.transaction(async (tx) => {
-        const lock = body.status === 'completed' ? lockTaskToComplete : lockTask;
-        const task = await lock(tx, who, params.task_id, headers['if-match']);
-        assertTransition(task.status, body.status, task.hasOpenSubtasks);
-        return rowReply(await changeStatus(tx, who, task, body.status, { action: 'status_changed' }), 200);
-      }),
+    updateTaskStatus: async ({ db, principal: who, params, headers, body }) =>
+      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'status_changed', to: body.status })), 200),
 
-    updateTaskProgress: async ({ principal: who, params, headers, body }) =>
-      pool.transaction(async (tx) => {
+    updateTaskProgress: async ({ db, principal: who, params, headers, body }) =>
+      db.transaction(async (tx) => {
         const task = await lockTask(tx, who, params.task_id, headers['if-match']);
         if (task.status !== 'in_progress') {
           throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
@@ -250,8 +194,8 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         return rowReply(row, 200);
       }),
 
-    assignTask: async ({ principal: who, params, headers, body }) =>
-      pool.transaction(async (tx) => {
+    assignTask: async ({ db, principal: who, params, headers, body }) =>
+      db.transaction(async (tx) => {
         // Removing a member locks the project, then unassigns its tasks; taking the project first keeps the same
         // order here, so an assignment racing a removal waits instead of deadlocking.
         await shareLockProjectOfTask(tx, params.task_id);
@@ -259,58 +203,25 @@ export const taskHandlers = ({ pool }: { pool: DatabasePool }) =>
         const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
         if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
         await setTaskAssignee(tx, task.id, body.assignee_id);
-        await recordAudit(tx, actorOf(who), {
-          projectId: task.projectId,
-          entityType: 'task',
-          entityId: task.id,
-          action: 'assigned',
-          details: { assignee_id: { before: task.assigneeId, after: body.assignee_id } },
-        });
+        await recordTaskAudit(tx, actorOf(who), task, 'assigned', { assignee_id: { before: task.assigneeId, after: body.assignee_id } });
         return taskReply(tx, task.id, 200);
       }),
 
-    claimTask: async ({ principal: who, params, headers }) =>
-      pool.transaction(async (tx) => {
-        // The project first, as assignTask and member removal take it: a claim racing a removal waits, never deadlocks.
-        await shareLockProjectOfTask(tx, params.task_id);
-        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        await claim(tx, who, task);
-        return taskReply(tx, task.id, 200);
-      }),
+    claimTask: async ({ db, principal: who, params, headers }) =>
+      rowReply(await db.transaction((tx) => claim(tx, who, params.task_id, headers['if-match'])), 200),
 
-    claimNextTask: async ({ principal: who, params, query }) =>
-      pool.transaction(async (tx) => {
-        const projectId = params.project_id;
-        await requireProjectRole(tx, who, projectId);
-        await shareLockProject(tx, projectId);
-        const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
-        const taskId = await lockNextClaimable(tx, who.tenantId, projectId, filter);
-        if (taskId === null) return { status: 204 as const, body: undefined };
-        await claim(tx, who, await getTaskWithSubtasksById(tx, taskId));
-        return taskReply(tx, taskId, 200);
-      }),
+    claimNextTask: async ({ db, principal: who, params, query }) => {
+      const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
+      const row = await db.transaction(async (tx) => {
+        await requireProjectRole(tx, who, params.project_id);
+        return claimNext(tx, who, params.project_id, filter);
+      });
+      return row === null ? { status: 204 as const, body: undefined } : rowReply(row, 200);
+    },
 
-    approveTask: async ({ principal: who, params, headers }) =>
-      pool.transaction(async (tx) => {
-        const task = await lockTaskToComplete(tx, who, params.task_id, headers['if-match']);
-        if (task.status !== 'review') {
-          throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be approved` });
-        }
-        return rowReply(await changeStatus(tx, who, task, 'completed', { action: 'approved' }), 200);
-      }),
+    approveTask: async ({ db, principal: who, params, headers }) =>
+      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'approved' })), 200),
 
-    rejectTask: async ({ principal: who, params, headers, body }) =>
-      pool.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        if (task.status !== 'review') {
-          throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be rejected` });
-        }
-        // The status change writes last_rejection in the same statement.
-        const row = await changeStatus(tx, who, task, 'in_progress', {
-          action: 'rejected',
-          details: { reason: body.reason },
-          rejection: { reviewerId: who.workerId, reason: body.reason },
-        });
-        return rowReply(row, 200);
-      }),
+    rejectTask: async ({ db, principal: who, params, headers, body }) =>
+      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'rejected', reason: body.reason })), 200),
   }) satisfies HandlersFor<TaskOps>;

@@ -1,9 +1,8 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, RecurrencePattern, TaskStatus, Timestamp, timestamptzToIso, type Db } from '../db/index.js';
-import { auditInsertFrom, type Actor } from '../audit/index.js';
+import { Id, Priority, RecurrencePattern, TaskStatus, Timestamp, timestamptzToIso, type AuditAction, type Db } from '../db/index.js';
+import { auditInsertFrom, recordAudit, type Actor } from '../audit/index.js';
 import type { Principal } from '../http/principal.js';
-import type { StatusEffects } from './workflow.js';
 
 // Ids arrive as JSON numbers bounded by int8's maximum, which JavaScript cannot hold exactly: such an id names
 // no row, so lookups answer "not found" instead of sending PostgreSQL a value it would refuse.
@@ -88,6 +87,17 @@ const visibleTask = (who: Principal, taskId: number) => sql.fragment`
   join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
   left join worker a on a.id = t.assignee_id
   where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`;
+
+/**
+ * A task's entry in the trail, as its own statement: the one way a change of a task that is not written by a
+ * statement below (those record theirs with taskAuditFrom) reaches audit_log.
+ */
+export const recordTaskAudit = (db: Db, actor: Actor, task: { id: number; projectId: number }, action: AuditAction, details: Record<string, unknown>) =>
+  recordAudit(db, actor, { projectId: task.projectId, entityType: 'task', entityId: task.id, action, details });
+
+/** recordTaskAudit as a data-modifying CTE over `t`, the task row the same statement writes. */
+const taskAuditFrom = (actor: Actor, action: AuditAction, details: FragmentSqlToken) =>
+  auditInsertFrom(actor, sql.identifier(['t']), { entityType: 'task', action, projectId: sql.fragment`t.project_id`, entityId: sql.fragment`t.id`, details });
 
 /** A task the caller may see, or null if it doesn't exist or is in another project or tenant. */
 export const findVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
@@ -197,17 +207,11 @@ export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promis
               ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
               ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
       returning *),
-    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
-      entityType: 'task',
-      action: 'task_created',
-      projectId: sql.fragment`t.project_id`,
-      entityId: sql.fragment`t.id`,
-      details: sql.fragment`jsonb_build_object(
+    audit as (${taskAuditFrom(actor, 'task_created', sql.fragment`jsonb_build_object(
         'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
         'due_date', ${isoText(sql.fragment`t.due_date`)},
         'recurrence', case when t.recurrence_pattern is null then null
-                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`,
-    })})
+                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`)})
     select ${TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
 
@@ -246,25 +250,39 @@ export async function updateTaskFields(db: Db, taskId: number, patch: TaskPatch)
   return changed !== null;
 }
 
-const CompletedAtRow = z.object({ completedAt: Timestamp.nullable() });
-
 /** Why, by whom: a rejection written with the status change it comes with (the task's `last_rejection`). */
 export interface Rejection {
   reviewerId: number;
   reason: string;
 }
 
+/** What a status change does besides the status itself (workflow.ts's effectsOf decides it). */
+export interface StatusEffects {
+  status: TaskStatus;
+  /** Set only the first time the task starts. */
+  startedAt: 'now' | 'keep';
+  completedAt: 'now' | 'clear' | 'keep';
+  progress: number | 'keep';
+}
+
+/** What a status change writes besides the status and its effects: a rejection, or a claim's new assignee. */
+export interface StatusWrite {
+  effects: StatusEffects;
+  rejection?: Rejection;
+  assigneeId?: number;
+}
+
 /**
- * Moves a task to a status with the side effects the workflow decided, records `action` with `details` and,
- * for a rejection, sets the task's last rejection, all in one statement; returns the task as it is now with its
- * embedded subtasks (the reply needs no re-read).
+ * Moves a task to a status with the side effects the workflow decided (and a rejection or a new assignee),
+ * records `action` with `details`, all in one statement; returns the task as it is now with its embedded
+ * subtasks (the reply needs no re-read). Only workflow.ts calls it.
  */
 export const setTaskStatusWithAudit = (
-  db: Db, taskId: number, effects: StatusEffects, actor: Actor,
-  audit: { action: 'status_changed' | 'approved' | 'rejected'; details: Record<string, unknown> },
-  rejection?: Rejection,
-): Promise<TaskWithSubtasksRow> =>
-  db.one(sql.type(TaskWithSubtasksRow)`
+  db: Db, taskId: number, write: StatusWrite, actor: Actor,
+  audit: { action: 'status_changed' | 'approved' | 'rejected' | 'claimed'; details: Record<string, unknown> },
+): Promise<TaskWithSubtasksRow> => {
+  const { effects, rejection, assigneeId } = write;
+  return db.one(sql.type(TaskWithSubtasksRow)`
     with t as (
       update task set
         status = ${effects.status},
@@ -272,19 +290,15 @@ export const setTaskStatusWithAudit = (
         completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
         progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
         ${rejection === undefined ? sql.fragment`` : sql.fragment`last_rejection_reason = ${rejection.reason}, last_rejected_by_id = ${rejection.reviewerId}, last_rejected_at = now(),`}
+        ${assigneeId === undefined ? sql.fragment`` : sql.fragment`assignee_id = ${assigneeId},`}
         version = version + 1, updated_at = now()
       where id = ${taskId}
       returning *),
-    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
-      entityType: 'task',
-      action: audit.action,
-      projectId: sql.fragment`t.project_id`,
-      entityId: sql.fragment`t.id`,
-      details: sql.fragment`${sql.jsonb(audit.details as never)}`,
-    })})
+    audit as (${taskAuditFrom(actor, audit.action, sql.fragment`${sql.jsonb(audit.details as never)}`)})
     select ${TASK_COLUMNS}, st.subtasks
     from t left join worker a on a.id = t.assignee_id
     ${embeddedSubtasks(taskId)}`);
+};
 
 /**
  * Reports progress and records `progress_updated` with `details` in one statement; a note becomes the task's
@@ -301,23 +315,10 @@ export const setTaskProgressWithAudit = (
         version = version + 1, updated_at = now()
       where id = ${taskId}
       returning *),
-    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
-      entityType: 'task',
-      action: 'progress_updated',
-      projectId: sql.fragment`t.project_id`,
-      entityId: sql.fragment`t.id`,
-      details: sql.fragment`${sql.jsonb(details as never)}`,
-    })})
+    audit as (${taskAuditFrom(actor, 'progress_updated', sql.fragment`${sql.jsonb(details as never)}`)})
     select ${TASK_COLUMNS}, st.subtasks
     from t left join worker a on a.id = t.assignee_id
     ${embeddedSubtasks(taskId)}`);
-
-/** Claims a task: the worker becomes its assignee and it starts (the caller checked it was pending). */
-export const setTaskClaimed = (db: Db, taskId: number, workerId: number) =>
-  db.query(sql.unsafe`
-    update task set assignee_id = ${workerId}, status = 'in_progress', started_at = coalesce(started_at, now()),
-                    version = version + 1, updated_at = now()
-    where id = ${taskId}`);
 
 export interface ClaimFilter {
   tags?: readonly string[];

@@ -1,5 +1,37 @@
-import type { TaskStatus } from '../db/index.js';
+import { actorOf } from '../audit/index.js';
+import type { Db, TaskStatus } from '../db/index.js';
 import { ProblemError } from '../http/problem.js';
+import type { Principal } from '../http/principal.js';
+import { lockTask } from './lock.js';
+import { maySpawn, nextDueDate } from './recurrence.js';
+import {
+  countOpenDescendants,
+  getTaskWithSubtasksById,
+  incrementSpawnCount,
+  insertNextOccurrence,
+  lockNextClaimable,
+  lockSeriesRoot,
+  lockSeriesRootOf,
+  lockVisibleTask,
+  recordTaskAudit,
+  setTaskStatusWithAudit,
+  shareLockProject,
+  shareLockProjectOfTask,
+  type ClaimFilter,
+  type StatusEffects,
+  type StatusWrite,
+  type TaskRow,
+  type TaskWithSubtasksRow,
+} from './tasks.sql.js';
+
+/*
+ * The task workflow. Every change of a task's status goes through this module: updateTaskStatus, approveTask,
+ * rejectTask, claimTask and claimNextTask call one function each (changeStatus, claim, claimNext), which
+ * locks, checks the table and the guards, applies the effects, records the audit entry and returns the task
+ * as stored. Reading top-down: the table, the guards, the effects (pure), then the moves (in a transaction).
+ */
+
+// ── The table ────────────────────────────────────────────────────────────────────────────────────────────
 
 /** The review workflow: which status may follow which. Everything else is a 409 naming the allowed ones. */
 export const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
@@ -10,7 +42,21 @@ export const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
   blocked: ['pending', 'in_progress'],
 };
 
-/** Where a task may go now: the workflow's next statuses, without `completed` while a subtask is open. */
+/**
+ * The moves a caller can ask for, each recorded as its own audit action. A status change goes anywhere NEXT
+ * allows; approve, reject and claim are named edges of the same table that start from one status only.
+ */
+export const MOVES = {
+  status_changed: { from: null, to: null },
+  approved: { from: 'review', to: 'completed' },
+  rejected: { from: 'review', to: 'in_progress' },
+  claimed: { from: 'pending', to: 'in_progress' },
+} as const satisfies Record<string, { from: TaskStatus | null; to: TaskStatus | null }>;
+export type Move = keyof typeof MOVES;
+
+// ── The guards ───────────────────────────────────────────────────────────────────────────────────────────
+
+/** Where a task may go now: the table's next statuses, without `completed` while a subtask is open. */
 export function allowedTransitions(from: TaskStatus, hasOpenSubtasks: boolean): TaskStatus[] {
   return NEXT[from].filter((to) => !(to === 'completed' && hasOpenSubtasks));
 }
@@ -24,22 +70,22 @@ export function assertTransition(from: TaskStatus, to: TaskStatus, hasOpenSubtas
   }
 }
 
-export interface StatusEffects {
-  status: TaskStatus;
-  /** Set only the first time the task starts. */
-  startedAt: 'now' | 'keep';
-  completedAt: 'now' | 'clear' | 'keep';
-  progress: number | 'keep';
+/** Approve and reject judge a task in review; any other status is a 409 not-in-review. */
+function assertInReview(task: TaskRow, move: 'approved' | 'rejected'): void {
+  if (task.status !== MOVES[move].from) {
+    const verb = move === 'approved' ? 'approved' : 'rejected';
+    throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be ${verb}` });
+  }
 }
 
-/** What a status change does besides the status itself. */
-export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: boolean): StatusEffects {
-  return {
-    status: to,
-    startedAt: to === 'in_progress' && !alreadyStarted ? 'now' : 'keep',
-    completedAt: to === 'completed' ? 'now' : from === 'completed' ? 'clear' : 'keep',
-    progress: to === 'completed' ? 100 : 'keep',
-  };
+/** `completed` waits for every subtask, at any depth. */
+async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {
+  const open = await countOpenDescendants(tx, taskId);
+  if (open > 0) {
+    throw new ProblemError('open-subtasks', {
+      detail: `Task ${taskId} has ${open} subtask${open === 1 ? '' : 's'} not yet completed; complete ${open === 1 ? 'it' : 'them'} first`,
+    });
+  }
 }
 
 /** What claiming a task means for a worker: it is theirs already, it is free to take, or it is refused. */
@@ -60,11 +106,120 @@ export function decideClaim(
     });
   }
   if (task.assigneeId === workerId && task.status === 'in_progress') return { kind: 'noop' };
-  if (task.status !== 'pending') {
+  if (task.status !== MOVES.claimed.from) {
     throw new ProblemError('invalid-transition', {
       detail: `Task ${task.id} is ${task.status}; only a pending task can be claimed`,
       extensions: { allowed_transitions: allowedTransitions(task.status, task.hasOpenSubtasks) },
     });
   }
   return { kind: 'claim' };
+}
+
+// ── The effects ──────────────────────────────────────────────────────────────────────────────────────────
+
+export type { StatusEffects };
+
+/** What a status change does besides the status itself. Completing a recurring task also spawns (below). */
+export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: boolean): StatusEffects {
+  return {
+    status: to,
+    startedAt: to === 'in_progress' && !alreadyStarted ? 'now' : 'keep',
+    completedAt: to === 'completed' ? 'now' : from === 'completed' ? 'clear' : 'keep',
+    progress: to === 'completed' ? 100 : 'keep',
+  };
+}
+
+// ── The moves ────────────────────────────────────────────────────────────────────────────────────────────
+
+type IfMatch = string | string[] | undefined;
+
+/** A status change a caller asks for: updateTaskStatus names the target, approve and reject imply theirs. */
+export type StatusRequest =
+  | { move: 'status_changed'; to: TaskStatus }
+  | { move: 'approved' }
+  | { move: 'rejected'; reason: string };
+
+/**
+ * updateTaskStatus, approveTask and rejectTask: locks the task (404, 412), checks the move against the table and
+ * its guards (409 invalid-transition, not-in-review, open-subtasks), writes the status with its effects and
+ * audit entry in one statement, and completing a recurring task spawns the series' next occurrence. Returns
+ * the task as stored, with its embedded subtasks.
+ */
+export async function changeStatus(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch, request: StatusRequest): Promise<TaskWithSubtasksRow> {
+  const to = request.move === 'status_changed' ? request.to : MOVES[request.move].to;
+  // Completing may spawn: the series' root is locked before the task, in the order a delete of the root takes them.
+  if (to === 'completed') await lockSeriesRootOf(tx, who, taskId);
+  const task = await lockTask(tx, who, taskId, ifMatch);
+  if (request.move === 'status_changed') assertTransition(task.status, to, task.hasOpenSubtasks);
+  else assertInReview(task, request.move);
+  if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
+  const rejection = request.move === 'rejected' ? { reviewerId: who.workerId, reason: request.reason } : undefined;
+  const row = await write(tx, who, task, request.move, { effects: effectsOf(task.status, to, task.startedAt !== null), ...(rejection ? { rejection } : {}) },
+    request.move === 'rejected' ? { reason: request.reason } : {});
+  if (to === 'completed' && row.completedAt !== null && (await spawnNextOccurrence(tx, who, task, row.completedAt)) === task.id) {
+    // The task is its series' root: the spawn counted on it (incrementSpawnCount leaves its version alone).
+    return { ...row, spawnCount: row.spawnCount + 1 };
+  }
+  return row;
+}
+
+/**
+ * claimTask: the project first (as assignTask and member removal take it, so a claim racing a removal waits,
+ * never deadlocks), then the task; the caller becomes its assignee and it starts. Their own task in progress
+ * is returned as it is; the refusals are decideClaim's.
+ */
+export async function claim(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch): Promise<TaskWithSubtasksRow> {
+  await shareLockProjectOfTask(tx, taskId);
+  const task = await lockTask(tx, who, taskId, ifMatch);
+  if (decideClaim(task, who.workerId).kind === 'noop') return getTaskWithSubtasksById(tx, task.id);
+  return claimLocked(tx, who, task);
+}
+
+/**
+ * claimNextTask: the most urgent pending, unassigned task of the project that matches the filter, claimed for
+ * the caller (rows other claimers hold are skipped). Null when none is left. The caller checked membership.
+ */
+export async function claimNext(tx: Db, who: Principal, projectId: number, filter: ClaimFilter): Promise<TaskWithSubtasksRow | null> {
+  await shareLockProject(tx, projectId);
+  const taskId = await lockNextClaimable(tx, who.tenantId, projectId, filter);
+  if (taskId === null) return null;
+  const task = (await lockVisibleTask(tx, who, taskId))!; // locked above, in a project the caller is a member of
+  decideClaim(task, who.workerId);
+  return claimLocked(tx, who, task);
+}
+
+function claimLocked(tx: Db, who: Principal, task: TaskRow): Promise<TaskWithSubtasksRow> {
+  return write(tx, who, task, 'claimed', { effects: effectsOf(task.status, MOVES.claimed.to, task.startedAt !== null), assigneeId: who.workerId },
+    { assignee_id: { before: task.assigneeId, after: who.workerId } });
+}
+
+/** The one write of every move: status, effects and the move's audit entry (`status` before/after first). */
+function write(tx: Db, who: Principal, task: TaskRow, move: Move, change: StatusWrite, details: Record<string, unknown>) {
+  return setTaskStatusWithAudit(tx, task.id, change, actorOf(who), {
+    action: move,
+    details: { status: { before: task.status, after: change.effects.status }, ...details },
+  });
+}
+
+/**
+ * The next occurrence of a recurring series, at most once per completed task: the series' root is locked so
+ * concurrent completions of its occurrences count one after the other, and task_spawned_from_key turns a
+ * second spawn from the same task (completed, reopened, completed again) into nothing. Returns the id of the
+ * root whose spawn count went up, or null when nothing was spawned.
+ */
+async function spawnNextOccurrence(tx: Db, who: Principal, task: TaskRow, completedAt: string): Promise<number | null> {
+  if (task.recurrencePattern === null) return null;
+  // A series whose first task was deleted lost its root (on delete set null): the task then counts for itself.
+  const root = await lockSeriesRoot(tx, task.recurringRootId ?? task.id);
+  if (!root) return null;
+  const recurrence = { pattern: task.recurrencePattern, max_occurrences: task.recurrenceMax };
+  if (!maySpawn(recurrence, root.spawnCount)) return null;
+  const dueDate = nextDueDate(task.recurrencePattern, task.dueDate, completedAt);
+  const spawnedId = await insertNextOccurrence(tx, task.id, root.id, dueDate);
+  if (spawnedId === null) return null;
+  await incrementSpawnCount(tx, root.id, task.id);
+  await recordTaskAudit(tx, actorOf(who), { id: spawnedId, projectId: task.projectId }, 'recurrence_spawned', {
+    spawned_from_id: task.id, recurring_root_id: root.id, due_date: dueDate, occurrence: root.spawnCount + 2,
+  });
+  return root.id;
 }

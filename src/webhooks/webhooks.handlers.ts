@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { components } from '../../generated/api.js';
 import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import type { Config } from '../config.js';
-import { Id, type DatabasePool, type Db } from '../db/index.js';
+import { Id, type Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
@@ -56,16 +56,15 @@ export const toWebhook = (row: WebhookRow, secret?: string): Webhook => ({
 const toDelivery = (row: DeliveryRow) => row as components['schemas']['WebhookDelivery'];
 
 export interface WebhookDeps {
-  pool: DatabasePool;
   config: Config;
   jobs: JobQueue;
 }
 
-export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
+export const webhookHandlers = ({ config, jobs }: WebhookDeps) => {
   const policy = { allowPrivate: config.webhooks.allowPrivate, httpsOnly: config.webhooks.httpsOnly };
 
   /** Owners only; a webhook of another project is the same 404 as a missing one. */
-  async function ownedWebhook(who: Principal, projectId: number, webhookId: number, lock = false, db: Db = pool) {
+  async function ownedWebhook(db: Db, who: Principal, projectId: number, webhookId: number, lock = false) {
     await requireProjectRole(db, who, projectId, 'owner');
     const hook = await findWebhook(db, projectId, webhookId, lock);
     if (!hook) throw new ProblemError('webhook-not-found', { detail: `Project ${projectId} has no webhook ${webhookId}` });
@@ -73,19 +72,19 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
   }
 
   return {
-    listWebhooks: async ({ principal: who, params, query }) => {
-      await requireProjectRole(pool, who, params.project_id, 'owner');
+    listWebhooks: async ({ db, principal: who, params, query }) => {
+      await requireProjectRole(db, who, params.project_id, 'owner');
       const limit = query.limit ?? DEFAULT_LIMIT;
       const after = decodeCursor(query.cursor, 'webhooks', z.tuple([Id]))?.[0];
-      const rows = await listWebhooksPage(pool, params.project_id, limit, after);
+      const rows = await listWebhooksPage(db, params.project_id, limit, after);
       return { status: 200, body: toPage(rows, limit, 'webhooks', (r) => [r.id], (r) => toWebhook(r)) };
     },
 
-    createWebhook: async ({ principal: who, params, body }) => {
-      await requireProjectRole(pool, who, params.project_id, 'owner');
+    createWebhook: async ({ db, principal: who, params, body }) => {
+      await requireProjectRole(db, who, params.project_id, 'owner');
       const url = await checkWebhookUrl(body.url, policy);
       const secret = newSecret();
-      const row = await pool.transaction(async (tx) => {
+      const row = await db.transaction(async (tx) => {
         const created = await insertWebhook(tx, {
           tenantId: who.tenantId, projectId: params.project_id, url, eventTypes: body.event_types ?? [], active: body.active ?? true,
           secret, createdById: who.workerId,
@@ -104,16 +103,16 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       };
     },
 
-    getWebhook: async ({ principal: who, params, headers }) => {
-      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+    getWebhook: async ({ db, principal: who, params, headers }) => {
+      const hook = await ownedWebhook(db, who, params.project_id, params.webhook_id);
       return notModifiedReply(headers['if-none-match'], hook.version) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
     },
 
-    updateWebhook: async ({ principal: who, params, body, headers }) => {
+    updateWebhook: async ({ db, principal: who, params, body, headers }) => {
       const url = body.url === undefined ? undefined : await checkWebhookUrl(body.url, policy);
       const secret = body.rotate_secret ? newSecret() : undefined;
-      const row = await pool.transaction(async (tx) => {
-        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+      const row = await db.transaction(async (tx) => {
+        const current = await ownedWebhook(tx, who, params.project_id, params.webhook_id, true);
         assertIfMatch(headers['if-match'], current.version);
         const updated = await updateWebhookRow(tx, params.webhook_id, {
           ...(url === undefined ? {} : { url }),
@@ -135,9 +134,9 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       return { status: 200, body: toWebhook(row, secret), headers: { ETag: etagOf(row.version) } };
     },
 
-    deleteWebhook: async ({ principal: who, params, headers }) => {
-      await pool.transaction(async (tx) => {
-        const current = await ownedWebhook(who, params.project_id, params.webhook_id, true, tx);
+    deleteWebhook: async ({ db, principal: who, params, headers }) => {
+      await db.transaction(async (tx) => {
+        const current = await ownedWebhook(tx, who, params.project_id, params.webhook_id, true);
         assertIfMatch(headers['if-match'], current.version);
         await deleteWebhookRow(tx, params.webhook_id);
         await recordAudit(tx, actorOf(who), {
@@ -148,8 +147,8 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       return { status: 204, body: undefined };
     },
 
-    pingWebhook: async ({ principal: who, params }) => {
-      const hook = await ownedWebhook(who, params.project_id, params.webhook_id);
+    pingWebhook: async ({ db, principal: who, params }) => {
+      const hook = await ownedWebhook(db, who, params.project_id, params.webhook_id);
       const messageId = `msg_ping_${randomUUID().replaceAll('-', '')}`;
       const now = new Date().toISOString();
       const event = {
@@ -165,11 +164,11 @@ export const webhookHandlers = ({ pool, config, jobs }: WebhookDeps) => {
       return { status: 202, body: { message_id: messageId } };
     },
 
-    listWebhookDeliveries: async ({ principal: who, params, query }) => {
-      await ownedWebhook(who, params.project_id, params.webhook_id);
+    listWebhookDeliveries: async ({ db, principal: who, params, query }) => {
+      await ownedWebhook(db, who, params.project_id, params.webhook_id);
       const limit = query.limit ?? DEFAULT_LIMIT;
       const before = decodeCursor(query.cursor, 'deliveries', z.tuple([Id]))?.[0];
-      const rows = await listDeliveriesPage(pool, params.webhook_id, limit, before);
+      const rows = await listDeliveriesPage(db, params.webhook_id, limit, before);
       return { status: 200, body: toPage(rows, limit, 'deliveries', (r) => [r.id], toDelivery) };
     },
   } satisfies HandlersFor<'listWebhooks' | 'createWebhook' | 'getWebhook' | 'updateWebhook' | 'deleteWebhook' | 'pingWebhook' | 'listWebhookDeliveries'>;

@@ -6,7 +6,6 @@ import type { paths } from '../../generated/api.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { composeApp, releaseApp } from '../../src/compose.js';
 import { createDatabasePool } from '../../src/db/index.js';
-import { transactionScoped } from '../../src/idempotency/index.js';
 import { startJobQueue } from '../../src/jobs/index.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { assertMatchesContract } from './contract.js';
@@ -142,7 +141,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     : await createTestDatabase();
   const sso = options.sso ?? (await startFakeSso());
   const config = loadConfig(testServerEnv(db.url, sso, options.env));
-  const pool = transactionScoped(await createDatabasePool(db.url, config.database));
+  const pool = await createDatabasePool(db.url, config.database);
   const chatDb: TestDatabase | undefined = !options.chat
     ? undefined
     : options.chat === true

@@ -1,4 +1,4 @@
-import { NEXT, allowedTransitions, assertTransition, decideClaim, effectsOf } from '../../src/tasks/workflow.js';
+import { MOVES, NEXT, allowedTransitions, assertTransition, decideClaim, effectsOf } from '../../src/tasks/workflow.js';
 import { ProblemError } from '../../src/http/problem.js';
 
 const ALL = ['pending', 'in_progress', 'review', 'completed', 'blocked'] as const;
@@ -17,6 +17,12 @@ describe('workflow', () => {
       expect((thrown as ProblemError).problem).toMatchObject({ status: 409 });
       expect((thrown as ProblemError).problem.detail).toContain(NEXT[from].join(', '));
     }
+  });
+
+  it('approve, reject and claim are named edges of the same table', () => {
+    const named = Object.values(MOVES).filter((m) => m.from !== null);
+    expect(named).toHaveLength(3);
+    for (const { from, to } of named) expect(NEXT[from!]).toContain(to);
   });
 
   it('sets started_at only the first time a task starts', () => {
