@@ -19,7 +19,10 @@ interface Violation {
   cycle?: unknown[];
 }
 
-/** Writes the files (path → imported paths) into a fresh tree beside a copy of the real config, and cruises src/. */
+/**
+ * Writes the files (path → imported paths) into a fresh tree beside a copy of the real config, and cruises src/.
+ * With the json reporter the CLI exits 0 whatever it finds (make lint uses `err`, which fails): read the report.
+ */
 async function cruise(files: Record<string, string[]>): Promise<{ code: number; violations: Violation[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'taskflow-layers-'));
   try {
@@ -79,23 +82,21 @@ const CLEAN: Record<string, string[]> = {
 
 describe('the import layers of src/ (.dependency-cruiser.cjs)', () => {
   it('accepts a tree that keeps the layers', async () => {
-    expect(await cruise(CLEAN)).toEqual({ code: 0, violations: [] });
+    expect((await cruise(CLEAN)).violations).toEqual([]);
   });
 
   it('refuses a file-level cycle, which is a folder-level cycle and an upward import as well', async () => {
-    const { code, violations } = await cruise({ ...CLEAN, 'src/db/index.ts': ['src/config.ts', 'src/tasks/tasks.sql.ts'] });
-    expect(code).not.toBe(0);
+    const { violations } = await cruise({ ...CLEAN, 'src/db/index.ts': ['src/config.ts', 'src/tasks/tasks.sql.ts'] });
     expect(rulesOf(violations)).toEqual(['infra-imports-only-base', 'no-circular', 'no-folder-cycles', 'no-other-modules-sql']);
   });
 
   it('refuses a folder-level cycle between two resources even without a file-level one', async () => {
-    const { code, violations } = await cruise({
+    const { violations } = await cruise({
       ...CLEAN,
       'src/members/members.handlers.ts': ['src/tasks/index.ts'],
       'src/members/index.ts': ['src/members/access.ts', 'src/members/members.handlers.ts'],
       'src/tasks/tasks.handlers.ts': ['src/tasks/tasks.sql.ts', 'src/members/access.ts'],
     });
-    expect(code).not.toBe(0);
     expect(rulesOf(violations)).toEqual(['no-folder-cycles']);
   });
 
@@ -106,8 +107,7 @@ describe('the import layers of src/ (.dependency-cruiser.cjs)', () => {
     ['nothing-imports-an-entry-point', 'src/members/access.ts', 'src/server.ts'],
     ['no-other-modules-sql', 'src/members/access.ts', 'src/tasks/tasks.sql.ts'],
   ])('%s: refuses %s → %s', async (rule, from, to) => {
-    const { code, violations } = await cruise({ ...CLEAN, [from]: [...CLEAN[from]!, to] });
-    expect(code).not.toBe(0);
+    const { violations } = await cruise({ ...CLEAN, [from]: [...CLEAN[from]!, to] });
     expect(violations.map((v) => v.rule.name)).toContain(rule);
     expect(violations.find((v) => v.rule.name === rule)).toMatchObject({ from, to });
   });
