@@ -805,7 +805,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to the project's events
-         * @description Creates a webhook: every event of the project whose type is in `event_types` (all types when empty) is POSTed to `url`, signed per the Standard Webhooks specification. The signing `secret` is in this answer only — store it now. The URL must be `https` in production and must not resolve to a loopback, private, link-local or cloud metadata address (422 naming `/body/url`). Project owners only.
+         * @description Creates a webhook: every event of the project whose type is in `event_types` (when empty, all types but the `webhook.*` changes of the project's webhooks, which are delivered only when listed) is POSTed to `url`, signed per the Standard Webhooks specification. The signing `secret` is in this answer only — store it now. The URL must be `https` in production and must not resolve to a loopback, private, link-local or cloud metadata address (422 naming `/body/url`). Project owners only.
          */
         post: operations["createWebhook"];
         delete?: never;
@@ -2948,7 +2948,7 @@ export interface components {
              */
             url: string;
             /**
-             * @description The event types delivered; empty means all.
+             * @description The event types delivered; empty means all but `webhook.*` (those only when listed).
              * @example [
              *       "task.created",
              *       "task.status_changed"
@@ -3018,7 +3018,7 @@ export interface components {
              */
             url: string;
             /**
-             * @description The event types to deliver; empty or absent means all.
+             * @description The event types to deliver; empty or absent means all but `webhook.*` (those only when listed).
              * @example [
              *       "task.created",
              *       "task.status_changed"
@@ -3046,7 +3046,7 @@ export interface components {
              */
             url?: string;
             /**
-             * @description The event types to deliver; empty means all.
+             * @description The event types to deliver; empty means all but `webhook.*` (those only when listed).
              * @example [
              *       "task.assigned"
              *     ]

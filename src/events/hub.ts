@@ -77,19 +77,25 @@ export function createEventHub(
   };
 
   /**
-   * A client that does not read: its unsent data piles up in our memory. Once more than
-   * EVENTS_STREAM_BUFFER_BYTES wait unsent, the stream is cut off (the client resumes from Last-Event-ID).
-   * Checked before each write, so a single large event never cuts a client that keeps up.
+   * A client that does not read: its unsent data piles up in our memory. When more than
+   * EVENTS_STREAM_BUFFER_BYTES still wait unsent as the next batch of events (or a heartbeat) is due, the
+   * stream is cut off (the client resumes from Last-Event-ID). A batch itself is written whole, so a burst of
+   * large events never cuts a client that keeps up: memory per stream stays under the limit plus one batch.
    */
   const cut = (sub: Subscriber) => {
     logger.warn({ buffered: sub.res.writableLength, limit: settings.streamBufferBytes }, 'event stream client too slow: disconnected');
     metrics?.eventStreamsCut.inc();
     sub.res.destroy();
   };
+  /** False (and the stream cut off) when the client has not read what was sent before. */
+  const keepingUp = (sub: Subscriber): boolean => {
+    if (sub.res.destroyed) return false;
+    if (sub.res.writableLength <= settings.streamBufferBytes) return true;
+    cut(sub);
+    return false;
+  };
   const write = (sub: Subscriber, text: string) => {
-    if (sub.res.destroyed) return;
-    if (sub.res.writableLength > settings.streamBufferBytes) return cut(sub);
-    sub.res.write(text);
+    if (!sub.res.destroyed) sub.res.write(text);
   };
   /** Catching up writes pages of up to 500 events: between them it waits for the client to read (backpressure). */
   const drained = async (sub: Subscriber): Promise<void> => {
@@ -149,6 +155,7 @@ export function createEventHub(
             void catchUp(sub); // it fell behind this batch (it joined with an older cursor): it reads the gap itself
             continue;
           }
+          if (!keepingUp(sub)) continue;
           for (const row of wanted) {
             const at = positionOf(row);
             if (comparePositions(at, sub.position) > 0 && matches(sub, row, members)) send(sub, byRow.get(row)!, at);
@@ -298,7 +305,7 @@ export function createEventHub(
         position: position ?? { xid: '0', id: 0 },
         catchingUp: false,
         res,
-        heartbeat: setInterval(() => write(sub, ': heartbeat\n\n'), settings.heartbeatMs),
+        heartbeat: setInterval(() => keepingUp(sub) && write(sub, ': heartbeat\n\n'), settings.heartbeatMs),
       };
       write(sub, `retry: ${RETRY_HINT_MS}\n\n`);
       if (first) {

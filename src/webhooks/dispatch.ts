@@ -30,7 +30,8 @@ export function createDispatcher(pool: DatabasePool, jobs: JobQueue, logger: Log
         const type = eventTypeOf(row.entityType, row.action);
         for (const hook of hooks) {
           if (hook.projectId !== row.projectId || hook.tenantId !== row.tenantId) continue;
-          if (hook.eventTypes.length && !hook.eventTypes.includes(type)) continue;
+          // No list means every domain event; changes of the webhooks themselves only when asked for by name.
+          if (hook.eventTypes.length ? !hook.eventTypes.includes(type) : type.startsWith('webhook.')) continue;
           if (Date.parse(row.createdAt) < Date.parse(hook.createdAt)) continue;
           const messageId = `msg_evt_${row.id}`;
           const job: DeliveryJob = { webhookId: hook.id, messageId, eventId: row.id, eventType: type, attempt: 1 };

@@ -163,8 +163,8 @@ const metric = async (base: string, name: string) => {
 
 describe('streamEvents with a client that stops reading', () => {
   it('cuts the stuck stream off (bounded memory), keeps the reading one, and the stuck client resumes with no gap', async () => {
-    // A second instance on the same database, where a stream may pile up 256 KiB unsent (1 MiB by default).
-    const small = await startTestApp({ databaseUrl: t.db.url, sso: t.sso, env: { EVENTS_STREAM_BUFFER_BYTES: '262144', EVENTS_POLL_INTERVAL_MS: '200' } });
+    // A second instance on the same database, where a stream may pile up 512 KiB unsent (1 MiB by default).
+    const small = await startTestApp({ databaseUrl: t.db.url, sso: t.sso, env: { EVENTS_STREAM_BUFFER_BYTES: '524288', EVENTS_POLL_INTERVAL_MS: '200' } });
     const own = await newProject(t, alice, [bob]);
     const reader = await openStream(small.url, bob.token, { query: `project_id=${own}` });
     const stuck = await stuckStream(small.url, bob.token, `project_id=${own}`);
@@ -172,11 +172,11 @@ describe('streamEvents with a client that stops reading', () => {
       expect(stuck.head()).toMatch(/^HTTP\/1\.1 200/);
       expect(await metric(small.url, 'taskflow_event_streams_open')).toBe(2);
       // Large events (a 10,000-character description each) until the kernel's socket buffers are full and the
-      // server holds more than 256 KiB unsent for the stuck client.
+      // server holds more than 512 KiB unsent for the stuck client.
       const created: number[] = [];
       const description = 'x'.repeat(10_000);
       while ((await metric(small.url, 'taskflow_event_streams_cut_total')) < 1) {
-        if (created.length >= 1_500) throw new Error('the stuck stream was never cut off');
+        if (created.length >= 3_000) throw new Error('the stuck stream was never cut off');
         for (let i = 0; i < 10; i++) created.push((await createTask(alice, own, { title: `Bulk ${created.length}`, description })).id);
         await new Promise((resolve) => setTimeout(resolve, 300));
       }

@@ -101,6 +101,28 @@ describe('webhook changes in the audit trail', () => {
     expect(types).toEqual(['webhook.created', 'webhook.updated', 'webhook.updated', 'webhook.deleted']);
   }, LONG);
 
+  it('delivers webhook.* events only to webhooks that list them; an empty list means every other type', async () => {
+    const own = await newProject(t, alice);
+    const listening = await startReceiver();
+    const everything = await startReceiver();
+    try {
+      const watcher = await alice.request<Webhook>('POST', `/api/projects/${own}/webhooks`, { body: { url: listening.url, event_types: ['webhook.created', 'task.created'] } });
+      const all = await alice.request<Webhook>('POST', `/api/projects/${own}/webhooks`, { body: { url: everything.url } });
+      expect([watcher.status, all.status]).toEqual([201, 201]);
+      await createTask(alice, own, { title: 'Seen by both' });
+      await listening.waitFor(3, 180_000);
+      await everything.waitFor(1, 180_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // anything else would have arrived by now
+      const types = (r: Receiver) => r.received.map((x) => (JSON.parse(x.body) as { type: string }).type).sort();
+      // The watcher lists webhook.created: it gets the creation of both webhooks (its own included) and the task.
+      expect(types(listening)).toEqual(['task.created', 'webhook.created', 'webhook.created']);
+      expect(types(everything)).toEqual(['task.created']);
+    } finally {
+      await listening.close();
+      await everything.close();
+    }
+  }, LONG);
+
   it('an update that changes nothing visible writes no entry', async () => {
     const hook = (await alice.request<Webhook>('POST', `/api/projects/${project}/webhooks`, { body: { url: 'https://hooks.example.com/same' } })).body;
     const same = await alice.request<Webhook>('PATCH', `/api/projects/${project}/webhooks/${hook.id}`, { body: { active: true } });
