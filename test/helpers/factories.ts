@@ -97,6 +97,14 @@ export async function createSubtask(user: ApiUser, parentId: number, body: Recor
   return res.body;
 }
 
+/** PATCH …/progress as `user`, whatever the answer (the suites assert on it). */
+export const progress = (user: ApiUser, id: number, body: Record<string, unknown>) =>
+  user.request<Task>('PATCH', `/api/tasks/${id}/progress`, { body });
+/** POST …/approve as `user`. */
+export const approve = (user: ApiUser, id: number) => user.request<Task>('POST', `/api/tasks/${id}/approve`);
+/** POST …/reject with `reason` as `user`. */
+export const reject = (user: ApiUser, id: number, reason: unknown) => user.request<Task>('POST', `/api/tasks/${id}/reject`, { body: { reason } });
+
 export async function setStatus(user: ApiUser, taskId: number, status: string, headers: Record<string, string> = {}) {
   return user.request<Task>('PATCH', `/api/tasks/${taskId}/status`, { body: { status }, headers });
 }

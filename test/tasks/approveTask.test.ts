@@ -13,9 +13,9 @@ import {
   expectProblem,
   type SignedIn,
   type Task,
+  approve,
 } from '../helpers/factories.js';
 
-const approve = (user: SignedIn, id: number) => user.request<Task>('POST', `/api/tasks/${id}/approve`);
 
 let t: TestApp;
 let alice: SignedIn;

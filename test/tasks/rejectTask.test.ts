@@ -12,12 +12,11 @@ import {
   expectProblem,
   type SignedIn,
   type Task,
+  progress,
+  approve,
+  reject,
 } from '../helpers/factories.js';
 
-const progress = (user: SignedIn, id: number, body: Record<string, unknown>) =>
-  user.request<Task>('PATCH', `/api/tasks/${id}/progress`, { body });
-const approve = (user: SignedIn, id: number) => user.request<Task>('POST', `/api/tasks/${id}/approve`);
-const reject = (user: SignedIn, id: number, reason: unknown) => user.request<Task>('POST', `/api/tasks/${id}/reject`, { body: { reason } });
 
 let t: TestApp;
 let alice: SignedIn;

@@ -13,10 +13,9 @@ import {
   expectProblem,
   type SignedIn,
   type Task,
+  progress,
 } from '../helpers/factories.js';
 
-const progress = (user: SignedIn, id: number, body: Record<string, unknown>) =>
-  user.request<Task>('PATCH', `/api/tasks/${id}/progress`, { body });
 
 let t: TestApp;
 let alice: SignedIn;
