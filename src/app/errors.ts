@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { toProblem } from '../http/errors.js';
 import { ProblemError } from '../http/problem.js';
 import { sendProblem } from '../http/reply.js';
+import { requestLog } from '../observability/access-log.js';
 import { describeFailure, failureKey } from '../observability/failure-log.js';
 import type { NoteFailure } from './failures.js';
 
@@ -21,7 +22,7 @@ export const errorHandler = (noteFailure: NoteFailure) => (err: unknown, req: Re
     const outage = body.status === 503; // the database away: class, code and message say it all
     const sentAlready = res.headersSent; // e.g. after the request deadline answered: its line is written
     noteFailure(res, failureKey(body.type, err), describeFailure(err, outage));
-    if (sentAlready && res.locals.failureLogged) req.log?.warn({ failure: res.locals.failure }, 'request failed after its response was sent');
+    if (sentAlready && res.locals.failureLogged) requestLog(req)?.warn({ failure: res.locals.failure }, 'request failed after its response was sent');
   }
   sendProblem(req, res, body, headers);
 };

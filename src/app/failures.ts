@@ -6,7 +6,7 @@ import { createFailureSampler } from '../observability/failure-log.js';
 /** Records a request's failure for its log line; identical failures in a burst are counted, not logged one by one. */
 export type NoteFailure = (res: Response, key: string, failure: Record<string, unknown>) => void;
 
-/** A failed request is logged once, on its pino-http line (see middlewares.ts); bursts become one counted line. */
+/** A failed request is logged once, on its access-log line (see observability/access-log.ts); bursts become one counted line. */
 export function failureNotes(config: Config, logger: Logger): NoteFailure {
   const failures = createFailureSampler({
     windowMs: config.logFailureWindowMs,

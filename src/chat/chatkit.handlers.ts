@@ -11,6 +11,7 @@ import type OpenAI from 'openai';
 import type { DatabasePool } from '../db/index.js';
 import { toProblem } from '../http/errors.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
+import { requestLog } from '../observability/access-log.js';
 import { sendReply } from '../http/reply.js';
 import type { Principal } from '../http/principal.js';
 import * as store from './chat.sql.js';
@@ -68,7 +69,7 @@ function pointerToNul(value: unknown, pointer: string): string | undefined {
 /** A failure of the conversations database becomes a chat-specific 503: the rest of the API is unaffected. */
 function chatProblem(err: unknown, req: Request): unknown {
   if (err instanceof ProblemError || toProblem(err).problem.status !== 503) return err;
-  req.log?.warn({ err }, 'conversations database unavailable');
+  requestLog(req)?.warn({ err }, 'conversations database unavailable');
   return new ProblemError('chat-unavailable', { detail: 'The conversations database is unreachable; tasks still work', headers: { 'Retry-After': '5' }, cause: err });
 }
 
@@ -257,7 +258,7 @@ async function* respond(ctx: Ctx, threadId: string, newTitle: string | undefined
     if (err instanceof TurnError) {
       if (!signal.aborted) yield { type: 'error', code: 'custom', message: err.message, allow_retry: err.allowRetry };
     } else if (!signal.aborted) {
-      ctx.req.log?.error({ err }, 'chat turn failed');
+      requestLog(ctx.req)?.error({ err }, 'chat turn failed');
       yield { type: 'error', code: 'stream.error', allow_retry: true };
     }
   }
@@ -292,7 +293,7 @@ async function stream(
       res.write(sseFrame(event));
     }
   } catch (err) {
-    req.log?.error({ err }, 'chat stream failed');
+    requestLog(req)?.error({ err }, 'chat stream failed');
     if (!abort.signal.aborted) res.write(sseFrame({ type: 'error', code: 'stream.error', allow_retry: true }));
   }
   res.end();

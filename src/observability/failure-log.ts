@@ -1,5 +1,5 @@
 /**
- * How a failed request is logged: once, on the request's own log line (pino-http), and not at all when it is
+ * How a failed request is logged: once, on the request's own log line (access-log.ts), and not at all when it is
  * one more of a burst of identical failures. During a database outage every request fails the same way; the
  * first of each kind is logged, the next ones within `windowMs` are only counted, and the count is logged when
  * the window closes ("42 more identical failures"), so the log shows the outage without drowning in it.
