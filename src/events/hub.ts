@@ -19,6 +19,8 @@ const BATCH = 500;
 const RETRY_HINT_MS = 2_000;
 /** After a change, the horizon may still be held back by a transaction that started earlier: look again shortly. */
 const FOLLOW_UPS_MS = [50, 250, 1_000];
+/** The least time between two wake-ups of the hub's listeners (see wakeListenersSoon). */
+const LISTENERS_EVERY_MS = 100;
 /** How long a catching-up stream waits for its client to read what was sent before it is cut off. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -136,6 +138,12 @@ export function createEventHub(
     for (;;) {
       const from = position;
       const { horizon } = await readHorizon(pool);
+      if (subscribers.size === 0) {
+        // Nobody to send to: move to the present without reading the rows. Under a write load this loop runs
+        // back to back, and reading (and parsing) every new audit row for no one cost as much as the writes.
+        position = maxPosition(from, { xid: horizon, id: 0 });
+        return;
+      }
       const rows = await listAllEvents(pool, from, horizon, BATCH);
       const last = rows[rows.length - 1];
       const to: Position = rows.length === BATCH && last ? positionOf(last) : maxPosition(from, { xid: horizon, id: 0 });
@@ -191,10 +199,30 @@ export function createEventHub(
     }
   }
 
+  /**
+   * The wake listeners (webhook dispatch, notifications, reminders) run at most every LISTENERS_EVERY_MS, the
+   * last wake of a burst always included: under a steady write load they would otherwise loop back to back,
+   * each pass a handful of statements, and compete with the writes for the database.
+   */
+  let listenersRanAt = -Infinity;
+  let listenersArmed = false;
+  function wakeListenersSoon(): void {
+    if (listenersArmed) return;
+    const wait = listenersRanAt + LISTENERS_EVERY_MS - performance.now();
+    const run = () => {
+      listenersArmed = false;
+      listenersRanAt = performance.now();
+      for (const listener of wakeListeners) listener();
+    };
+    if (wait <= 0) return run();
+    listenersArmed = true;
+    later(wait, run);
+  }
+
   /** Runs tick() one at a time; a wake-up during a run schedules exactly one more run. */
   function wake(): void {
     if (closed) return;
-    for (const listener of wakeListeners) listener();
+    wakeListenersSoon();
     if (running) {
       again = true;
       return;
@@ -218,7 +246,7 @@ export function createEventHub(
     const client = new pg.Client(pgClientConfig(settings.listenUrl));
     client.on('notification', () => {
       wake();
-      for (const ms of FOLLOW_UPS_MS) later(ms, wake);
+      followUp();
     });
     client.on('error', (err) => logger.warn({ err }, 'event listener connection failed; polling until it is back'));
     client.on('end', () => {
@@ -236,6 +264,29 @@ export function createEventHub(
     }
   }
   void listen();
+
+  /**
+   * Looks again FOLLOW_UPS_MS after a change (local or notified). One timer per delay however many changes
+   * arrive: a change while that delay's timer is pending only pushes its due time, and the timer re-arms for the
+   * rest when it fires, so the last change of a burst still gets every follow-up, and 500 writes a second set
+   * three timers, not 1,500.
+   */
+  const followUps = FOLLOW_UPS_MS.map((ms) => ({ ms, dueAt: 0, armed: false }));
+  function followUp(): void {
+    const now = performance.now();
+    for (const f of followUps) {
+      f.dueAt = now + f.ms;
+      if (f.armed) continue;
+      f.armed = true;
+      const fire = () => {
+        const left = f.dueAt - performance.now();
+        if (left > 1) return later(left, fire);
+        f.armed = false;
+        wake();
+      };
+      later(f.ms, fire);
+    }
+  }
 
   /** NOTIFY the other instances, at most one at a time (a burst of writes sends one or two). */
   function notifyOthers(): void {
@@ -267,7 +318,7 @@ export function createEventHub(
       if (closed) return;
       notifyOthers();
       wake();
-      for (const ms of FOLLOW_UPS_MS) later(ms, wake);
+      followUp();
     },
     async stream(who, scope, resumeFrom, res) {
       if (closed) throw new ProblemError('unavailable', { detail: 'The server is shutting down; reconnect', headers: { 'Retry-After': '1' } });

@@ -3,7 +3,7 @@ import { comparePositions, eventTypeOf, listAllEvents, positionOf, readHorizon, 
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../observability/logger.js';
 import { DELIVERY_QUEUE, deliveryJobId, type DeliveryJob } from './deliver.js';
-import { advanceDispatchPosition, listActiveWebhooks, readDispatchPosition } from './webhooks.sql.js';
+import { advanceDispatchPosition, anyActiveWebhook, listActiveWebhooks, readDispatchPosition } from './webhooks.sql.js';
 
 const BATCH = 500;
 
@@ -20,9 +20,11 @@ export function createDispatcher(pool: DatabasePool, jobs: JobQueue, logger: Log
     for (;;) {
       const from = await readDispatchPosition(pool);
       const { horizon } = await readHorizon(pool);
-      const rows = await listAllEvents(pool, from, horizon, BATCH);
-      const last = rows[rows.length - 1];
       const atHorizon: Position = { xid: horizon, id: 0 };
+      // No active webhook anywhere: nothing in this stretch can be delivered (a webhook only gets events from
+      // after its creation), so move past it without reading the rows.
+      const rows = (await anyActiveWebhook(pool)) ? await listAllEvents(pool, from, horizon, BATCH) : [];
+      const last = rows[rows.length - 1];
       const to = rows.length === BATCH && last ? positionOf(last) : comparePositions(from, atHorizon) >= 0 ? from : atHorizon;
       const projectIds = [...new Set(rows.map((r) => r.projectId).filter((p): p is number => p !== null))];
       const hooks = await listActiveWebhooks(pool, projectIds);

@@ -89,6 +89,9 @@ export const updateWebhookRow = (db: Db, webhookId: number, patch: WebhookPatch)
 
 export const deleteWebhookRow = (db: Db, webhookId: number) => db.query(sql.unsafe`delete from webhook where id = ${webhookId}`);
 
+/** Whether any webhook is active at all: without one the dispatcher moves past new events without reading them. */
+export const anyActiveWebhook = (db: Db) => db.exists(sql.unsafe`select 1 from webhook where active`);
+
 /** Active webhooks of these projects (the dispatcher matches events against them). */
 export const listActiveWebhooks = (db: Db, projectIds: readonly number[]) =>
   projectIds.length === 0
