@@ -1,1 +1,1 @@
-export { requireProjectRole, type ProjectAccess } from './access.js';
+export { projectNotFound, requireProjectRole, type ProjectAccess } from './access.js';

@@ -6,7 +6,7 @@ import { toPage } from '../http/paging.js';
 import { etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
-import { requireProjectRole } from '../members/index.js';
+import { projectNotFound, requireProjectRole } from '../members/index.js';
 import { lockTask, taskNotFound } from './lock.js';
 import { filterOf, pageOf } from './tasks-list.js';
 import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage } from './tasks-list.sql.js';
@@ -18,13 +18,15 @@ import {
   getTaskWithSubtasksById,
   insertTaskWithAudit,
   isProjectMember,
-  isTaskInProject,
+  insertTaskIfAllowed,
   recordTaskAudit,
   shareLockProjectOfTask,
   setTaskAssignee,
   setTaskProgressWithAudit,
   updateTaskFields,
+  type NewTask,
   type TaskPatch,
+  type TaskRow,
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
@@ -67,21 +69,13 @@ async function assigneeProblem(db: Db, projectId: number, assigneeId: number | n
   return [{ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` }];
 }
 
-/** Validates and inserts a task in a project the caller may write to, with its `task_created` entry. */
-async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>, checkParent: boolean) {
-  const title = trimmedTitle(body.title);
-  const errors = await assigneeProblem(tx, projectId, body.assignee_id);
-  if (checkParent && parentTaskId !== null && !(await isTaskInProject(tx, parentTaskId, projectId))) {
-    errors.push({ pointer: '/body/parent_task_id', message: `Task ${parentTaskId} is not in project ${projectId}` });
-  }
-  if (errors.length) {
-    throw new ProblemError('validation-failed', { detail: `The request has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}; see errors`, errors });
-  }
-  const task = {
+/** The row a create request asks for, as stored: trimmed title, defaults applied. */
+function newTask(who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>): NewTask {
+  return {
     tenantId: who.tenantId,
     projectId,
     parentTaskId,
-    title,
+    title: trimmedTitle(body.title),
     description: body.description ?? null,
     priority: body.priority ?? 'medium',
     assigneeId: body.assignee_id ?? null,
@@ -90,11 +84,19 @@ async function createTaskIn(tx: Db, who: Principal, projectId: number, parentTas
     recurrence: toRecurrence(body.recurrence),
     createdById: who.workerId,
   };
-  // The insert writes its task_created entry (title, priority, assignee, parent, due date, recurrence as stored).
-  const row = await insertTaskWithAudit(tx, task, actorOf(who));
-  // A task just created has no subtasks yet.
-  return { status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } };
 }
+
+/** A refused assignee or parent as the 422 the contract documents, both named when both are wrong. */
+function refusedFields(task: NewTask, assigneeOk: boolean, parentOk: boolean): ProblemError {
+  const errors: FieldError[] = [];
+  if (!assigneeOk) errors.push({ pointer: '/body/assignee_id', message: `Worker ${task.assigneeId} is not a member of project ${task.projectId}` });
+  if (!parentOk) errors.push({ pointer: '/body/parent_task_id', message: `Task ${task.parentTaskId} is not in project ${task.projectId}` });
+  return new ProblemError('validation-failed', { detail: `The request has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}; see errors`, errors });
+}
+
+/** A task just created (it has no subtasks yet) as the 201 reply. */
+const createdReply = (row: TaskRow) =>
+  ({ status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } });
 
 /** What updateTask may change, as the contract names it: the before/after of `task_updated`. */
 const editable = ({ title, description, priority, tags, due_date, recurrence }: Task) => ({ title, description, priority, tags, due_date, recurrence });
@@ -120,19 +122,25 @@ export const taskHandlers = () =>
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 
-    createTask: async ({ db, principal: who, params, body }) =>
-      db.transaction(async (tx) => {
-        const projectId = params.project_id;
-        await requireProjectRole(tx, who, projectId);
-        return createTaskIn(tx, who, projectId, body.parent_task_id ?? null, body, true);
-      }),
+    // One statement: the access, assignee and parent checks and the insert with its audit entry (see
+    // insertTaskIfAllowed); nothing is written unless all checks pass.
+    createTask: async ({ db, principal: who, params, body }) => {
+      const projectId = params.project_id;
+      const task = newTask(who, projectId, body.parent_task_id ?? null, body);
+      const inserted = await insertTaskIfAllowed(db, who, task, actorOf(who));
+      if (inserted.task) return createdReply(inserted.task);
+      if (!inserted.visible) throw projectNotFound(projectId);
+      throw refusedFields(task, inserted.assigneeOk, inserted.parentOk);
+    },
 
     createSubtask: async ({ db, principal: who, params, body }) =>
       db.transaction(async (tx) => {
         const parentId = params.task_id;
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
-        return createTaskIn(tx, who, parent.projectId, parent.id, body, false);
+        const task = newTask(who, parent.projectId, parent.id, body);
+        if (task.assigneeId !== null && !(await isProjectMember(tx, task.projectId, task.assigneeId))) throw refusedFields(task, false, true);
+        return createdReply(await insertTaskWithAudit(tx, task, actorOf(who)));
       }),
 
     getTask: async ({ db, principal: who, params, headers }) => {

@@ -169,10 +169,6 @@ export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWit
 export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>
   isId(workerId) && db.exists(sql.unsafe`select 1 from member where project_id = ${projectId} and worker_id = ${workerId}`);
 
-/** Whether a task exists in the project (and so may be the parent of a new task there). */
-export const isTaskInProject = async (db: Db, taskId: number, projectId: number): Promise<boolean> =>
-  isId(taskId) && db.exists(sql.unsafe`select 1 from task where id = ${taskId} and project_id = ${projectId}`);
-
 export interface NewTask {
   tenantId: string;
   projectId: number;
@@ -200,20 +196,56 @@ const isoText = (column: FragmentSqlToken) =>
  */
 export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
-    with t as (
-      insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
-                        recurrence_pattern, recurrence_max, created_by_id)
-      values (${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title}, ${task.description}, ${task.priority},
-              ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
-              ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById})
-      returning *),
-    audit as (${taskAuditFrom(actor, 'task_created', sql.fragment`jsonb_build_object(
-        'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
-        'due_date', ${isoText(sql.fragment`t.due_date`)},
-        'recurrence', case when t.recurrence_pattern is null then null
-                           else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`)})
+    with t as (${insertTask(task)}), audit as (${taskCreatedAudit(actor)})
     select ${TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
+
+const insertTask = (task: NewTask, from?: FragmentSqlToken) => sql.fragment`
+  insert into task (tenant_id, project_id, parent_task_id, title, description, priority, assignee_id, tags, due_date,
+                    recurrence_pattern, recurrence_max, created_by_id)
+  ${from ? sql.fragment`select` : sql.fragment`values (`} ${task.tenantId}, ${task.projectId}, ${task.parentTaskId}, ${task.title},
+         ${task.description}, ${task.priority}, ${task.assigneeId}, ${sql.array([...task.tags], 'text')}, ${task.dueDate}::timestamptz,
+         ${task.recurrence?.pattern ?? null}, ${task.recurrence?.maxOccurrences ?? null}, ${task.createdById}
+  ${from ?? sql.fragment`)`}
+  returning *`;
+
+/** The task_created entry of the row `t` an insert returned: the stored title, priority, assignee, parent, due date, recurrence. */
+const taskCreatedAudit = (actor: Actor) => taskAuditFrom(actor, 'task_created', sql.fragment`jsonb_build_object(
+  'title', t.title, 'priority', t.priority, 'assignee_id', t.assignee_id, 'parent_task_id', t.parent_task_id,
+  'due_date', ${isoText(sql.fragment`t.due_date`)},
+  'recurrence', case when t.recurrence_pattern is null then null
+                     else jsonb_build_object('pattern', t.recurrence_pattern, 'max_occurrences', t.recurrence_max) end)`);
+
+const Checks = z.object({ visible: z.boolean(), assigneeOk: z.boolean(), parentOk: z.boolean() });
+const CheckedInsertRow = z.union([Checks.extend(TaskRow.shape), Checks.extend({ id: z.null() })]);
+
+/** What insertTaskIfAllowed found: the task inserted, or which check refused it (nothing was written then). */
+export type CheckedInsert = { task: TaskRow } | { task: null; visible: boolean; assigneeOk: boolean; parentOk: boolean };
+
+/**
+ * createTask in one statement and one round trip, atomic without a transaction: the caller's membership of the
+ * project (as requireProjectRole checks it), the assignee's membership, the parent task being in the project
+ * (when one is given), and only if all hold, the insert and its task_created entry. The same checks as the
+ * step-by-step path (findProjectAccess, isProjectMember, a parent lookup), which took five round trips with
+ * BEGIN and COMMIT.
+ */
+export async function insertTaskIfAllowed(db: Db, who: Principal, task: NewTask, actor: Actor): Promise<CheckedInsert> {
+  const row = await db.one(sql.type(CheckedInsertRow)`
+    with ok as (
+      select exists (select 1 from project p join member m on m.project_id = p.id and m.worker_id = ${who.workerId}
+                     where p.id = ${task.projectId} and p.tenant_id = ${who.tenantId}) as visible,
+             (${task.assigneeId}::int8 is null
+               or exists (select 1 from member where project_id = ${task.projectId} and worker_id = ${task.assigneeId}::int8)) as "assigneeOk",
+             (${task.parentTaskId}::int8 is null
+               or exists (select 1 from task where id = ${task.parentTaskId}::int8 and project_id = ${task.projectId})) as "parentOk"),
+    t as (${insertTask(task, sql.fragment`from ok where ok.visible and ok."assigneeOk" and ok."parentOk"`)}),
+    audit as (${taskCreatedAudit(actor)})
+    select ok.visible, ok."assigneeOk", ok."parentOk", x.*
+    from ok left join (select ${TASK_COLUMNS} from t left join worker a on a.id = t.assignee_id) x on true`);
+  if (row.id === null) return { task: null, visible: row.visible, assigneeOk: row.assigneeOk, parentOk: row.parentOk };
+  const { visible: _v, assigneeOk: _a, parentOk: _p, ...task_ } = row;
+  return { task: task_ };
+}
 
 export interface TaskPatch {
   title?: string;
