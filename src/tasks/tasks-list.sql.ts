@@ -197,9 +197,22 @@ const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page:
     order by ${SORTS[page.sort].order}
     limit ${page.limit + 1}`);
 
-/** A page of one project's tasks; the caller has checked membership. */
+/**
+ * A page of one project's tasks, and only if the caller is a member of it: the membership is a one-time
+ * condition of the same statement (one round trip). An empty page does not say which it was: a caller who got
+ * none checks the membership (requireProjectRole) for the 404.
+ */
 export const listProjectTasksPage = (db: Db, who: Principal, projectId: number, filter: TaskFilter, page: PageRequest) =>
-  selectPage(db, [sql.fragment`t.project_id = ${projectId}`, sql.fragment`t.tenant_id = ${who.tenantId}`], filter, page);
+  selectPage(
+    db,
+    [
+      sql.fragment`t.project_id = ${projectId}`,
+      sql.fragment`t.tenant_id = ${who.tenantId}`,
+      sql.fragment`exists (select 1 from member m where m.project_id = ${projectId} and m.worker_id = ${who.workerId})`,
+    ],
+    filter,
+    page,
+  );
 
 /** A page of the tasks of every project the caller is a member of ("my work"). */
 export const listMemberTasksPage = (db: Db, who: Principal, filter: TaskFilter, page: PageRequest) =>

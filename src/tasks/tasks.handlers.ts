@@ -110,9 +110,17 @@ export const taskHandlers = () =>
   ({
     listProjectTasks: async ({ db, principal: who, params, query }) => {
       const projectId = params.project_id;
-      await requireProjectRole(db, who, projectId);
-      const page = pageOf(query); // after the membership check: a stranger's bad cursor is still a 404
+      // The page statement checks the membership itself; only an empty page or a bad cursor need to know whether
+      // the caller is a member (a stranger gets the 404 either way, never the cursor's 422).
+      let page;
+      try {
+        page = pageOf(query);
+      } catch (err) {
+        await requireProjectRole(db, who, projectId);
+        throw err;
+      }
       const rows = await listProjectTasksPage(db, who, projectId, filterOf(who, query), page);
+      if (rows.length === 0) await requireProjectRole(db, who, projectId);
       return { status: 200, body: toPage(rows, page.limit, page.sort, (r) => cursorKeyOf(page.sort, r), toTaskSummary) };
     },
 

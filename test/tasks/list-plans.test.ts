@@ -24,6 +24,7 @@ interface PlanNode {
   'Index Name'?: string;
   'Scan Direction'?: string;
   'Index Cond'?: string;
+  'Parent Relationship'?: string;
   Plans?: PlanNode[];
 }
 
@@ -40,9 +41,9 @@ const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).fla
 /** Sequential scans of task (worker and member are small enough that a seq scan is the right plan for them). */
 const taskSeqScans = (plan: PlanNode) => nodesOf(plan).filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'task');
 
-/** The plan's spine: the nodes producing the page's rows, not the subtask-count subplan. */
+/** The plan's spine: the nodes producing the page's rows, not the subplans (membership, subtask count). */
 const spineOf = (node: PlanNode): PlanNode[] => {
-  const [outer] = node.Plans ?? [];
+  const outer = (node.Plans ?? []).find((p) => p['Parent Relationship'] !== 'InitPlan' && p['Parent Relationship'] !== 'SubPlan');
   return [node, ...(outer ? spineOf(outer) : [])];
 };
 
