@@ -43,6 +43,8 @@ export function leaveAdmission(res: Response): void {
 /** Seconds a shed client is asked to wait; short, because a burst usually is. */
 const RETRY_AFTER_S = 1;
 const OVERLOAD_MEMORY_MS = 1_000;
+/** How much earlier than Retry-After a refused connection is read again. */
+const PAUSE_MARGIN_MS = 150;
 
 /**
  * Admission control at the front of the request path, before logging, body parsing, authentication and the
@@ -77,12 +79,14 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
         ? `The server is at capacity (${maxInFlight} requests running, ${maxQueue} waiting); retry in ${RETRY_AFTER_S} s`
         : `No capacity freed up within ${maxQueueWaitMs} ms; retry in ${RETRY_AFTER_S} s`;
     sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(RETRY_AFTER_S) });
-    // The connection is not read from for the Retry-After second: a client re-sending at once on it waits in the
-    // kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted work.
+    // The connection is not read from for most of the Retry-After second: a client re-sending at once on it waits
+    // in the kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted
+    // work. The pause ends a little before Retry-After does (timers run late under load), so a client that waits
+    // as asked is read at once.
     res.once('finish', () => {
       const socket = req.socket;
       socket.pause();
-      setTimeout(() => socket.resume(), RETRY_AFTER_S * 1000).unref();
+      setTimeout(() => socket.resume(), RETRY_AFTER_S * 1000 - PAUSE_MARGIN_MS).unref();
     });
   };
 

@@ -4,7 +4,8 @@
  *
  *   parent → { type: 'plan', plan }            plan = { targets: [{ url, connections }], tokens, requests,
  *                                                       unique?: { status: [...] }, fallback?: [...] }
- *   parent → { type: 'run', phase, seconds }   runs every target at once for `seconds`
+ *   parent → { type: 'run', phase, seconds, polite? }   runs every target at once for `seconds` (polite: the
+ *                                                       connections honour Retry-After, see runPolite)
  *   child  → { type: 'done', phase, result }   result = { elapsedMs, latencies (ms, every response),
  *                                                         statusCodes, errors, timeouts, cpuMs, applied }
  *
@@ -37,7 +38,16 @@ function take() {
 // autocannon writes Content-Length into the headers object it is given: every request gets a fresh copy.
 const headerSets = () => plan.tokens.map((token) => ({ authorization: `Bearer ${token}`, accept: 'application/json' }));
 
-function runTarget(target, seconds, record) {
+/** TaskFlow's 503 `overloaded` asks for Retry-After: 1 (src/http/admission.ts). */
+const RETRY_AFTER_MS = 1_000;
+
+/**
+ * `polite`: the connections do what the contract asks of a refused client, waiting Retry-After before their next
+ * request. autocannon has no option for that: its client emits 'response' and then calls its own `_doRequest()`
+ * for the next request, so for a 503 that one call is deferred on the client instance (autocannon 8's
+ * lib/httpClient.js). A request's latency still runs from its own write to its response.
+ */
+function runTarget(target, seconds, record, polite = false) {
   const headers = headerSets();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -61,11 +71,20 @@ function runTarget(target, seconds, record) {
       },
       (err, result) => (err ? reject(err) : resolve(result)),
     );
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => record(statusCode, responseTime));
+    instance.on('response', (client, statusCode, _bytes, responseTime) => {
+      record(statusCode, responseTime);
+      if (!polite || statusCode !== 503) return;
+      const next = Object.getPrototypeOf(client)._doRequest;
+      if (typeof next !== 'function') throw new Error('autocannon changed: its client has no _doRequest to defer');
+      client._doRequest = (...args) => {
+        delete client._doRequest;
+        setTimeout(() => client.destroyed || next.apply(client, args), RETRY_AFTER_MS);
+      };
+    });
   });
 }
 
-async function run(phase, seconds) {
+async function run(phase, seconds, polite = false) {
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   const statusCodes = {};
@@ -79,7 +98,10 @@ async function run(phase, seconds) {
     latencies[count++] = ms;
     statusCodes[status] = (statusCodes[status] ?? 0) + 1;
     // Overload runs: admitted (2xx) and shed (503) latencies apart, and 2xx answers per 250 ms since the start.
-    if (status === 503) shed.push(ms);
+    if (status === 503) {
+      shed.push(ms);
+      if (performance.now() - t0 >= 1_000) shedAfterFirstSecond.push(ms); // after the connection storm of the start
+    }
     else if (status >= 200 && status < 300) {
       admitted.push(ms);
       const bucket = Math.floor((performance.now() - t0) / 250);
@@ -87,11 +109,12 @@ async function run(phase, seconds) {
     }
   };
   const shed = [];
+  const shedAfterFirstSecond = [];
   const admitted = [];
   const okPerQuarter = [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds, record)));
+  const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds, record, polite)));
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -103,6 +126,7 @@ async function run(phase, seconds) {
     cpuMs: (cpu.user + cpu.system) / 1000,
     applied,
     shed,
+    shedAfterFirstSecond,
     admitted,
     okPerQuarter: Array.from(okPerQuarter, (n) => n ?? 0),
   };
@@ -113,7 +137,7 @@ process.on('message', (msg) => {
     plan = msg.plan;
     process.send({ type: 'ready' });
   } else if (msg.type === 'run') {
-    run(msg.phase, msg.seconds).then(
+    run(msg.phase, msg.seconds, msg.polite === true).then(
       (result) => process.send({ type: 'done', phase: msg.phase, result }),
       (err) => process.send({ type: 'failed', phase: msg.phase, error: String(err?.stack ?? err) }),
     );
