@@ -19,6 +19,8 @@ const BATCH = 500;
 const RETRY_HINT_MS = 2_000;
 /** After a change, the horizon may still be held back by a transaction that started earlier: look again shortly. */
 const FOLLOW_UPS_MS = [50, 250, 1_000];
+/** The least time between two NOTIFYs to the other instances (see notifyOthers). */
+const NOTIFY_EVERY_MS = 50;
 /** The least time between two wake-ups of the hub's listeners (see wakeListenersSoon). */
 const LISTENERS_EVERY_MS = 100;
 /** How long a catching-up stream waits for its client to read what was sent before it is cut off. */
@@ -60,6 +62,14 @@ export function createEventHub(
   const subscribers = new Set<Subscriber>();
   const perUser = new Map<string, number>();
   let position: Position | undefined;
+  /** One stream of a user fewer. */
+  const release = (key: string) => {
+    const left = (perUser.get(key) ?? 1) - 1;
+    if (left > 0) perUser.set(key, left);
+    else perUser.delete(key);
+  };
+  /** Streams between their request and their place among the subscribers: the hub must not go idle under them. */
+  let joining = 0;
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
@@ -131,6 +141,12 @@ export function createEventHub(
 
   /** Reads what is new for everyone, once, and hands it to the streams. */
   async function tick(): Promise<void> {
+    if (subscribers.size === 0 && joining === 0) {
+      // Nobody listens: nothing to read, not even the horizon. The hub forgets where it was; the next stream to
+      // join makes it start again from the present (the stretch in between had no one to be sent to).
+      position = undefined;
+      return;
+    }
     if (position === undefined) {
       const { horizon } = await readHorizon(pool);
       position = { xid: horizon, id: 0 };
@@ -139,8 +155,7 @@ export function createEventHub(
       const from = position;
       const { horizon } = await readHorizon(pool);
       if (subscribers.size === 0) {
-        // Nobody to send to: move to the present without reading the rows. Under a write load this loop runs
-        // back to back, and reading (and parsing) every new audit row for no one cost as much as the writes.
+        // Only a stream still joining: move to the present without reading rows no one is sent.
         position = maxPosition(from, { xid: horizon, id: 0 });
         return;
       }
@@ -182,7 +197,9 @@ export function createEventHub(
   async function catchUp(sub: Subscriber): Promise<void> {
     sub.catchingUp = true;
     try {
-      while (!sub.res.destroyed && (position === undefined || comparePositions(sub.position, position) < 0)) {
+      // No hub position (it had gone idle): the next run of tick() starts from the present and, this stream being
+      // behind it, calls catchUp again.
+      while (!sub.res.destroyed && position !== undefined && comparePositions(sub.position, position) < 0) {
         const page = await readFeedPage(pool, sub.scope, sub.position, BATCH);
         const events = await toEvents(pool, page.rows);
         for (const [i, row] of page.rows.entries()) {
@@ -288,13 +305,29 @@ export function createEventHub(
     }
   }
 
-  /** NOTIFY the other instances, at most one at a time (a burst of writes sends one or two). */
+  /**
+   * NOTIFY the other instances: one at a time and at most one per NOTIFY_EVERY_MS, the last change of a burst
+   * always included (under a steady write load one NOTIFY per round trip was a statement per write or two).
+   */
+  let notifiedAt = -Infinity;
   function notifyOthers(): void {
     if (notifyInFlight) {
       notifyPending = true;
       return;
     }
+    const wait = notifiedAt + NOTIFY_EVERY_MS - performance.now();
+    if (wait > 0) {
+      notifyPending = true;
+      notifyInFlight = true;
+      later(wait, () => {
+        notifyInFlight = false;
+        notifyPending = false;
+        notifyOthers();
+      });
+      return;
+    }
     notifyInFlight = true;
+    notifiedAt = performance.now();
     pool
       .query(sqlNotify)
       .catch((err: unknown) => logger.debug({ err }, 'NOTIFY failed; other instances will poll'))
@@ -330,53 +363,70 @@ export function createEventHub(
           headers: { 'Retry-After': '5' },
         });
       }
-      // A new stream starts at the log's present, not where this instance last looked (its poll may be a minute
-      // away, and reads caused by other instances' changes arrive only by NOTIFY).
-      if (!resumeFrom) {
-        wake();
-        await running;
-        if (running) await running; // a change arrived during that read: the run it scheduled
-      }
-      // A resumed stream validates its cursor (410/422) before the response starts.
-      const first = resumeFrom ? await readFeedPage(pool, scope, resumeFrom, BATCH) : undefined;
-      perUser.set(key, open + 1);
-      res.status(200).set({
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache',
-        'X-Accel-Buffering': 'no',
-        Connection: 'keep-alive',
-      });
-      res.flushHeaders();
-      const ended = new Promise<void>((resolve) => res.once('close', resolve));
-      leaveAdmission(res);
-      res.socket?.setNoDelay(true);
-      const sub: Subscriber = {
-        key,
-        scope,
-        position: position ?? { xid: '0', id: 0 },
-        catchingUp: false,
-        res,
-        heartbeat: setInterval(() => keepingUp(sub) && write(sub, ': heartbeat\n\n'), settings.heartbeatMs),
-      };
-      write(sub, `retry: ${RETRY_HINT_MS}\n\n`);
-      if (first) {
-        const events = await toEvents(pool, first.rows);
-        for (const [i, row] of first.rows.entries()) {
-          send(sub, events[i]!, positionOf(row));
-          await drained(sub);
+      let first: Awaited<ReturnType<typeof readFeedPage>> | undefined;
+      let ended: Promise<void> | undefined;
+      let sub: Subscriber | undefined;
+      // Until it is among the subscribers, the stream counts as joining: the hub keeps its position meanwhile.
+      joining++;
+      let joined = false;
+      let counted = false;
+      try {
+        // A new stream starts at the log's present, not where this instance last looked (its poll may be a minute
+        // away, and reads caused by other instances' changes arrive only by NOTIFY; an idle hub has no position).
+        if (!resumeFrom || position === undefined) {
+          wake();
+          await running;
+          if (running) await running; // a change arrived during that read: the run it scheduled
         }
-        sub.position = first.next;
+        // A resumed stream validates its cursor (410/422) before the response starts.
+        first = resumeFrom ? await readFeedPage(pool, scope, resumeFrom, BATCH) : undefined;
+        perUser.set(key, (perUser.get(key) ?? 0) + 1);
+        counted = true;
+        res.status(200).set({
+          'Content-Type': 'text/event-stream; charset=utf-8',
+          'Cache-Control': 'no-cache',
+          'X-Accel-Buffering': 'no',
+          Connection: 'keep-alive',
+        });
+        res.flushHeaders();
+        ended = new Promise<void>((resolve) => res.once('close', resolve));
+        leaveAdmission(res);
+        res.socket?.setNoDelay(true);
+        const joiner: Subscriber = {
+          key,
+          scope,
+          position: position ?? { xid: '0', id: 0 },
+          catchingUp: false,
+          res,
+          heartbeat: setInterval(() => keepingUp(joiner) && write(joiner, ': heartbeat\n\n'), settings.heartbeatMs),
+        };
+        sub = joiner;
+        write(sub, `retry: ${RETRY_HINT_MS}\n\n`);
+        if (first) {
+          const events = await toEvents(pool, first.rows);
+          for (const [i, row] of first.rows.entries()) {
+            send(sub, events[i]!, positionOf(row));
+            await drained(sub);
+          }
+          sub.position = first.next;
+        }
+        subscribers.add(sub);
+        joined = true;
+      } finally {
+        joining--;
+        if (!joined) {
+          if (sub) clearInterval(sub.heartbeat);
+          if (counted) release(key);
+        }
       }
-      subscribers.add(sub);
+      if (!sub || !ended) return; // unreachable: the try block either set both or threw
       metrics?.eventStreamsOpen.set(subscribers.size);
       if (first) void catchUp(sub);
       await ended;
       clearInterval(sub.heartbeat);
       subscribers.delete(sub);
       metrics?.eventStreamsOpen.set(subscribers.size);
-      const left = (perUser.get(key) ?? 1) - 1;
-      if (left > 0) perUser.set(key, left);
-      else perUser.delete(key);
+      release(key);
     },
     async close() {
       closed = true;
