@@ -66,8 +66,11 @@ function trimmedTitle(title: string): string {
 /** The assignee must be a member of the project; null means unassigned. */
 async function assigneeProblem(db: Db, projectId: number, assigneeId: number | null | undefined): Promise<FieldError[]> {
   if (assigneeId === null || assigneeId === undefined || (await isProjectMember(db, projectId, assigneeId))) return [];
-  return [{ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` }];
+  return [notAMember(assigneeId, projectId)];
 }
+
+const notAMember = (assigneeId: number | null, projectId: number): FieldError =>
+  ({ pointer: '/body/assignee_id', message: `Worker ${assigneeId} is not a member of project ${projectId}` });
 
 /** The row a create request asks for, as stored: trimmed title, defaults applied. */
 function newTask(who: Principal, projectId: number, parentTaskId: number | null, body: Omit<TaskCreate, 'parent_task_id'>): NewTask {
@@ -89,7 +92,7 @@ function newTask(who: Principal, projectId: number, parentTaskId: number | null,
 /** A refused assignee or parent as the 422 the contract documents, both named when both are wrong. */
 function refusedFields(task: NewTask, assigneeOk: boolean, parentOk: boolean): ProblemError {
   const errors: FieldError[] = [];
-  if (!assigneeOk) errors.push({ pointer: '/body/assignee_id', message: `Worker ${task.assigneeId} is not a member of project ${task.projectId}` });
+  if (!assigneeOk) errors.push(notAMember(task.assigneeId, task.projectId));
   if (!parentOk) errors.push({ pointer: '/body/parent_task_id', message: `Task ${task.parentTaskId} is not in project ${task.projectId}` });
   return new ProblemError('validation-failed', { detail: `The request has ${errors.length} invalid field${errors.length === 1 ? '' : 's'}; see errors`, errors });
 }
@@ -147,7 +150,7 @@ export const taskHandlers = () =>
         const parent = await findVisibleTask(tx, who, parentId);
         if (!parent) throw taskNotFound(parentId);
         const task = newTask(who, parent.projectId, parent.id, body);
-        if (task.assigneeId !== null && !(await isProjectMember(tx, task.projectId, task.assigneeId))) throw refusedFields(task, false, true);
+        if ((await assigneeProblem(tx, task.projectId, task.assigneeId)).length) throw refusedFields(task, false, true);
         return createdReply(await insertTaskWithAudit(tx, task, actorOf(who)));
       }),
 
