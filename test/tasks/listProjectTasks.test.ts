@@ -167,6 +167,18 @@ describe('listProjectTasks', () => {
     expectProblem(await alice.request('GET', '/api/projects/999999/tasks'), 404, 'project-not-found');
   });
 
+  // The page statement carries the membership check itself (one round trip): a stranger must still get the 404,
+  // whatever else is wrong with the request, and a member an empty page rather than a 404.
+  it('404 for a non-member whose cursor is garbage or whose filter matches tasks; a member gets the 422 or an empty page', async () => {
+    await createTask(alice, project, { title: 'Visible to members only' });
+    expectProblem(await carol.request('GET', `/api/projects/${project}/tasks`, { query: { q: 'Visible to members' } }), 404, 'project-not-found');
+    expectProblem(await carol.request('GET', `/api/projects/${project}/tasks`, { query: { cursor: 'not-a-cursor' } }), 404, 'project-not-found');
+    expectProblem(await alice.request('GET', `/api/projects/${project}/tasks`, { query: { cursor: 'not-a-cursor' } }), 422, 'validation-failed');
+    const none = await alice.request<TaskList>('GET', `/api/projects/${project}/tasks`, { query: { q: 'no task has this title zzqx' } });
+    expect(none.status).toBe(200);
+    expect(none.body).toEqual({ items: [], next_cursor: null });
+  });
+
   it('401 without a token', async () => {
     expectProblem(await t.request('GET', `/api/projects/${project}/tasks`), 401, 'unauthorized');
   });
