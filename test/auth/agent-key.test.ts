@@ -42,7 +42,9 @@ describe('agent keys', () => {
     const { store } = fakeStore(new Map([active(secret)]));
     const verifier = createAgentKeyVerifier(store, { now: () => T0 });
     expect(await verifier.verify(secret)).toMatchObject({ actorType: 'agent', workerId: 12, handle: '@claude-1', tenantId: 'acme', userId: 'agent:12', defaultProjectId: null, client: null });
-    const refused = await verifier.verify(`${secret.slice(0, -1)}A`).catch((e: unknown) => e);
+    // Another last character (a fixed 'A' was the same key whenever the random secret already ended in 'A').
+    const other = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+    const refused = await verifier.verify(other).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProblemError);
     expect((refused as ProblemError).problem).toMatchObject({ status: 401, detail: 'Invalid API key' });
     expect((refused as ProblemError).headers['WWW-Authenticate']).toContain('error="invalid_token"');
