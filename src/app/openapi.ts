@@ -2,6 +2,7 @@ import addFormats from 'ajv-formats';
 import type { NextFunction, Request, Response } from 'express';
 import { OpenAPIBackend, type Context } from 'openapi-backend';
 import type { DatabasePool } from '../db/index.js';
+import { precompileRequestParsing } from '../http/fast-request-parser.js';
 import { precompileRouting } from '../http/fast-router.js';
 import type { HandlerContext, Handlers, OperationId, ProtocolOperationId, Reply } from '../http/handler.js';
 import { addHardeningKeywords, hardenRequestSchemas } from '../http/hardening.js';
@@ -96,6 +97,7 @@ export async function registerHandlers(api: OpenAPIBackend, handlers: Handlers, 
   }
   await api.init();
   precompileRouting(api);
+  precompileRequestParsing(api);
 }
 
 /** The express route into openapi-backend: a plain request object (see stack notes), errors to the error handler. */

@@ -1,0 +1,173 @@
+import { isDeepStrictEqual } from 'node:util';
+import { bath } from 'bath-es5';
+import type { OpenAPIBackend, Operation, ParsedRequest, Request as OBRequest } from 'openapi-backend';
+
+/**
+ * A cheaper `parseRequest` for openapi-backend: an adapter over its router, as fast-router.ts is for matching.
+ *
+ * Why: `handleRequest` parses every request three times (before routing, after it, and again in
+ * `validateRequest`), and each parse lower-cases the headers through lodash, serialises the query object into a
+ * query string it then does not use, deep-clones the query with lodash, and compiles the operation's path
+ * template into fresh RegExps (bath). Measured at about 5 % of the main thread on getTask. This adapter keeps the
+ * three calls and their results, and drops the repeated work: path templates are compiled once per operation,
+ * headers are copied by a loop, the query is copied by hand.
+ *
+ * What it mirrors (openapi-backend 5.21.2, `OpenAPIRouter.parseRequest`), step by step:
+ * - a body that is not an object is parsed as JSON when it is JSON, and kept as it is otherwise;
+ * - header names are lower-cased;
+ * - cookies: a request with a Cookie header goes to the stock parser (the API takes no cookie); without one the
+ *   result is the stock parser's empty cookie object, copied;
+ * - a query object is copied (strings, and arrays of strings; anything else goes to the stock parser); a query
+ *   that is a string, or none, goes to the stock parser;
+ * - the request is normalised by the router's own `normalizeRequest`, the path by its `normalizePath`;
+ * - with an operation: path params through bath (the same library, compiled once), and the query parameters'
+ *   styles (JSON content, non-exploded arrays) decoded as the stock loop does.
+ *
+ * Guard: `precompileRequestParsing` compares the adapter with the stock parser for sample requests of every
+ * operation (with and without the operation, odd header cases, bodies, array and JSON query values) and keeps
+ * the stock parser, saying why, when anything differs. test/unit/fast-request-parser.test.ts fails when that
+ * happens with the installed version.
+ */
+
+type Router = OpenAPIBackend['router'];
+type Parser = Router['parseRequest'];
+export type ParsingMode = { adapted: true } | { adapted: false; reason: string };
+
+type QueryParameter = { name: string; in: string; explode?: boolean; style?: string; content?: Record<string, unknown> };
+type Query = Record<string, string | string[] | unknown>;
+
+const isPlainQuery = (query: unknown): query is Record<string, string | string[]> =>
+  typeof query === 'object' && query !== null && !Array.isArray(query) &&
+  Object.values(query).every((v) => typeof v === 'string' || (Array.isArray(v) && v.every((s) => typeof s === 'string')));
+
+/** The stock loop over query parameters with a style (openapi-backend's router.js, after path params). */
+function decodeStyledQuery(query: Query, parameters: readonly QueryParameter[]): void {
+  for (const queryParam in query) {
+    if (!query[queryParam]) continue;
+    const parameter = parameters.find((p) => !('$ref' in p) && p?.in === 'query' && p?.name === queryParam);
+    if (!parameter) continue;
+    if (parameter.content && parameter.content['application/json']) {
+      const rawValue = query[queryParam];
+      if (typeof rawValue === 'string') {
+        try {
+          query[queryParam] = JSON.parse(rawValue);
+        } catch {
+          // left as it is: validation reports malformed JSON
+        }
+      }
+    } else if (parameter.explode === false) {
+      const rawValue = query[queryParam];
+      if (Array.isArray(rawValue) && rawValue.length > 1) continue;
+      const value = Array.isArray(rawValue) ? rawValue[0] : rawValue;
+      if (typeof value !== 'string') continue;
+      let decoded = value.replace(/%2C/g, ',');
+      if (parameter.style === 'spaceDelimited') decoded = decoded.replace(/ /g, ',').replace(/%20/g, ',');
+      if (parameter.style === 'pipeDelimited') decoded = decoded.replace(/\|/g, ',').replace(/%7C/g, ',');
+      query[queryParam] = decoded.split(',');
+    }
+  }
+}
+
+/** Builds the adapter over the router's stock parser (kept for the cases it does not take). */
+export function compileRequestParser(router: Router, stock: Parser): Parser {
+  const emptyCookies = stock({ method: 'get', path: '/', headers: {} }).cookies;
+  const pathParams = new Map<string, (path: string) => Record<string, string> | null>();
+  const paramsFor = (template: string) => {
+    let match = pathParams.get(template);
+    if (!match) pathParams.set(template, (match = bath(template).params));
+    return match;
+  };
+
+  return ((req: OBRequest, operation?: Operation) => {
+    const sourceHeaders = req.headers ?? {};
+    if (sourceHeaders.cookie !== undefined || sourceHeaders.Cookie !== undefined || !isPlainQuery(req.query)) {
+      return stock(req, operation);
+    }
+    let requestBody = req.body;
+    if (req.body && typeof req.body !== 'object') {
+      try {
+        requestBody = JSON.parse(String(req.body));
+      } catch {
+        // kept as it is: validation reports it
+      }
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const name of Object.keys(sourceHeaders)) headers[name.toLowerCase()] = sourceHeaders[name] as string | string[];
+    const query: Query = {};
+    for (const [name, value] of Object.entries(req.query)) query[name] = Array.isArray(value) ? [...value] : value;
+    const normalized = router.normalizeRequest(req);
+    let params: Record<string, string> = {};
+    if (operation) {
+      params = (paramsFor(operation.path)(router.normalizePath(normalized.path)) as Record<string, string> | null) ?? {};
+      decodeStyledQuery(query, (operation.parameters ?? []) as QueryParameter[]);
+    }
+    return { ...normalized, params, headers, query, cookies: Object.assign(Object.create(Object.getPrototypeOf(emptyCookies) as object | null) as object, emptyCookies), requestBody } as ParsedRequest;
+  }) as Parser;
+}
+
+/** Requests that exercise every step of the parser for these operations: the equivalence check's sample. */
+export function sampleParseRequests(operations: readonly Operation[]): { req: OBRequest; operation?: Operation }[] {
+  const headers = { Authorization: 'Bearer x', 'content-type': 'application/json', 'X-Multi': ['a', 'b'] as unknown as string };
+  const samples: { req: OBRequest; operation?: Operation }[] = [];
+  for (const operation of operations) {
+    const path = operation.path.replace(/\{[^}]+\}/g, 'a%20b');
+    const query: Record<string, string | string[]> = {};
+    for (const p of (operation.parameters ?? []) as QueryParameter[]) {
+      if (p.in !== 'query') continue;
+      query[p.name] = p.content ? '{"a":1}' : p.explode === false ? 'a,b%2Cc' : 'x';
+    }
+    const requests: OBRequest[] = [
+      { method: operation.method.toUpperCase(), path, headers, query },
+      { method: operation.method, path: `${path}/`, headers: {}, query: { other: ['1', '2'], empty: '' } },
+      { method: operation.method, path: `${path}?ignored=1`, headers, query: {}, body: { a: [1] } },
+      { method: ` ${operation.method} `, path: path.slice(1), headers, query, body: '{"json":true}' },
+      { method: operation.method, path, headers, query: {}, body: 'not json' },
+      { method: operation.method, path: operation.path.replace(/\{[^}]+\}/g, '%ZZ'), headers, query: {} },
+    ];
+    for (const req of requests) samples.push({ req }, { req, operation });
+  }
+  return samples;
+}
+
+/**
+ * What a parser answers (or the error it throws), comparable with isDeepStrictEqual. Each parser gets its own
+ * copy of the request (JSON, not structuredClone: the copy's objects must come from this realm, as a request's do).
+ */
+const outcomeOf = (parse: Parser, req: OBRequest, operation?: Operation): unknown => {
+  try {
+    return { parsed: parse(JSON.parse(JSON.stringify(req)) as OBRequest, operation) };
+  } catch (err) {
+    return { threw: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+  }
+};
+
+/** Why the adapter cannot stand in for the stock parser, or null when it can. */
+export function unsupportedParsing(router: Router, stock: Parser, fast: Parser, operations: readonly Operation[]): string | null {
+  for (const method of ['parseRequest', 'normalizeRequest', 'normalizePath'] as const) {
+    if (typeof (router as unknown as Record<string, unknown>)[method] !== 'function') return `router.${method} is not a function`;
+  }
+  for (const { req, operation } of sampleParseRequests(operations)) {
+    const expected = outcomeOf(stock, req, operation);
+    const actual = outcomeOf(fast, req, operation);
+    if (!isDeepStrictEqual(expected, actual)) {
+      return `${req.method} ${req.path}${operation ? ` as ${operation.operationId}` : ''}: the stock parser answers ${JSON.stringify(expected)}, the adapter ${JSON.stringify(actual)}`;
+    }
+  }
+  return null;
+}
+
+/** Replaces the router's parseRequest with the adapter (after `api.init()`) if it answers exactly as the stock one. */
+export function precompileRequestParsing(api: OpenAPIBackend): ParsingMode {
+  const router = api.router;
+  try {
+    const stock: Parser = router.parseRequest.bind(router);
+    const operations = router.getOperations();
+    const fast = compileRequestParser(router, stock);
+    const reason = unsupportedParsing(router, stock, fast, operations);
+    if (reason) return { adapted: false, reason };
+    router.parseRequest = fast;
+    return { adapted: true };
+  } catch (err) {
+    return { adapted: false, reason: `checking the adapter failed: ${(err as Error).message}` };
+  }
+}
