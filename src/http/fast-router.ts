@@ -30,6 +30,12 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
 const METHOD_SET: ReadonlySet<string> = new Set(METHODS);
 const escapeRegExp = (literal: string) => literal.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+const slashes = (path: string): number => {
+  let n = 0;
+  for (let i = path.indexOf('/'); i !== -1; i = path.indexOf('/', i + 1)) n++;
+  return n;
+};
+
 type Router = OpenAPIBackend['router'];
 type Matcher = Router['matchOperation'];
 
@@ -49,6 +55,12 @@ export function compileMatcher(router: Router, operations: readonly Operation[])
     }
   }
   templates.sort((a, b) => b.specificity - a.specificity);
+  // A template's parameters never match a '/', so only templates with as many slashes as the path can match it.
+  const bySlashes = new Map<number, typeof templates>();
+  for (const t of templates) {
+    const n = slashes(t.op.path);
+    bySlashes.set(n, [...(bySlashes.get(n) ?? []), t]);
+  }
   const exactPaths = new Set(operations.map((op) => op.path));
 
   return ((req: OBRequest, strict?: boolean) => {
@@ -57,7 +69,7 @@ export function compileMatcher(router: Router, operations: readonly Operation[])
     const found = exact.get(`${normalized.method} ${path}`);
     if (found) return found;
     let pathMatched = exactPaths.has(path);
-    for (const { pattern, op } of templates) {
+    for (const { pattern, op } of bySlashes.get(slashes(path)) ?? []) {
       if (!pattern.test(path)) continue;
       if (op.method === normalized.method) return op;
       pathMatched = true;
