@@ -4,6 +4,7 @@ import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Admission } from '../http/admission.js';
 import { requestDeadline } from '../http/deadline.js';
+import { chain } from '../http/chain.js';
 import { captureHeaders, fixedHeaders } from '../http/fixed-headers.js';
 import { requestId } from '../http/request-id.js';
 import { accessLog } from '../observability/access-log.js';
@@ -22,18 +23,18 @@ export interface MiddlewareDeps {
 /**
  * What every request meets before routing, in order: its id, admission control (first, before logging, parsing
  * and authentication: a request refused for lack of capacity costs almost nothing), the request deadline, the
- * log line, metrics, security headers, CORS.
+ * log line, metrics, security headers, CORS. They run as one express layer (http/chain.ts).
  */
-export function middlewares(deps: MiddlewareDeps, noteFailure: NoteFailure): RequestHandler[] {
+export function middlewares(deps: MiddlewareDeps, noteFailure: NoteFailure): RequestHandler {
   const { config } = deps;
-  return [
+  return chain([
     requestId(),
     ...(deps.admission ? [deps.admission.middleware] : []),
     requestDeadline(requestDeadlineMs(config), (res, failure) => noteFailure(res, 'request-deadline', failure)),
     requestLog(deps.logger),
     requestMetrics(deps.metrics, deps.afterWrite),
     ...securityAndCorsHeaders(config),
-  ];
+  ]);
 }
 
 /**
