@@ -102,7 +102,7 @@ describe('fast-request-parser: parseRequest without the repeated work', () => {
     const withCookie = { method: 'GET', path: '/things/1/parts/2', headers: { cookie: 'a=1; b=2' }, query: {} };
     expect(fast(withCookie).cookies).toEqual({ a: '1', b: '2' });
     expect(fast({ method: 'GET', path: '/things/1/parts/2?tags=a', headers: {} }).query).toEqual({ tags: 'a' });
-    expect(fast({ method: 'GET', path: '/things/1/parts/2', headers: {}, query: { n: 1 as unknown as string } }).query).toEqual({ n: 1 });
+    expect(fast({ method: 'GET', path: '/things/1/parts/2', headers: {}, query: { n: { deep: 1 } as unknown as string } }).query).toEqual({ n: { deep: 1 } });
     expect(calls).toHaveLength(3);
     expect(fast({ method: 'GET', path: '/things/1/parts/2', headers: {}, query: {} }).cookies).toEqual({});
     expect(calls).toHaveLength(3);
