@@ -3728,7 +3728,7 @@ export interface components {
                 "X-Request-Id": components["headers"]["XRequestId"];
                 RateLimit: components["headers"]["RateLimit"];
                 "RateLimit-Policy": components["headers"]["RateLimitPolicy"];
-                /** @description Seconds to wait before retrying; always sent with a 503. */
+                /** @description Seconds to wait before retrying; always sent with a 503. For `overloaded` it is 1, 2 or 3, drawn at random for each refusal, so that the clients refused during one burst do not all come back in the same second. */
                 "Retry-After": number;
                 [name: string]: unknown;
             };

@@ -40,11 +40,19 @@ export function leaveAdmission(res: Response): void {
   earlyRelease.get(res)?.();
 }
 
-/** Seconds a shed client is asked to wait; short, because a burst usually is. */
-const RETRY_AFTER_S = 1;
+/**
+ * Seconds a shed client is asked to wait: short, because a burst usually is, and drawn at random from 1–3 so that
+ * the clients refused in one burst do not all come back in the same second (one wave per second, each refused
+ * again). The average of 2 s also halves how often a refused client asks again while the burst lasts.
+ */
+const RETRY_AFTER_MIN_S = 1;
+const RETRY_AFTER_MAX_S = 3;
+const retryAfterSeconds = () => RETRY_AFTER_MIN_S + Math.floor(Math.random() * (RETRY_AFTER_MAX_S - RETRY_AFTER_MIN_S + 1));
 const OVERLOAD_MEMORY_MS = 1_000;
 /** How much earlier than Retry-After a refused connection is read again. */
 const PAUSE_MARGIN_MS = 150;
+/** The longest a refused connection stays unread, whatever its Retry-After (see shed). */
+const MAX_PAUSE_MS = 1_000 - PAUSE_MARGIN_MS;
 
 /**
  * Admission control at the front of the request path, before logging, body parsing, authentication and the
@@ -74,19 +82,21 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
   const shed = (req: Request, res: Response, reason: 'queue_full' | 'queue_timeout') => {
     lastShedAt = performance.now();
     metrics.admissionShed.inc({ reason });
+    const retryAfterS = retryAfterSeconds();
     const detail =
       reason === 'queue_full'
-        ? `The server is at capacity (${maxInFlight} requests running, ${maxQueue} waiting); retry in ${RETRY_AFTER_S} s`
-        : `No capacity freed up within ${maxQueueWaitMs} ms; retry in ${RETRY_AFTER_S} s`;
-    sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(RETRY_AFTER_S) });
-    // The connection is not read from for most of the Retry-After second: a client re-sending at once on it waits
-    // in the kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted
-    // work. The pause ends a little before Retry-After does (timers run late under load), so a client that waits
-    // as asked is read at once.
+        ? `The server is at capacity (${maxInFlight} requests running, ${maxQueue} waiting); retry in ${retryAfterS} s`
+        : `No capacity freed up within ${maxQueueWaitMs} ms; retry in ${retryAfterS} s`;
+    sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(retryAfterS) });
+    // The connection is not read from for most of a second: a client re-sending at once on it waits in the
+    // kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted work.
+    // The pause ends a little before Retry-After does (timers run late under load), so a client that waits as
+    // asked is read at once; it is not longer than that for a Retry-After of 2 or 3 s, because a client that
+    // re-sends at once and is then admitted would count the whole pause in its response time.
     res.once('finish', () => {
       const socket = req.socket;
       socket.pause();
-      setTimeout(() => socket.resume(), RETRY_AFTER_S * 1000 - PAUSE_MARGIN_MS).unref();
+      setTimeout(() => socket.resume(), Math.min(retryAfterS * 1000 - PAUSE_MARGIN_MS, MAX_PAUSE_MS)).unref();
     });
   };
 

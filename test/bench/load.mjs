@@ -38,17 +38,25 @@ function take() {
 // autocannon writes Content-Length into the headers object it is given: every request gets a fresh copy.
 const headerSets = () => plan.tokens.map((token) => ({ authorization: `Bearer ${token}`, accept: 'application/json' }));
 
-/** TaskFlow's 503 `overloaded` asks for Retry-After: 1 (src/http/admission.ts). */
-const RETRY_AFTER_MS = 1_000;
+/** When a 503 carries no usable Retry-After (TaskFlow's `overloaded` sends 1–3 s, src/http/admission.ts). */
+const DEFAULT_RETRY_AFTER_MS = 1_000;
 
 /**
  * `polite`: the connections do what the contract asks of a refused client, waiting Retry-After before their next
  * request. autocannon has no option for that: its client emits 'response' and then calls its own `_doRequest()`
  * for the next request, so for a 503 that one call is deferred on the client instance (autocannon 8's
- * lib/httpClient.js). A request's latency still runs from its own write to its response.
+ * lib/httpClient.js), by the Retry-After seconds of that response: autocannon hands a request's `onResponse` the
+ * response headers just before it emits 'response' for the same client, so the value is passed on in between.
+ * A request's latency still runs from its own write to its response.
  */
 function runTarget(target, seconds, record, polite = false) {
   const headers = headerSets();
+  let retryAfterMs = DEFAULT_RETRY_AFTER_MS;
+  const readRetryAfter = (status, _body, _context, responseHeaders) => {
+    if (status !== 503) return;
+    const value = Object.entries(responseHeaders ?? {}).find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+    retryAfterMs = /^\d+$/.test(String(value)) ? Number(value) * 1000 : DEFAULT_RETRY_AFTER_MS;
+  };
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -66,6 +74,7 @@ function runTarget(target, seconds, record, polite = false) {
               req.body = r.body;
               return req;
             },
+            ...(polite ? { onResponse: readRetryAfter } : {}),
           },
         ],
       },
@@ -76,9 +85,10 @@ function runTarget(target, seconds, record, polite = false) {
       if (!polite || statusCode !== 503) return;
       const next = Object.getPrototypeOf(client)._doRequest;
       if (typeof next !== 'function') throw new Error('autocannon changed: its client has no _doRequest to defer');
+      const wait = retryAfterMs;
       client._doRequest = (...args) => {
         delete client._doRequest;
-        setTimeout(() => client.destroyed || next.apply(client, args), RETRY_AFTER_MS);
+        setTimeout(() => client.destroyed || next.apply(client, args), wait);
       };
     });
   });

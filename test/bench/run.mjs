@@ -634,6 +634,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
     const burstCpuMs = cpuMs(server.pid) - cpu0;
     const r = (await steady.ask({ type: 'run', phase: 'measure', seconds: RECOVERY_SEC })).result;
     const shedCounted = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total') : 0;
+    // Refused after waiting MAX_QUEUE_WAIT_MS in the queue: these refusals are the slow ones by definition.
+    const shedTimedOut = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total{reason="queue_timeout"}') : 0;
 
     const sorted = (xs) => Float64Array.from(xs).sort();
     const admitted = sorted(b.admitted);
@@ -647,7 +649,7 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       workload: workloadId, target: targetId, polite, connections: opts.overloadConnections, seconds: opts.overloadSec,
       okRps: round(admitted.length / elapsed, 0), shedRps: round(shed.length / elapsed, 0),
       admittedP50: round(percentile(admitted, 50)), admittedP99: round(percentile(admitted, 99)), admittedMax: round(admitted.at(-1) ?? NaN),
-      shed: shed.length, shedCounted, shedP50: round(percentile(shed, 50)), shedP99: round(percentile(shed, 99)), shedMax: round(shed.at(-1) ?? NaN),
+      shed: shed.length, shedCounted, shedTimedOut, shedP50: round(percentile(shed, 50)), shedP99: round(percentile(shed, 99)), shedMax: round(shed.at(-1) ?? NaN),
       shedP99After1s: round(percentile(shedLater, 99)),
       otherErrors: other(b), statusCodes: b.statusCodes,
       serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
