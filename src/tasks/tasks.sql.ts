@@ -64,22 +64,38 @@ const OPEN_SUBTASKS = sql.fragment`
     )
     select 1 from descendant where status <> 'completed') else false end`;
 
-/** The TaskSummary columns of `task t left join worker a` (the assignee); shared with tasks-list.sql.ts. */
-export const SUMMARY_COLUMNS = sql.fragment`
+/**
+ * The TaskSummary columns of `task t left join worker a` (the assignee). What the row alone does not say — how
+ * many subtasks it has, whether one is still open — is a subquery for a stored task and a constant for one the
+ * same statement has just inserted (summaryColumns' arguments).
+ */
+const summaryColumns = (subtaskCount: FragmentSqlToken, openSubtasks: FragmentSqlToken) => sql.fragment`
   t.id, t.project_id as "projectId", t.title, t.status, t.priority, t.progress_percent as "progressPercent", t.tags,
   t.assignee_id as "assigneeId", a.handle as "assigneeHandle", t.due_date as "dueDate", t.parent_task_id as "parentTaskId",
-  (select count(*) from task c where c.parent_task_id = t.id) as "subtaskCount",
+  ${subtaskCount} as "subtaskCount",
   t.recurrence_pattern is not null as "isRecurring", t.created_at as "createdAt", t.updated_at as "updatedAt",
   t.version,
-  ${OPEN_SUBTASKS} as "hasOpenSubtasks"`;
+  ${openSubtasks} as "hasOpenSubtasks"`;
 
-const TASK_COLUMNS = sql.fragment`${SUMMARY_COLUMNS},
+/** The TaskSummary columns of a stored task; shared with tasks-list.sql.ts. */
+export const SUMMARY_COLUMNS = summaryColumns(sql.fragment`(select count(*) from task c where c.parent_task_id = t.id)`, OPEN_SUBTASKS);
+
+/** The Task columns: the summary's, then the rest of the row (the rejecter's handle as for summaryColumns). */
+const taskColumns = (summary: FragmentSqlToken, lastRejectedByHandle: FragmentSqlToken) => sql.fragment`${summary},
   t.tenant_id as "tenantId", t.description, t.created_by_id as "createdById", t.started_at as "startedAt",
   t.completed_at as "completedAt", t.recurrence_pattern as "recurrencePattern", t.recurrence_max as "recurrenceMax",
   t.recurring_root_id as "recurringRootId", t.spawn_count as "spawnCount",
   t.last_rejection_reason as "lastRejectionReason", t.last_rejected_by_id as "lastRejectedById",
-  (select r.handle from worker r where r.id = t.last_rejected_by_id) as "lastRejectedByHandle",
+  ${lastRejectedByHandle} as "lastRejectedByHandle",
   t.last_rejected_at as "lastRejectedAt", t.last_progress_note as "lastProgressNote", t.last_progress_note_at as "lastProgressNoteAt"`;
+
+const TASK_COLUMNS = taskColumns(SUMMARY_COLUMNS, sql.fragment`(select r.handle from worker r where r.id = t.last_rejected_by_id)`);
+
+/**
+ * The Task columns of a row the same statement has just inserted: it has no subtask yet (so none is open) and
+ * has never been rejected, so those columns are constants instead of subqueries on task and worker.
+ */
+const NEW_TASK_COLUMNS = taskColumns(summaryColumns(sql.fragment`0::int8`, sql.fragment`false`), sql.fragment`null::text`);
 
 /** Visibility: the caller is a member of the task's project, in the caller's tenant. */
 const visibleTask = (who: Principal, taskId: number) => sql.fragment`
@@ -197,7 +213,7 @@ const isoText = (column: FragmentSqlToken) =>
 export const insertTaskWithAudit = (db: Db, task: NewTask, actor: Actor): Promise<TaskRow> =>
   db.one(sql.type(TaskRow)`
     with t as (${insertTask(task)}), audit as (${taskCreatedAudit(actor)})
-    select ${TASK_COLUMNS}
+    select ${NEW_TASK_COLUMNS}
     from t left join worker a on a.id = t.assignee_id`);
 
 const insertTask = (task: NewTask, from?: FragmentSqlToken) => sql.fragment`
@@ -241,7 +257,7 @@ export async function insertTaskIfAllowed(db: Db, who: Principal, task: NewTask,
     t as (${insertTask(task, sql.fragment`from ok where ok.visible and ok."assigneeOk" and ok."parentOk"`)}),
     audit as (${taskCreatedAudit(actor)})
     select ok.visible, ok."assigneeOk", ok."parentOk", x.*
-    from ok left join (select ${TASK_COLUMNS} from t left join worker a on a.id = t.assignee_id) x on true`);
+    from ok left join (select ${NEW_TASK_COLUMNS} from t left join worker a on a.id = t.assignee_id) x on true`);
   if (row.id === null) return { task: null, visible: row.visible, assigneeOk: row.assigneeOk, parentOk: row.parentOk };
   const { visible: _v, assigneeOk: _a, parentOk: _p, ...task_ } = row;
   return { task: task_ };
