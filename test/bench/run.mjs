@@ -684,7 +684,7 @@ function overloadMarkdown(overload, rows, opts) {
   row('2xx ≥ 0.9 × the 100-connection figure', (o) => { const n = normal(o); return n ? `${f(o.okRps / n.rps, 2)}${mark(o.okRps / n.rps >= 0.9)}` : '–'; });
   row('admitted p99 ≤ 1 s', (o) => `${f(o.admittedP99, 0)} ms${mark(o.admittedP99 <= 1000)}`);
   row('shed answered in ≤ 50 ms (p99)', (o) => (o.shed ? `${f(o.shedP99, 0)} ms${mark(o.shedP99 <= 50)}` : '–'));
-  row('… after the first second (1,000 connections opening at once)', (o) => (o.shed ? `${f(o.shedP99After1s, 0)} ms${mark(o.shedP99After1s <= 50)}` : '–'));
+  row('… of requests sent after the first second (1,000 connections open at once)', (o) => (o.shed ? `${f(o.shedP99After1s, 0)} ms${mark(o.shedP99After1s <= 50)}` : '–'));
   row('no errors but documented 503s', (o) => `${o.otherErrors}${mark(o.otherErrors === 0)}`);
   return lines.join('\n');
 }
