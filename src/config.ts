@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(4096),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FAILURE_WINDOW_MS: z.coerce.number().int().min(1).default(10_000),
 
@@ -128,6 +129,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     production: env.NODE_ENV === 'production',
     host: env.HOST,
     port: env.PORT,
+    /**
+     * Connections the kernel holds for the server before it accepts them (capped by net.core.somaxconn). Node's
+     * default, 511, drops the rest of a burst of new connections, whose clients then retry their SYN 1 s, 3 s later.
+     */
+    listenBacklog: env.LISTEN_BACKLOG,
     logLevel: env.LOG_LEVEL,
     /** Identical failures are logged once per window, then counted (observability/failure-log.ts). */
     logFailureWindowMs: env.LOG_FAILURE_WINDOW_MS,

@@ -56,7 +56,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const app = await composeApp({ config, pool, chatPool, logger, jobs, databaseUrl });
 
   const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    const s = app.listen(config.port, config.host, config.listenBacklog, () => resolve(s));
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   const drainer = createDrainer(server);
@@ -70,7 +70,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://127.0.0.1:${port}`;
-  logger.info({ url, docs: `${url}/docs` }, 'TaskFlow API listening');
+  logger.info({ url, docs: `${url}/docs`, backlog: config.listenBacklog }, 'TaskFlow API listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') =>

@@ -92,7 +92,8 @@ export function serve({ name, env, pool, caller, listTasks, createTask, getTask 
     );
   });
   server.keepAliveTimeout = 65_000;
-  server.listen(Number(env.PORT ?? 3100), '127.0.0.1', () => console.log(`${name} listening on ${server.address().port}`));
+  // The same listen backlog as TaskFlow (LISTEN_BACKLOG), so a burst of new connections meets the same kernel queue.
+  server.listen(Number(env.PORT ?? 3100), '127.0.0.1', 4096, () => console.log(`${name} listening on ${server.address().port}`));
   for (const signal of ['SIGTERM', 'SIGINT']) {
     process.once(signal, () => {
       server.close();
