@@ -10,6 +10,7 @@ export default {
   },
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/roarr-teardown.ts'],
   // Generous: each file starts a server (every validator of the contract compiled, ~5 s idle, 25 s on a busy
   // 2-core machine shared with other runs); a timeout here is never what a test asserts.
   testTimeout: 120000,
