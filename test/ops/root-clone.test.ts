@@ -105,6 +105,9 @@ describeAsRoot('a clone in a mode-700 folder, as root', () => {
       server.stop();
     }
     expect(await server.exited).toBe(0);
+    // Stopped in order: the embedded database last, so no connection of the API was cut by its shutdown.
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+    expect(server.output()).not.toContain('terminating connection due to administrator command');
   }, 180_000);
 
   it('refuses, in one sentence without a stack trace, a staging folder another user could have planted', async () => {
