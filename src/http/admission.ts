@@ -49,10 +49,8 @@ const RETRY_AFTER_MIN_S = 1;
 const RETRY_AFTER_MAX_S = 3;
 const retryAfterSeconds = () => RETRY_AFTER_MIN_S + Math.floor(Math.random() * (RETRY_AFTER_MAX_S - RETRY_AFTER_MIN_S + 1));
 const OVERLOAD_MEMORY_MS = 1_000;
-/** How much earlier than Retry-After a refused connection is read again. */
-const PAUSE_MARGIN_MS = 150;
-/** The longest a refused connection stays unread, whatever its Retry-After (see shed). */
-const MAX_PAUSE_MS = 1_000 - PAUSE_MARGIN_MS;
+/** How long a refused connection stays unread: the shortest Retry-After less a margin (see shed). */
+const PAUSE_MS = RETRY_AFTER_MIN_S * 1000 - 150;
 
 /**
  * Admission control at the front of the request path, before logging, body parsing, authentication and the
@@ -90,13 +88,13 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
     sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(retryAfterS) });
     // The connection is not read from for most of a second: a client re-sending at once on it waits in the
     // kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted work.
-    // The pause ends a little before Retry-After does (timers run late under load), so a client that waits as
-    // asked is read at once; it is not longer than that for a Retry-After of 2 or 3 s, because a client that
+    // The pause ends a little before the shortest Retry-After does (timers run late under load), so a client
+    // that waits as asked is read at once; it is not longer for a Retry-After of 2 or 3 s, because a client that
     // re-sends at once and is then admitted would count the whole pause in its response time.
     res.once('finish', () => {
       const socket = req.socket;
       socket.pause();
-      setTimeout(() => socket.resume(), Math.min(retryAfterS * 1000 - PAUSE_MARGIN_MS, MAX_PAUSE_MS)).unref();
+      setTimeout(() => socket.resume(), PAUSE_MS).unref();
     });
   };
 
