@@ -39,7 +39,7 @@ const ADAPTED = Symbol('taskflow.rowShapes');
 /** Shapes kept (one per distinct list of column names); the cache starts over when full. */
 const MAX_SHAPES = 1_000;
 
-export function fastAddFields(defaultTypes: TypeSource): (this: ResultState, fields: Field[]) => void {
+function fastAddFields(defaultTypes: TypeSource): (this: ResultState, fields: Field[]) => void {
   const shapes = new Map<string, Record<string, null>>();
   return function addFields(this: ResultState, fieldDescriptions: Field[]) {
     this.fields = fieldDescriptions;
