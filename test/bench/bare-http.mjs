@@ -4,7 +4,8 @@
  * server with its shutdown. What differs between them — SQL shapes, prepared statements, round trips — stays in
  * their own files. Not product code.
  *
- * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
+ * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default);
+ * MAX_IN_FLIGHT, MAX_QUEUE, MAX_QUEUE_WAIT_MS turn on a minimal admission control (admissionOf, below).
  */
 import { createServer } from 'node:http';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -81,7 +82,7 @@ export function serve({ name, env, pool, caller, listTasks, createTask, getTask 
     throw new HttpError(404, 'Not found');
   }
 
-  const server = createServer((req, res) => {
+  const handle = (req, res) => {
     route(req).then(
       ([status, body, headers = {}]) => res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body)),
       (err) => {
@@ -90,7 +91,9 @@ export function serve({ name, env, pool, caller, listTasks, createTask, getTask 
         res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: err.message, status }));
       },
     );
-  });
+  };
+  const admission = admissionOf(env);
+  const server = createServer(admission ? (req, res) => admission(req, res, handle) : handle);
   server.keepAliveTimeout = 65_000;
   // The same listen backlog as TaskFlow (LISTEN_BACKLOG), so a burst of new connections meets the same kernel queue.
   server.listen(Number(env.PORT ?? 3100), '127.0.0.1', 4096, () => console.log(`${name} listening on ${server.address().port}`));
@@ -102,4 +105,49 @@ export function serve({ name, env, pool, caller, listTasks, createTask, getTask 
     });
   }
   return server;
+}
+
+/**
+ * The least a hand-written server does to refuse what it cannot serve in time, for the overload rows of
+ * `make bench`: with MAX_IN_FLIGHT > 0, at most that many /api requests run, at most MAX_QUEUE wait first come
+ * first served, none waits longer than MAX_QUEUE_WAIT_MS (1000), and anything beyond is answered at once with 503,
+ * a Retry-After of 1–3 s and a short problem — TaskFlow's bounds and answer (src/http/admission.ts) without its
+ * metrics, logging, or pause of a refused connection. Off (undefined) without MAX_IN_FLIGHT.
+ */
+function admissionOf(env) {
+  const maxInFlight = Number(env.MAX_IN_FLIGHT ?? 0);
+  if (!(maxInFlight > 0)) return undefined;
+  const maxQueue = Number(env.MAX_QUEUE ?? 100);
+  const maxWaitMs = Number(env.MAX_QUEUE_WAIT_MS ?? 1000);
+  let inFlight = 0;
+  const queue = [];
+  const refuse = (res) => {
+    const retryAfter = 1 + Math.floor(Math.random() * 3);
+    res.writeHead(503, { 'content-type': 'application/problem+json', 'retry-after': String(retryAfter) })
+      .end(JSON.stringify({ title: 'Overloaded', status: 503, detail: `retry in ${retryAfter} s` }));
+  };
+  const run = (req, res, handle) => {
+    inFlight++;
+    res.once('close', () => {
+      inFlight--;
+      while (inFlight < maxInFlight && queue.length) {
+        const next = queue.shift();
+        clearTimeout(next.timer);
+        if (!next.res.destroyed) run(next.req, next.res, handle);
+      }
+    });
+    handle(req, res);
+  };
+  return (req, res, handle) => {
+    if (!req.url.startsWith('/api/')) return handle(req, res);
+    if (inFlight < maxInFlight) return run(req, res, handle);
+    if (queue.length >= maxQueue) return refuse(res);
+    const waiting = { req, res };
+    waiting.timer = setTimeout(() => {
+      const at = queue.indexOf(waiting);
+      if (at >= 0) queue.splice(at, 1);
+      refuse(res);
+    }, maxWaitMs);
+    queue.push(waiting);
+  };
 }

@@ -227,6 +227,15 @@ function postgresCpuMs(postmasterPid) {
   }
   return total;
 }
+/** Resident memory now (VmRSS), MB. */
+function rssMb(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
 function peakRssMb(pid) {
   try {
     const kb = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)[1]);
@@ -614,8 +623,9 @@ async function scrapeMetric(url, name) {
  */
 async function measureOverload(ctx, workloadId, targetId, polite = false) {
   const { opts, env, tokens } = ctx;
-  const kind = targetId === 'baseline' ? 'baseline' : 'taskflow';
-  const server = await startServerProcess(kind, env);
+  const kind = TARGETS[targetId].kind;
+  // The floor refuses with the same bounds as TaskFlow's defaults (MAX_IN_FLIGHT, MAX_QUEUE; bare-http.mjs).
+  const server = await startServerProcess(kind, kind === 'floor' ? { ...env, MAX_IN_FLIGHT: '100', MAX_QUEUE: '100' } : env);
   const generators = [];
   try {
     ctx.random = prng(0x0e71 + workloadId.charCodeAt(1));
@@ -630,9 +640,21 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
     await steady.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec });
 
     const cpu0 = cpuMs(server.pid);
-    const b = (await burst.ask({ type: 'run', phase: 'measure', seconds: opts.overloadSec, polite })).result;
+    // Resident memory once a second through the burst and the recovery: "flat" is no growth once the burst's
+    // connections are open (from a third of the way in to the end), whatever the step up at its start.
+    const rss = [rssMb(server.pid)];
+    const sampler = setInterval(() => rss.push(rssMb(server.pid)), 1000);
+    let b;
+    try {
+      b = (await burst.ask({ type: 'run', phase: 'measure', seconds: opts.overloadSec, polite })).result;
+    } finally {
+      clearInterval(sampler);
+    }
     const burstCpuMs = cpuMs(server.pid) - cpu0;
+    const rssBurstEnd = rssMb(server.pid);
     const r = (await steady.ask({ type: 'run', phase: 'measure', seconds: RECOVERY_SEC })).result;
+    const rssAfter = rssMb(server.pid);
+    const third = rss[Math.min(rss.length - 1, Math.round(opts.overloadSec / 3))];
     const shedCounted = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total') : 0;
     // Refused after waiting MAX_QUEUE_WAIT_MS in the queue: these refusals are the slow ones by definition.
     const shedTimedOut = kind === 'taskflow' ? await scrapeMetric(server.url, 'taskflow_admission_shed_total{reason="queue_timeout"}') : 0;
@@ -653,6 +675,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       shedP99After1s: round(percentile(shedLater, 99)),
       otherErrors: other(b), statusCodes: b.statusCodes,
       serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
+      rssBeforeMb: round(rss[0], 0), rssThirdMb: round(third, 0), rssBurstEndMb: round(rssBurstEnd, 0), rssAfterMb: round(rssAfter, 0),
+      rssGrowthLaterMb: round(Math.max(...rss.slice(Math.round(opts.overloadSec / 3)), rssBurstEnd) - third, 0),
       recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
       recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
       recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
@@ -669,12 +693,13 @@ function overloadMarkdown(overload, rows, opts) {
   const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const normal = (o) => rows.find((r) => r.workload === o.workload && r.target === o.target);
   const lines = ['', `## Overload: W2 and W4 at ${opts.overloadConnections} connections for ${opts.overloadSec} s, then ${opts.connections} again for ${RECOVERY_SEC} s`, ''];
-  lines.push('| workload | server | 2xx req/s | × at ' + opts.connections + ' conn. | admitted p50 / p99 ms | 503 shed (req/s) | shed p50 / p99 / max ms | other errors | server cores | peak RSS MB | after: 2xx in 1st s | after: req/s, p99 ms, non-2xx | generator CPU |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| workload | server | 2xx req/s | × at ' + opts.connections + ' conn. | admitted p50 / p99 ms | 503 shed (req/s) | shed p50 / p99 / max ms | other errors | server cores | peak RSS MB | RSS MB: before, ⅓ in, end, after | after: 2xx in 1st s | after: req/s, p99 ms, non-2xx | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const o of overload) {
     const n = normal(o);
-    lines.push(`| ${o.workload} | ${TARGETS[o.target].label}${o.polite ? ", clients honour Retry-After" : o.target === "taskflow" ? ", clients ignore Retry-After" : ""} | ${f(o.okRps, 0)} | ${n ? f(o.okRps / n.rps, 2) : '–'} | ${f(o.admittedP50)} / ${f(o.admittedP99)} | ` +
+    lines.push(`| ${o.workload} | ${TARGETS[o.target].label}${o.polite ? ", clients honour Retry-After" : o.target !== "baseline" ? ", clients ignore Retry-After" : ""} | ${f(o.okRps, 0)} | ${n ? f(o.okRps / n.rps, 2) : '–'} | ${f(o.admittedP50)} / ${f(o.admittedP99)} | ` +
       `${o.shed} (${f(o.shedRps, 0)}) | ${o.shed ? `${f(o.shedP50)} / ${f(o.shedP99)} / ${f(o.shedMax)}` : '–'} | ${o.otherErrors} | ${f(o.serverCpuCores, 2)} | ${f(o.peakRssMb, 0)} | ` +
+      `${f(o.rssBeforeMb, 0)}, ${f(o.rssThirdMb, 0)}, ${f(o.rssBurstEndMb, 0)}, ${f(o.rssAfterMb, 0)} | ` +
       `${o.recoveryFirstSecondRps} | ${f(o.recoveryRps, 0)}, ${f(o.recoveryP99)}, ${o.recoveryNon2xx} | ${f(o.generatorCpuPct, 0)} % |`);
   }
   lines.push('', '| target (issue 19) | ' + overload.map((o) => `${o.workload} ${o.target}${o.polite ? ' polite' : ''}`).join(' | ') + ' |');
@@ -686,6 +711,7 @@ function overloadMarkdown(overload, rows, opts) {
   row('shed answered in ≤ 50 ms (p99)', (o) => (o.shed ? `${f(o.shedP99, 0)} ms${mark(o.shedP99 <= 50)}` : '–'));
   row('… of requests sent after the first second (1,000 connections open at once)', (o) => (o.shed ? `${f(o.shedP99After1s, 0)} ms${mark(o.shedP99After1s <= 50)}` : '–'));
   row('no errors but documented 503s', (o) => `${o.otherErrors}${mark(o.otherErrors === 0)}`);
+  row('memory flat: RSS growth from ⅓ in to the end ≤ 5 %', (o) => `${f(o.rssGrowthLaterMb, 0)} MB${mark(o.rssGrowthLaterMb <= 0.05 * o.rssThirdMb)}`);
   return lines.join('\n');
 }
 
@@ -769,8 +795,10 @@ async function main() {
     for (const w of OVERLOAD_WORKLOADS.filter((x) => opts.only.includes(x))) {
       // TaskFlow twice: clients that ignore Retry-After (autocannon: a retry storm, the worst case) and clients that
       // honour it, as the contract asks. The baseline never refuses, so for it the two are the same run.
-      const runs = ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x))
-        .flatMap((t) => (t === 'taskflow' ? [{ t, polite: false }, { t, polite: true }] : [{ t, polite: false }]));
+      // The floor refuses as TaskFlow does (the same bounds, without the pause of a refused connection), so it too
+      // runs with both kinds of client.
+      const runs = ['taskflow', 'floor', 'baseline'].filter((x) => opts.targets.includes(x))
+        .flatMap((t) => (t === 'baseline' ? [{ t, polite: false }] : [{ t, polite: false }, { t, polite: true }]));
       for (const { t, polite } of runs) {
         if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
         process.stdout.write(`overload ${w} ${(TARGETS[t].label + (polite ? ' (polite)' : '')).padEnd(21)} ${opts.overloadConnections} conn. `);
