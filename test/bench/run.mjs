@@ -352,6 +352,54 @@ async function preflight(url, plan, tokens, workload) {
   }
 }
 
+/** The first place two JSON values differ (a path and both values), or undefined when they are equal. */
+function firstDifference(a, b, path = '') {
+  if (Object.is(a, b)) return undefined;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) {
+    return `${path || '/'}: ${JSON.stringify(a)?.slice(0, 200)} ≠ ${JSON.stringify(b)?.slice(0, 200)}`;
+  }
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  for (const k of keys) {
+    if (!(k in a) || !(k in b)) return `${path}/${k}: only in ${k in a ? 'TaskFlow' : 'the floor'}`;
+    const d = firstDifference(a[k], b[k], `${path}/${k}`);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+/**
+ * Issue 13's floor serves the same responses as TaskFlow, with less work: checked before anything is measured.
+ * The same W1 and W2 requests (100 and 200 of them, reads of the seeded data) go to both servers, whose status,
+ * body and ETag must be equal; 20 W3 creates go to each, whose answers must be equal but for what a new row
+ * makes different (id, timestamps, Location). A floor that answers less than TaskFlow would flatter the ratios.
+ */
+async function checkFloorResponses(ctx, dbUrl) {
+  const servers = [await startServerProcess('taskflow', ctx.env), await startServerProcess('floor', ctx.env)];
+  try {
+    const probe = { ...ctx, random: prng(0x5a3e), created: 900_000 };
+    const requests = [...repeat(100, () => listRequest(probe)), ...repeat(200, () => getRequest(probe)), ...repeat(20, () => createRequest(probe))];
+    const ask = (server, r) =>
+      fetch(server.url + r.path, {
+        method: r.method,
+        headers: { authorization: `Bearer ${ctx.tokens[r.u]}`, ...(r.body ? { 'content-type': 'application/json' } : {}) },
+        body: r.body,
+      }).then(async (res) => ({ status: res.status, etag: res.headers.get('etag'), body: JSON.parse(await res.text()) }));
+    const volatile = ({ id: _id, created_at: _c, updated_at: _u, ...rest }) => rest;
+    for (const r of requests) {
+      const [a, b] = await Promise.all(servers.map((server) => ask(server, r)));
+      const created = r.check === 'created';
+      const difference = a.status !== b.status ? `status ${a.status} ≠ ${b.status}`
+        : !created && a.etag !== b.etag ? `ETag ${a.etag} ≠ ${b.etag}`
+          : firstDifference(created ? volatile(a.body) : a.body, created ? volatile(b.body) : b.body);
+      if (difference) throw new Error(`the floor does not answer as TaskFlow does: ${r.method} ${r.path} as user-${r.u + 1}: ${difference}`);
+    }
+    log(`The floor answers as TaskFlow does: ${requests.length} requests of W1, W2 and W3 compared (status, body, ETag).`);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await resetWrites(dbUrl);
+  }
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -773,6 +821,8 @@ async function main() {
       log(`\n!!! ${serverPlans.failures.length} sequential scan(s) on task in the server's queries — the index-scan target is missed !!!\n`);
     }
   }
+
+  if (opts.targets.includes('floor') && wantsTaskflow && ['W1', 'W2', 'W3'].some((w) => opts.only.includes(w))) await checkFloorResponses(ctx, dbUrl);
 
   const measurements = [];
   for (let run = 1; run <= opts.runs; run++) {

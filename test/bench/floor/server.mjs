@@ -20,10 +20,27 @@ const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: Number(env.D
 // The token check and the caller's worker (cached 5 min like src/identity/resolve.ts), shared with the baseline.
 const caller = createCaller(env, async (tenantId, sub) => (await pool.query({ name: 'worker', text: 'select id, handle from worker where tenant_id = $1 and user_id = $2', values: [tenantId, sub] })).rows[0], { cacheTokens: true });
 
+// allowed_transitions (contract 1.0): the workflow's next statuses, without `completed` while a subtask at any
+// depth is open. Whether one is open is asked only for the statuses that could go to completed (one index probe
+// for a leaf), as TaskFlow does (src/tasks/tasks.sql.ts, workflow.ts).
+const NEXT = { pending: ['in_progress', 'blocked', 'completed'], in_progress: ['review', 'completed', 'blocked'], review: ['in_progress', 'completed'], completed: ['review'], blocked: ['pending', 'in_progress'] };
+const allowed = (status, open) => (open ? NEXT[status].filter((s) => s !== 'completed') : NEXT[status]);
+const open = (t) => `case when ${t}.status in ('pending', 'in_progress', 'review') then exists (
+    with recursive descendant(id, status) as (
+      select x.id, x.status from task x where x.parent_task_id = ${t}.id
+      union all
+      select x.id, x.status from task x join descendant d on x.parent_task_id = d.id)
+    select 1 from descendant where status <> 'completed') else false end`;
+/** The same as JSON, built in the statement for the embedded subtasks. */
+const allowedJson = (t) => `case ${t}.status
+    ${Object.keys(NEXT).map((status) => `when '${status}' then ${NEXT[status].includes('completed') && status !== 'completed'
+      ? `case when ${open(t)} then '${JSON.stringify(allowed(status, true))}'::json else '${JSON.stringify(NEXT[status])}'::json end`
+      : `'${JSON.stringify(NEXT[status])}'::json`}`).join('\n    ')} end`;
+
 const MEMBER = `exists (select 1 from project p join member m on m.project_id = p.id and m.worker_id = $2 where p.id = $1 and p.tenant_id = $3)`;
 const SUMMARY = `t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id, a.handle as assignee_handle,
   t.due_date, t.parent_task_id, (select count(*) from task c where c.parent_task_id = t.id) as subtask_count,
-  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version`;
+  t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.version, ${open('t')} as has_open_subtasks`;
 const DETAIL = `${SUMMARY}, t.description, t.created_by_id, t.started_at, t.completed_at, t.recurrence_pattern,
   t.recurrence_max, t.recurring_root_id, t.spawn_count, t.last_rejection_reason, t.last_rejected_by_id,
   (select r.handle from worker r where r.id = t.last_rejected_by_id) as last_rejected_by_handle, t.last_rejected_at,
@@ -31,6 +48,7 @@ const DETAIL = `${SUMMARY}, t.description, t.created_by_id, t.started_at, t.comp
 const iso = (column) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 /** A subtask summary as JSON built in the statement, so a task and its subtasks come back in one row. */
 const SUMMARY_JSON = `json_build_object('id', c.id, 'project_id', c.project_id, 'title', c.title, 'status', c.status,
+  'allowed_transitions', ${allowedJson('c')},
   'priority', c.priority, 'progress_percent', c.progress_percent, 'tags', c.tags, 'assignee_id', c.assignee_id,
   'assignee_handle', ca.handle, 'due_date', ${iso('c.due_date')}, 'parent_task_id', c.parent_task_id,
   'subtask_count', (select count(*) from task g where g.parent_task_id = c.id), 'is_recurring', c.recurrence_pattern is not null,
@@ -39,7 +57,7 @@ const SUMMARY_JSON = `json_build_object('id', c.id, 'project_id', c.project_id, 
 const EMBEDDED_SUBTASKS = 50;
 
 const summary = (r) => ({
-  id: r.id, project_id: r.project_id, title: r.title, status: r.status, priority: r.priority, progress_percent: r.progress_percent, tags: r.tags,
+  id: r.id, project_id: r.project_id, title: r.title, status: r.status, allowed_transitions: allowed(r.status, r.has_open_subtasks), priority: r.priority, progress_percent: r.progress_percent, tags: r.tags,
   assignee_id: r.assignee_id, assignee_handle: r.assignee_handle, due_date: r.due_date, parent_task_id: r.parent_task_id,
   subtask_count: r.subtask_count, is_recurring: r.is_recurring, created_at: r.created_at, updated_at: r.updated_at, version: r.version,
 });
@@ -111,7 +129,7 @@ async function createTask(who, projectId, body) {
                       'parent_task_id', t.parent_task_id, 'due_date', ${iso('t.due_date')}, 'recurrence', null)
              from t)
            select ok.member, ok.assignee_ok, t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags,
-                  t.assignee_id, a.handle as assignee_handle, t.due_date, t.parent_task_id, 0::int8 as subtask_count,
+                  t.assignee_id, a.handle as assignee_handle, t.due_date, t.parent_task_id, 0::int8 as subtask_count, false as has_open_subtasks,
                   t.recurrence_pattern is not null as is_recurring, t.created_at, t.updated_at, t.description, t.created_by_id,
                   t.started_at, t.completed_at, t.recurrence_pattern, t.recurrence_max, t.recurring_root_id, t.spawn_count, t.version,
                   t.last_rejection_reason, t.last_rejected_by_id, null::text as last_rejected_by_handle, t.last_rejected_at,
