@@ -4,7 +4,8 @@
  * would do — node:http + pg + jose, named prepared statements, and one round trip per request (membership,
  * assignee check, insert and audit entry folded into single statements). The same token checks as the baseline
  * and TaskFlow (JWKS, iss, aud, exp, algorithms; the caller's worker cached 5 min). No validation library, no
- * logging, no metrics, no security headers, no problem documents beyond a title. Not product code.
+ * logging, no metrics, no security headers, no problem documents beyond a title. run.mjs checks before measuring
+ * that its status, body and ETag equal TaskFlow's for W1–W3 (checkFloorResponses). Not product code.
  *
  * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
  */
@@ -72,24 +73,26 @@ const detail = (r, subtasks) => ({
   subtasks,
 });
 
-// W1: membership and the newest page in one statement; TaskFlow's cursor (base64url JSON of sort and key).
+// W1: the newest page with the membership as a one-time condition of the same statement (TaskFlow's shape: ~25 %
+// less PostgreSQL CPU than a lateral join on "is a member", measured 2026-11-30); only an empty page asks whether
+// the caller is a member, for the 404. TaskFlow's cursor (base64url JSON of sort and key).
 async function listTasks(who, projectId, url) {
   const limit = Math.min(Math.max(Number(url.searchParams.get('limit') ?? 50) || 50, 1), 100);
   const { rows } = await pool.query({
     name: 'list',
-    text: `select ok.member, page.* from (select ${MEMBER} as member) ok
-           left join lateral (
-             select ${SUMMARY}, to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at_key
-             from task t left join worker a on a.id = t.assignee_id
-             where ok.member and t.project_id = $1 and t.tenant_id = $3
-             order by t.created_at desc, t.id desc limit $4) page on true`,
+    text: `select ${SUMMARY}, to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_at_key
+           from task t left join worker a on a.id = t.assignee_id
+           where t.project_id = $1 and t.tenant_id = $3 and exists (select 1 from member m where m.project_id = $1 and m.worker_id = $2)
+           order by t.created_at desc, t.id desc limit $4`,
     values: [projectId, who.workerId, who.tenantId, limit + 1],
   });
-  if (!rows[0].member) throw new HttpError(404, 'Project not found');
-  const found = rows[0].id === null ? [] : rows;
-  const page = found.slice(0, limit);
+  if (rows.length === 0) {
+    const member = await pool.query({ name: 'member', text: `select ${MEMBER} as member`, values: [projectId, who.workerId, who.tenantId] });
+    if (!member.rows[0].member) throw new HttpError(404, 'Project not found');
+  }
+  const page = rows.slice(0, limit);
   const last = page.at(-1);
-  const next = found.length > limit ? Buffer.from(JSON.stringify(['-created_at', last.created_at_key, last.id])).toString('base64url') : null;
+  const next = rows.length > limit ? Buffer.from(JSON.stringify(['-created_at', last.created_at_key, last.id])).toString('base64url') : null;
   return [200, { items: page.map(summary), next_cursor: next }];
 }
 
