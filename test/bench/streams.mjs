@@ -61,7 +61,17 @@ async function main() {
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  cleanups.push(() => child.kill('SIGTERM'));
+  // The server drains and closes its pool before the database goes (cleanups run in reverse): stopping the
+  // database under a running server logged its job queue's and event readers' lost connections.
+  cleanups.push(() => new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  }));
   for (const deadline = Date.now() + 120_000; ; await sleep(200)) {
     if (Date.now() > deadline) throw new Error('server did not start');
     if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
