@@ -229,23 +229,16 @@ function postgresCpuMs(postmasterPid) {
   }
   return total;
 }
-/** Resident memory now (VmRSS), MB. */
-function rssMb(pid) {
+/** A memory figure of /proc/<pid>/status in MB: VmRSS (resident now) or VmHWM (its peak); NaN once the process is gone. */
+function statusMb(pid, field) {
   try {
-    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) / 1024;
+    return Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]) / 1024;
   } catch {
     return NaN;
   }
 }
-
-function peakRssMb(pid) {
-  try {
-    const kb = Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/)[1]);
-    return kb / 1024;
-  } catch {
-    return NaN;
-  }
-}
+const rssMb = (pid) => statusMb(pid, 'VmRSS');
+const peakRssMb = (pid) => statusMb(pid, 'VmHWM');
 
 async function waitForHealth(url, child, logFile) {
   const deadline = Date.now() + 60_000;
@@ -694,7 +687,7 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
     await steady.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec });
 
     const cpu0 = cpuMs(server.pid);
-    // Resident memory once a second through the burst and the recovery: "flat" is no growth once the burst's
+    // Resident memory once a second through the burst (and once after the recovery): "flat" is no growth once the burst's
     // connections are open (from a third of the way in to the end), whatever the step up at its start.
     const rss = [rssMb(server.pid)];
     const sampler = setInterval(() => rss.push(rssMb(server.pid)), 1000);
