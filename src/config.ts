@@ -16,6 +16,7 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(4096),
+  LISTEN_SOCKETS: z.coerce.number().int().min(1).max(256).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FAILURE_WINDOW_MS: z.coerce.number().int().min(1).default(10_000),
 
@@ -134,6 +135,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
      * default, 511, drops the rest of a burst of new connections, whose clients then retry their SYN 1 s, 3 s later.
      */
     listenBacklog: env.LISTEN_BACKLOG,
+    /**
+     * Listening sockets on the port (SO_REUSEPORT): the event loop accepts one new connection per socket and loop
+     * iteration, so under load a burst of new connections waits seconds in the kernel with one (http/listen.ts).
+     */
+    listenSockets: env.LISTEN_SOCKETS ?? (process.platform === 'linux' ? 64 : 1),
     logLevel: env.LOG_LEVEL,
     /** Identical failures are logged once per window, then counted (observability/failure-log.ts). */
     logFailureWindowMs: env.LOG_FAILURE_WINDOW_MS,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
 import { composeApp, releaseApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -8,6 +8,7 @@ import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDrainer } from './http/drain.js';
+import { listen } from './http/listen.js';
 import { startJobQueue } from './jobs/index.js';
 import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
@@ -55,11 +56,14 @@ export async function startServer(config: Config, logger = createLogger(config.l
   const jobs = await startJobQueue(databaseUrl, { pollIntervalSeconds: config.jobs.pollIntervalSeconds }, logger);
   const app = await composeApp({ config, pool, chatPool, logger, jobs, databaseUrl });
 
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(config.port, config.host, config.listenBacklog, () => resolve(s));
-  });
+  const server = createHttpServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
-  const drainer = createDrainer(server);
+  const listening = await listen(server, { port: config.port, host: config.host, backlog: config.listenBacklog, sockets: config.listenSockets })
+    .catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      throw new ConfigError(`Port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port.`);
+    });
+  const drainer = createDrainer(server, listening.extra);
   const purgeTimer = setInterval(() => {
     purgeExpiredKeys(pool).then(
       (purged) => purged > 0 && logger.info({ purged }, 'expired idempotency keys deleted'),
@@ -67,10 +71,8 @@ export async function startServer(config: Config, logger = createLogger(config.l
     );
   }, PURGE_EVERY_MS);
   purgeTimer.unref();
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://127.0.0.1:${port}`;
-  logger.info({ url, docs: `${url}/docs`, backlog: config.listenBacklog }, 'TaskFlow API listening');
+  const url = `http://127.0.0.1:${listening.port}`;
+  logger.info({ url, docs: `${url}/docs`, backlog: config.listenBacklog, sockets: config.listenSockets }, 'TaskFlow API listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') =>

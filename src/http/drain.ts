@@ -30,7 +30,7 @@ interface ConnectionState {
  * that already served a request are closed when idle; a fresh one gets its first request answered (with
  * `Connection: close`), or is closed if it sends nothing within a second.
  */
-export function createDrainer(server: Server): Drainer {
+export function createDrainer(server: Server, extraListeners: readonly NetServer[] = []): Drainer {
   const connections = new Map<Socket, ConnectionState>();
   const open = new Set<ServerResponse>();
   let draining = false;
@@ -67,8 +67,11 @@ export function createDrainer(server: Server): Drainer {
     async drain(timeoutMs) {
       draining = true;
       for (const res of open) if (!res.headersSent) res.setHeader('Connection', 'close');
-      // net.Server#close: stop listening and wait for the connections to end, without http's idle sweep.
-      const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+      // net.Server#close: stop listening and wait for the connections to end, without http's idle sweep. Each
+      // extra listening socket (http/listen.ts) counts the connections it accepted, so each is waited for too.
+      const closed = Promise.all(
+        [server, ...extraListeners].map((s) => new Promise<void>((resolve) => NetServer.prototype.close.call(s, () => resolve()))),
+      );
       for (const socket of connections.keys()) closeIfIdle(socket);
       const grace = setTimeout(() => {
         for (const [socket, state] of connections) if (state.active === 0) socket.destroy();

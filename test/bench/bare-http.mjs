@@ -8,6 +8,7 @@
  * MAX_IN_FLIGHT, MAX_QUEUE, MAX_QUEUE_WAIT_MS turn on a minimal admission control (admissionOf, below).
  */
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 export class HttpError extends Error {
@@ -95,10 +96,20 @@ export function serve({ name, env, pool, caller, listTasks, createTask, getTask 
   const admission = admissionOf(env);
   const server = createServer(admission ? (req, res) => admission(req, res, handle) : handle);
   server.keepAliveTimeout = 65_000;
-  // The same listen backlog as TaskFlow (LISTEN_BACKLOG), so a burst of new connections meets the same kernel queue.
-  server.listen(Number(env.PORT ?? 3100), '127.0.0.1', 4096, () => console.log(`${name} listening on ${server.address().port}`));
+  // The same listen backlog (LISTEN_BACKLOG) and listening sockets (LISTEN_SOCKETS, src/http/listen.ts) as TaskFlow,
+  // so a burst of new connections meets the same kernel queues and is accepted as fast.
+  const sockets = Number(env.LISTEN_SOCKETS ?? (process.platform === 'linux' ? 64 : 1));
+  const port = Number(env.PORT ?? 3100);
+  const extra = [];
+  server.listen({ port, host: '127.0.0.1', backlog: 4096, reusePort: sockets > 1 }, () => {
+    for (let i = 1; i < sockets; i++) {
+      extra.push(createNetServer((socket) => server.emit('connection', socket)).listen({ port: server.address().port, host: '127.0.0.1', backlog: 4096, reusePort: true }));
+    }
+    console.log(`${name} listening on ${server.address().port} (${sockets} sockets)`);
+  });
   for (const signal of ['SIGTERM', 'SIGINT']) {
     process.once(signal, () => {
+      for (const listener of extra) listener.close();
       server.close();
       server.closeAllConnections();
       pool.end().then(() => process.exit(0));

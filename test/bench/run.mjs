@@ -863,7 +863,7 @@ async function main() {
   // --cpu-prof: one more run per profiled workload and server (not in the table: profiling slows the server).
   const profiles = [];
   for (const w of opts.cpuProf || []) {
-    for (const t of ['taskflow', 'baseline'].filter((x) => opts.targets.includes(x) || (x === 'taskflow' && wantsTaskflow))) {
+    for (const t of ['taskflow', 'baseline', 'floor'].filter((x) => opts.targets.includes(x) || (x === 'taskflow' && wantsTaskflow))) {
       if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
       const name = `${t}-${w}-${stamp}.cpuprofile`;
       process.stdout.write(`profiling ${w} on ${TARGETS[t].label} (--cpu-prof) `);

@@ -1,6 +1,7 @@
 /** `npm start` runs the production build; bad configuration stops it at once with a clear message. */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort } from '../../src/db/embedded.js';
 import { ROOT } from '../../src/paths.js';
@@ -89,9 +90,26 @@ describe('production build', () => {
     expect(run.code).toBe(0);
     expect(run.output).toMatch(/"msg":"stopped"/);
     // The listen backlog: what lets a burst of new connections wait in the kernel instead of re-sending SYNs.
-    expect(run.output).toMatch(/"backlog":4096,.*"msg":"TaskFlow API listening"/);
+    expect(run.output).toMatch(/"backlog":4096,"sockets":64,.*"msg":"TaskFlow API listening"/);
     const lines = run.output.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow(); // production logs are JSON lines
+  });
+
+  it('refuses, in one sentence, a port that another process holds (even one that shares its port)', async () => {
+    const port = await freePort();
+    // Another instance's listening sockets allow SO_REUSEPORT; without the check, this one would share its port.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen({ port, host: '0.0.0.0', reusePort: true }, resolve));
+    try {
+      const run = await npmStart({ NODE_ENV: 'production', PORT: String(port), DATABASE_URL: db.url, AUTH_JWKS_URL: sso.url.href }, undefined, true).done;
+      expect(run.code).toBe(1);
+      const fatal = run.output.split('\n').filter((l) => l.includes('"level":60'));
+      expect(fatal).toHaveLength(1);
+      expect(JSON.parse(fatal[0]!)).toMatchObject({ msg: 'failed to start', reason: `Port ${port} on 0.0.0.0 is already in use: stop what holds it, or set PORT to another port.` });
+      expect(run.output).not.toContain('"stack"');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });

@@ -193,6 +193,25 @@ describe('graceful shutdown', () => {
       expect(await serverConnections(db)).toBe(0);
     });
 
+    it('waits for requests on every listening socket (connections handed over by the extra sockets too)', async () => {
+      running = await startServer(loadConfig(env({ SHUTDOWN_TIMEOUT_MS: '5000', LISTEN_SOCKETS: '8' })));
+      const projectId = await newProject(running.url, 'sockets');
+      const release = await holdRowLock(db.url, 'project', projectId);
+      // Twelve connections of their own: the kernel spreads them over the eight sockets by their ports.
+      const slow = Array.from({ length: 12 }, (_, i) => request(`${running!.url}/api/projects/${projectId}`, 'PATCH', token, { name: `Slow ${i}` }));
+      await sleep(300);
+      let stopped = false;
+      const done = running.shutdown('test').then(() => (stopped = true));
+      await sleep(200);
+      expect(stopped).toBe(false);
+      await release();
+      const answers = await Promise.all(slow);
+      expect(answers.map(statusOf)).toEqual(Array(12).fill(200));
+      await done;
+      running = undefined;
+      expect(await serverConnections(db)).toBe(0);
+    });
+
     it('is bounded: a request still running at SHUTDOWN_TIMEOUT_MS is cut off and shutdown completes anyway', async () => {
       running = await startServer(loadConfig(env({ SHUTDOWN_TIMEOUT_MS: '1000' })));
       const projectId = await newProject(running.url, 'bounded');
