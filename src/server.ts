@@ -1,4 +1,5 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
+import v8 from 'node:v8';
 import { assertDevModeAllowed, DEV_MODE_WARNING } from './auth/index.js';
 import { composeApp, releaseApp } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -72,7 +73,7 @@ export async function startServer(config: Config, logger = createLogger(config.l
   }, PURGE_EVERY_MS);
   purgeTimer.unref();
   const url = `http://127.0.0.1:${listening.port}`;
-  logger.info({ url, docs: `${url}/docs`, backlog: config.listenBacklog, sockets: config.listenSockets }, 'TaskFlow API listening');
+  logger.info({ url, docs: `${url}/docs`, backlog: config.listenBacklog, sockets: config.listenSockets, heapGrowthPercent: config.heapGrowthPercent }, 'TaskFlow API listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') =>
@@ -135,6 +136,10 @@ async function main(): Promise<void> {
     process.exit(78); // EX_CONFIG
   }
   const logger = createLogger(config.logLevel);
+  // A bounded heap growth keeps memory flat under a burst: with V8's own factor the heap grew to about three times
+  // what survived each full collection (RSS +15 % through a 30 s burst of 1,000 connections); with 50 % it stays
+  // within 1.5 times (README, Overload in numbers). Set here, not in startServer: it is the process's setting.
+  if (config.heapGrowthPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const running = await startServer(config, logger).catch((err) => {
     // Configuration mistakes are the operator's to fix: the message is the whole story, no stack trace.
     logger.fatal(err instanceof ConfigError || err instanceof EmbeddedPostgresError ? { reason: err.message } : { err }, 'failed to start');

@@ -113,6 +113,8 @@ const TARGETS = {
   // TaskFlow as it was before named prepared statements: the same build with DB_PREPARED_STATEMENTS=off.
   unprepared: { label: 'TaskFlow unprepared', instances: 1, kind: 'taskflow', env: { DB_PREPARED_STATEMENTS: 'off' } },
   // TaskFlow without the event log's consumers (webhook dispatch, reminders, the inbox producer): issue 17's "before".
+  // TaskFlow with V8's own heap growth (HEAP_GROWTH_PERCENT=0), the before of the bounded growth: memory under a burst.
+  'v8-heap': { label: 'TaskFlow V8 heap growth', instances: 1, kind: 'taskflow', env: { HEAP_GROWTH_PERCENT: '0' } },
   'no-consumers': { label: 'TaskFlow no consumers', instances: 1, kind: 'taskflow', env: { BACKGROUND_WORKERS: 'false' } },
 };
 /** Servers that are not TaskFlow (they need no build of it). */
@@ -672,7 +674,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
   const { opts, env, tokens } = ctx;
   const kind = TARGETS[targetId].kind;
   // The floor refuses with the same bounds as TaskFlow's defaults (MAX_IN_FLIGHT, MAX_QUEUE; bare-http.mjs).
-  const server = await startServerProcess(kind, kind === 'floor' ? { ...env, MAX_IN_FLIGHT: '100', MAX_QUEUE: '100' } : env);
+  const targetEnv = { ...env, ...(TARGETS[targetId].env ?? {}) };
+  const server = await startServerProcess(kind, kind === 'floor' ? { ...targetEnv, MAX_IN_FLIGHT: '100', MAX_QUEUE: '100' } : targetEnv);
   const generators = [];
   try {
     ctx.random = prng(0x0e71 + workloadId.charCodeAt(1));
@@ -846,8 +849,9 @@ async function main() {
       // honour it, as the contract asks. The baseline never refuses, so for it the two are the same run.
       // The floor refuses as TaskFlow does (the same bounds, without the pause of a refused connection), so it too
       // runs with both kinds of client.
-      const runs = ['taskflow', 'floor', 'baseline'].filter((x) => opts.targets.includes(x))
-        .flatMap((t) => (t === 'baseline' ? [{ t, polite: false }] : [{ t, polite: false }, { t, polite: true }]));
+      // TaskFlow with V8's own heap growth ('v8-heap'), when asked for: the memory of the burst, clients that honour it.
+      const runs = ['taskflow', 'v8-heap', 'floor', 'baseline'].filter((x) => opts.targets.includes(x))
+        .flatMap((t) => (t === 'baseline' ? [{ t, polite: false }] : t === 'v8-heap' ? [{ t, polite: true }] : [{ t, polite: false }, { t, polite: true }]));
       for (const { t, polite } of runs) {
         if (WORKLOADS[w].taskflowOnly && t !== 'taskflow') continue;
         process.stdout.write(`overload ${w} ${(TARGETS[t].label + (polite ? ' (polite)' : '')).padEnd(21)} ${opts.overloadConnections} conn. `);

@@ -51,6 +51,8 @@ describe('production build', () => {
   it.each([
     [{ PORT: 'abc', AUTH_DEV_MODE: 'true' }, /PORT/],
     [{ LISTEN_BACKLOG: '0', AUTH_DEV_MODE: 'true' }, /LISTEN_BACKLOG/],
+    [{ LISTEN_SOCKETS: '0', AUTH_DEV_MODE: 'true' }, /LISTEN_SOCKETS/],
+    [{ HEAP_GROWTH_PERCENT: 'lots', AUTH_DEV_MODE: 'true' }, /HEAP_GROWTH_PERCENT/],
     [{ DATABASE_URL: 'mysql://nope', AUTH_DEV_MODE: 'true' }, /DATABASE_URL/],
     [{ AUTH_DEV_MODE: 'false' }, /AUTH_JWKS_URL/],
     [{ AUTH_JWKS_URL: 'http://127.0.0.1:1/jwks', AUTH_ALGORITHMS: 'HS256' }, /AUTH_ALGORITHMS/],
@@ -90,7 +92,7 @@ describe('production build', () => {
     expect(run.code).toBe(0);
     expect(run.output).toMatch(/"msg":"stopped"/);
     // The listen backlog: what lets a burst of new connections wait in the kernel instead of re-sending SYNs.
-    expect(run.output).toMatch(/"backlog":4096,"sockets":64,.*"msg":"TaskFlow API listening"/);
+    expect(run.output).toMatch(/"backlog":4096,"sockets":64,"heapGrowthPercent":50,"msg":"TaskFlow API listening"/);
     const lines = run.output.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow(); // production logs are JSON lines
