@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   // A bounded heap growth keeps memory flat under a burst: with V8's own factor the heap grew to about three times
-  // what survived each full collection (RSS +15 % through a 30 s burst of 1,000 connections); with 50 % it stays
+  // what survived each full collection (RSS +12 % through a 30 s burst of 1,000 connections); with 50 % it stays
   // within 1.5 times (README, Overload in numbers). Set here, not in startServer: it is the process's setting.
   if (config.heapGrowthPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   const running = await startServer(config, logger).catch((err) => {
