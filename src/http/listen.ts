@@ -34,9 +34,8 @@ export interface Listening {
  * fails with EADDRINUSE, as a single socket would.
  */
 export async function listen(server: HttpServer, settings: ListenSettings): Promise<Listening> {
-  const { host, backlog } = settings;
-  const sockets = Math.max(1, Math.floor(settings.sockets));
-  if (sockets === 1) {
+  const { host, backlog, sockets } = settings;
+  if (sockets <= 1) {
     await bind(server, { port: settings.port, host, backlog });
     return { port: boundPort(server), extra: [] };
   }

@@ -113,9 +113,9 @@ const TARGETS = {
   // TaskFlow as it was before named prepared statements: the same build with DB_PREPARED_STATEMENTS=off.
   unprepared: { label: 'TaskFlow unprepared', instances: 1, kind: 'taskflow', env: { DB_PREPARED_STATEMENTS: 'off' } },
   // TaskFlow without the event log's consumers (webhook dispatch, reminders, the inbox producer): issue 17's "before".
+  'no-consumers': { label: 'TaskFlow no consumers', instances: 1, kind: 'taskflow', env: { BACKGROUND_WORKERS: 'false' } },
   // TaskFlow with V8's own heap growth (HEAP_GROWTH_PERCENT=0), the before of the bounded growth: memory under a burst.
   'v8-heap': { label: 'TaskFlow V8 heap growth', instances: 1, kind: 'taskflow', env: { HEAP_GROWTH_PERCENT: '0' } },
-  'no-consumers': { label: 'TaskFlow no consumers', instances: 1, kind: 'taskflow', env: { BACKGROUND_WORKERS: 'false' } },
 };
 /** Servers that are not TaskFlow (they need no build of it). */
 const BARE = new Set(['baseline', 'floor']);
