@@ -12,6 +12,7 @@ import { createPgDriverFactory } from '@slonik/pg-driver';
 import type { Config } from '../config.js';
 import { withPreparedStatements } from './prepared.js';
 import { retryDroppedConnections } from './retry.js';
+import { useQueryConfigCopy } from './query-config.js';
 import { useRowShapes } from './row-shapes.js';
 
 /** A pool or a transaction: SQL functions take whichever the handler holds. */
@@ -119,6 +120,7 @@ export function pgClientConfig(url: string): { connectionString: string; ssl?: {
 
 export async function createDatabasePool(url: string, db: PoolSettings): Promise<DatabasePool> {
   useRowShapes();
+  useQueryConfigCopy();
   const pooled = isPooledUrl(url, db.pooled);
   const tls = tlsFromUrl(url);
   const pool = await createPool(tls.url, {
