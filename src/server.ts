@@ -9,7 +9,7 @@ import { migrate } from './db/migrate.js';
 import { purgeExpiredKeys } from './idempotency/index.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createDrainer } from './http/drain.js';
-import { listen } from './http/listen.js';
+import { assertPortFree, listen } from './http/listen.js';
 import { startJobQueue } from './jobs/index.js';
 import { createChatPool, ensureDatabase, EMBEDDED_CHAT_DATABASE, migrateChat } from './chat/index.js';
 
@@ -45,6 +45,15 @@ export async function startServer(config: Config, logger = createLogger(config.l
   assertDevModeAllowed(config.nodeEnv, config.auth.devMode);
   if (config.auth.devMode) logger.warn(DEV_MODE_WARNING);
   if (config.production && !config.database.url) throw new ConfigError('Invalid configuration:\n  DATABASE_URL is required in production');
+  // A port someone holds is refused now, not after the database, its migrations and the job queue have started.
+  // listen() below still refuses one taken in the meantime, and then stops what was started.
+  if (config.port !== 0) {
+    try {
+      await assertPortFree(config.port, config.host);
+    } catch (err) {
+      throw portProblem(config, err);
+    }
+  }
 
   const embedded = config.database.url ? undefined : await localDatabase(logger);
   const databaseUrl = config.database.url ?? embedded!.url;
@@ -59,10 +68,24 @@ export async function startServer(config: Config, logger = createLogger(config.l
 
   const server = createHttpServer(app);
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+
+  /** Everything started above but the HTTP server, stopped in order: at shutdown, or when listening fails. */
+  const release = async (poolBudgetMs: number) => {
+    // Running deliveries finish; queued ones stay in the database for the next instance.
+    await settlesWithin(jobs.stop(), 10_000);
+    // A handler cut off by the drain may still hold a connection; the pool gets the budget, then we go anyway.
+    const poolEnded = await settlesWithin(pool.end(), poolBudgetMs);
+    if (!poolEnded) logger.warn('database pool did not close in time');
+    if (chatPool) await settlesWithin(chatPool.end(), 1_000);
+    await releaseApp(app);
+    await embedded?.stop();
+  };
+
   const listening = await listen(server, { port: config.port, host: config.host, backlog: config.listenBacklog, sockets: config.listenSockets })
-    .catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EADDRINUSE') throw err;
-      throw new ConfigError(`Port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port.`);
+    .catch(async (err: unknown) => {
+      await app.stopBackground();
+      await release(config.shutdownTimeoutMs);
+      throw portProblem(config, err);
     });
   const drainer = createDrainer(server, listening.extra);
   const purgeTimer = setInterval(() => {
@@ -84,17 +107,16 @@ export async function startServer(config: Config, logger = createLogger(config.l
       await app.stopBackground(); // live streams end now; their clients resume elsewhere from Last-Event-ID
       const { forced } = await drainer.drain(config.shutdownTimeoutMs);
       if (forced) logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'requests still running at the shutdown timeout were cut off');
-      // Running deliveries finish; queued ones stay in the database for the next instance.
-      await settlesWithin(jobs.stop(), 10_000);
-      // A handler cut off above may still hold a connection; the pool gets what is left of the budget, then we go anyway.
-      const poolEnded = await settlesWithin(pool.end(), Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
-      if (!poolEnded) logger.warn('database pool did not close in time');
-      if (chatPool) await settlesWithin(chatPool.end(), 1_000);
-      await releaseApp(app);
-      await embedded?.stop();
+      await release(Math.max(1_000, config.shutdownTimeoutMs - (Date.now() - started)));
       logger.info({ ms: Date.now() - started }, 'stopped');
     })());
   return { server, url, shutdown };
+}
+
+/** A port in use as the operator's one-sentence problem; any other failure to listen as it is. */
+function portProblem(config: Config, err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException | null)?.code !== 'EADDRINUSE') return err;
+  return new ConfigError(`Port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port.`);
 }
 
 /**

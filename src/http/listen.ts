@@ -39,7 +39,7 @@ export async function listen(server: HttpServer, settings: ListenSettings): Prom
     await bind(server, { port: settings.port, host, backlog });
     return { port: boundPort(server), extra: [] };
   }
-  if (settings.port !== 0) await probeFree(settings.port, host);
+  if (settings.port !== 0) await assertPortFree(settings.port, host);
   await bind(server, { port: settings.port, host, backlog, reusePort: true });
   const port = boundPort(server);
   const extra: NetServer[] = [];
@@ -69,8 +69,11 @@ function bind(server: HttpServer | NetServer, options: BindOptions): Promise<voi
   });
 }
 
-/** Fails with EADDRINUSE when anything, with or without SO_REUSEPORT, holds the port. */
-async function probeFree(port: number, host: string): Promise<void> {
+/**
+ * Fails with EADDRINUSE when anything, with or without SO_REUSEPORT, holds the port. listen() asks it before
+ * sharing a port; the server also asks it first thing, before it starts a database for nothing.
+ */
+export async function assertPortFree(port: number, host: string): Promise<void> {
   const probe = createNetServer();
   await bind(probe, { port, host, backlog: 1 });
   await new Promise((resolve) => probe.close(resolve));

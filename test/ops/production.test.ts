@@ -114,4 +114,21 @@ describe('production build', () => {
       await new Promise((resolve) => holder.close(resolve));
     }
   });
+
+  it('refuses a port in use before it starts anything: no database is reached for it', async () => {
+    const port = await freePort();
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen({ port, host: '0.0.0.0' }, resolve));
+    // Nothing listens on this one: a server that went to its database first would fail on the connection.
+    const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/taskflow`;
+    try {
+      const run = await npmStart({ NODE_ENV: 'production', PORT: String(port), DATABASE_URL: nowhere, AUTH_JWKS_URL: sso.url.href }, undefined, true).done;
+      expect(run.code).toBe(1);
+      const fatal = run.output.split('\n').filter((l) => l.includes('"level":60'));
+      expect(fatal).toHaveLength(1);
+      expect(JSON.parse(fatal[0]!)).toMatchObject({ msg: 'failed to start', reason: `Port ${port} on 0.0.0.0 is already in use: stop what holds it, or set PORT to another port.` });
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 });
