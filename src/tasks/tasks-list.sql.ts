@@ -128,6 +128,9 @@ const SORTS = {
   }),
 } satisfies Record<TaskSort, SortSpec<z.ZodTuple>>;
 
+/** A sort's spec with its key type erased: what the functions below need of any sort. */
+const specOf = (sort: TaskSort) => SORTS[sort] as SortSpec<z.ZodTuple>;
+
 /** The cursor key of a row under a sort, for toPage. */
 export const cursorKeyOf = (sort: TaskSort, row: TaskListRow): unknown[] => SORTS[sort].keyOf(row);
 
@@ -135,12 +138,11 @@ export const cursorKeyOf = (sort: TaskSort, row: TaskListRow): unknown[] => SORT
  * What a cursor of this sort must hold: the schema a decoded cursor is checked against before it reaches
  * SQL (tasks-list.ts), so the casts in the "after" conditions cannot fail.
  */
-export const cursorKeySchema = (sort: TaskSort): z.ZodTuple => (SORTS[sort] as SortSpec<z.ZodTuple>).key;
+export const cursorKeySchema = (sort: TaskSort): z.ZodTuple => specOf(sort).key;
 
 /** The "after the cursor" condition, or none on the first page. */
 function afterCursor(sort: TaskSort, after: readonly unknown[] | undefined): FragmentSqlToken[] {
-  const s = SORTS[sort] as SortSpec<z.ZodTuple>;
-  return after === undefined ? [] : [s.after(after as z.infer<z.ZodTuple>)];
+  return after === undefined ? [] : [specOf(sort).after(after as z.infer<z.ZodTuple>)];
 }
 
 export interface TaskFilter {
@@ -198,7 +200,7 @@ export interface PageRequest {
 /** One statement per page: the summaries with their assignee handle and subtask count, limit + 1 rows. */
 const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page: PageRequest) =>
   db.any(sql.type(TaskListRow)`
-    select ${SUMMARY_COLUMNS}, ${(SORTS[page.sort] as SortSpec<z.ZodTuple>).keyColumn ?? sql.fragment`null::text`} as "sortKey"
+    select ${SUMMARY_COLUMNS}, ${specOf(page.sort).keyColumn ?? sql.fragment`null::text`} as "sortKey"
     from task t
     left join worker a on a.id = t.assignee_id
     where ${sql.join([...scope, ...filterConditions(filter), ...afterCursor(page.sort, page.after)], sql.fragment` and `)}
