@@ -4,8 +4,11 @@
  *
  *   parent → { type: 'plan', plan }            plan = { targets: [{ url, connections }], tokens, requests,
  *                                                       unique?: { status: [...] }, fallback?: [...] }
- *   parent → { type: 'run', phase, seconds, polite? }   runs every target at once for `seconds` (polite: the
- *                                                       connections honour Retry-After, see runPolite)
+ *   parent → { type: 'run', phase, seconds, polite?, warmupSeconds? }
+ *                                              runs every target at once for `seconds` (polite: the connections
+ *                                              honour Retry-After, see runTarget), after `warmupSeconds` of the
+ *                                              same load on the same connections, which are not counted
+ *   child  → { type: 'measuring', phase }      the warm-up is over (only when the run has warmupSeconds, 0 too)
  *   child  → { type: 'done', phase, result }   result = { elapsedMs, latencies (ms, every response),
  *                                                         statusCodes, errors, timeouts, cpuMs, applied }
  *
@@ -94,12 +97,18 @@ function runTarget(target, seconds, record, polite = false) {
   });
 }
 
-async function run(phase, seconds, polite = false) {
+/**
+ * One autocannon run per target for `warmupSeconds + seconds`; only responses to requests sent after the
+ * warm-up count, and the parent is told when that boundary passes (`{ type: 'measuring' }`) so that it reads the
+ * servers' CPU from there. The same connections carry the warm-up and the measured window.
+ */
+async function run(phase, seconds, polite = false, warmupSeconds = undefined) {
   let latencies = new Float64Array(1 << 16);
   let count = 0;
   const statusCodes = {};
   applied = { unique: 0, fallback: 0 };
   const record = (status, ms) => {
+    if (performance.now() - ms < t0) return; // sent during the warm-up
     if (count === latencies.length) {
       const grown = new Float64Array(latencies.length * 2);
       grown.set(latencies);
@@ -124,9 +133,16 @@ async function run(phase, seconds, polite = false) {
   const shedAfterFirstSecond = [];
   const admitted = [];
   const okPerQuarter = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds, record, polite)));
+  let cpu0 = process.cpuUsage();
+  const warmupMs = (warmupSeconds ?? 0) * 1000;
+  const t0 = performance.now() + warmupMs;
+  const boundary = warmupSeconds === undefined
+    ? null
+    : setTimeout(() => {
+        cpu0 = process.cpuUsage();
+        process.send({ type: 'measuring', phase });
+      }, warmupMs);
+  const results = await Promise.all(plan.targets.map((t) => runTarget(t, seconds + warmupMs / 1000, record, polite))).finally(() => clearTimeout(boundary));
   const elapsedMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   return {
@@ -149,7 +165,7 @@ process.on('message', (msg) => {
     plan = msg.plan;
     process.send({ type: 'ready' });
   } else if (msg.type === 'run') {
-    run(msg.phase, msg.seconds, msg.polite === true).then(
+    run(msg.phase, msg.seconds, msg.polite === true, msg.warmupSeconds).then(
       (result) => process.send({ type: 'done', phase: msg.phase, result }),
       (err) => process.send({ type: 'failed', phase: msg.phase, error: String(err?.stack ?? err) }),
     );

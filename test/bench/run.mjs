@@ -4,7 +4,7 @@
  *
  *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,floor,scale-out,unprepared]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
- *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload] [--warmup 20]
+ *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload] [--warmup 30]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts the fake SSO (test/helpers/sso.mjs), then for every workload and target starts the server(s) fresh,
@@ -33,8 +33,6 @@ const ROOT = resolve(HERE, '../..');
 const RESULTS = join(HERE, 'results');
 const DIST = resolve(ROOT, process.env.BENCH_DIST ?? 'dist'); // BENCH_DIST: a build elsewhere (development only)
 const DB_NAME = 'taskflow_bench';
-/** Between the warm-up and the measured window (see measure). */
-const SETTLE_MS = 1_000;
 const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both servers
 
 // ---------------------------------------------------------------------------------------------- options
@@ -67,8 +65,9 @@ function parseArgs(argv) {
   if (!(o.runs >= 1) || !(o.connections >= 1) || !(o.generators >= 1)) usage('--runs, --connections and --generators take positive integers');
   if ([...o.only, ...(o.cpuProf || [])].some((w) => !WORKLOADS[w])) usage(`--only and --cpu-prof take ${Object.keys(WORKLOADS).join(',')}`);
   if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
-  // 20 s: V8 is still compiling TaskFlow's hot paths 5 s into the load on this machine (see test/bench/README.md).
-  o.warmupSec ??= o.quick ? 2 : 20;
+  // 30 s: V8 moves the functions called once per request to its optimizing compiler only after 12,000–15,000
+  // requests, 23–28 s into W1's load on this machine (see test/bench/README.md, step 4).
+  o.warmupSec ??= o.quick ? 2 : 30;
   if (!(o.warmupSec >= 0)) usage('--warmup takes seconds (0 or more)');
   o.durationSec = o.quick ? 5 : 15;
   if (o.quick) o.overloadSec = Math.min(o.overloadSec, 5);
@@ -308,8 +307,10 @@ function forkGenerator() {
       waiters.push((reply) => (reply.type === 'failed' ? rej(new Error(reply.error)) : res(reply)));
       child.send(msg);
     });
+  /** The next message without sending one (the second answer of a run with a warm-up). */
+  const expect = () => new Promise((res, rej) => waiters.push((reply) => (reply.type === 'failed' ? rej(new Error(reply.error)) : res(reply))));
   cleanups.push(() => stopProcess(child, 'SIGKILL'));
-  return { child, ask, close: () => { child.send({ type: 'exit' }); return stopProcess(child, 'SIGKILL', 5_000); } };
+  return { child, ask, expect, close: () => { child.send({ type: 'exit' }); return stopProcess(child, 'SIGKILL', 5_000); } };
 }
 
 // ---------------------------------------------------------------------------------------------- measuring
@@ -432,16 +433,18 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
         unique: (plan.unique ?? []).filter((_, k) => k % opts.generators === g), fallback: plan.fallback ?? [],
       } });
     }
-    await Promise.all(generators.map((g) => g.ask({ type: 'run', phase: 'warmup', seconds: opts.warmupSec })));
-    // The warm-up's connections close with requests still in flight, which the server finishes for nobody: without
-    // a pause the measured window's first requests queue behind them (W1 on TaskFlow: p99 0.6–1.0 s against a p95
-    // of 0.3 s, all of it in the first half second; 0.32 s with the pause).
-    await new Promise((settled) => setTimeout(settled, SETTLE_MS));
+    // The warm-up and the measured window are one run on the same connections: the generators answer 'measuring'
+    // when the warm-up is over, then the result of the window. Until 2026-12-01 they were two runs with a pause
+    // between them, and the warm-up's 100 connections all closed at once just before the window: the server's
+    // first mass teardown of sockets changed object layouts its compiled code relied on (`--trace-deopt`: about 40
+    // functions of node:net, node:stream and node:http thrown away at that moment, compiled again in the window).
+    // A production server behind a load balancer keeps its connections (test/bench/README.md, step 4).
+    await Promise.all(generators.map((g) => g.ask({ type: 'run', phase: 'measure', seconds: opts.durationSec, warmupSeconds: opts.warmupSec })));
 
     const measuredFromUs = Number(process.hrtime.bigint() / 1000n); // the clock of .cpuprofile timestamps
     const serverCpu0 = servers.reduce((n, s) => n + cpuMs(s.pid), 0);
     const pgCpu0 = postgresCpuMs(pgInfo.postmasterPid);
-    const results = (await Promise.all(generators.map((g) => g.ask({ type: 'run', phase: 'measure', seconds: opts.durationSec })))).map((m) => m.result);
+    const results = (await Promise.all(generators.map((g) => g.expect()))).map((m) => m.result);
     const serverCpuMs = servers.reduce((n, s) => n + cpuMs(s.pid), 0) - serverCpu0;
     const measuredToUs = Number(process.hrtime.bigint() / 1000n);
     const pgCpuMs = postgresCpuMs(pgInfo.postmasterPid) - pgCpu0;
