@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import yaml from 'js-yaml';
 import { OpenAPIBackend, type Document } from 'openapi-backend';
-import { compileRequestParser, precompileRequestParsing, sampleParseRequests } from '../../src/http/fast-request-parser.js';
+import { bath } from 'bath-es5';
+import { compilePathParams, compileRequestParser, precompileRequestParsing, sampleParseRequests } from '../../src/http/fast-request-parser.js';
 import { hardenRequestSchemas } from '../../src/http/hardening.js';
 import { CONTRACT_PATH } from '../../src/paths.js';
 
@@ -129,5 +130,26 @@ describe('fast-request-parser: parseRequest without the repeated work', () => {
     }
     expect(answers[1]).toEqual(answers[0]);
     expect(answers[1]).toEqual({ params: { id: '7', part: 'main' }, query: { tags: ['a', 'b'], status: ['x'] }, valid: true });
+  });
+
+  // The router extracts path parameters with bath; the adapter compiles the same rules once per template.
+  it.each([
+    ['/api/tasks/{task_id}', ['/api/tasks/12', '/api/tasks/', '/api/tasks/a%20b', '/api/tasks/%ZZ', '/api/tasks/1/2', '/api/tasks/%2F']],
+    ['/things/{id}/parts/{part}', ['/things/1/parts/2', '/things//parts/', '/things/1/parts']],
+    ['/a/{x}/b/{x}', ['/a/1/b/1', '/a/1/b/2', '/a/%31/b/1']],
+    ['/a/{__proto__}/{constructor}', ['/a/1/2']],
+    ['/files/{name}.json', ['/files/a.json', '/files/ajson', '/files/a-json']],
+    ['/no-params', ['/no-params', '/other']],
+  ])('extracts the path parameters of %s as bath does', (template, paths) => {
+    const ours = compilePathParams(template);
+    const theirs = bath(template).params;
+    const outcome = (f: (p: string) => unknown, p: string) => {
+      try {
+        return { value: f(p) };
+      } catch (err) {
+        return { threw: String(err) };
+      }
+    };
+    for (const path of paths) expect([path, outcome(ours, path)]).toEqual([path, outcome(theirs, path)]);
   });
 });
