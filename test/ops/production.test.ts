@@ -92,7 +92,7 @@ describe('production build', () => {
     expect(run.code).toBe(0);
     expect(run.output).toMatch(/"msg":"stopped"/);
     // The listen backlog: what lets a burst of new connections wait in the kernel instead of re-sending SYNs.
-    expect(run.output).toMatch(/"backlog":4096,"sockets":64,"heapGrowthPercent":50,"msg":"TaskFlow API listening"/);
+    expect(run.output).toMatch(/"backlog":4096,"sockets":64,"heapGrowthPercent":50,"pretenuring":false,"msg":"TaskFlow API listening"/);
     const lines = run.output.split('\n').filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow(); // production logs are JSON lines
