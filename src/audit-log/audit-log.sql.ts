@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { ActorType, AuditAction, EntityType, Id, Timestamp, type Db } from '../db/index.js';
+import { ActorType, AuditAction, EntityType, Id, JsonObject, Timestamp, type Db } from '../db/index.js';
 
 /** The audit trail read back (the Audit operations); src/audit/ holds the one writer, recordAudit. */
 export const AuditRow = z.object({
@@ -12,7 +12,7 @@ export const AuditRow = z.object({
   actor_handle: z.string(),
   actor_type: ActorType,
   client: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
+  details: JsonObject,
   created_at: Timestamp,
 });
 export type AuditRow = z.infer<typeof AuditRow>;

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { Id, JsonObject, Timestamp, type Db } from '../db/index.js';
 import type { Position } from './cursor.js';
 
 /** An audit row read as an event. Actor type and action are kept as stored, whatever new values appear. */
@@ -16,7 +16,7 @@ export const EventRow = z.object({
   actorHandle: z.string(),
   actorType: z.string(),
   client: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
+  details: JsonObject,
   createdAt: Timestamp,
 });
 export type EventRow = z.infer<typeof EventRow>;

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { ActorType, Id, NotificationType, Timestamp, type Db } from '../db/index.js';
+import { ActorType, Id, JsonObject, NotificationType, Timestamp, type Db } from '../db/index.js';
 import type { NotificationDraft, TaskParties } from './produce.js';
 
 const PartiesRow = z.object({ id: Id, title: z.string(), createdById: Id, assigneeId: Id.nullable() });
@@ -43,7 +43,7 @@ export const NotificationRow = z.object({
   actorId: Id.nullable(),
   actorHandle: z.string(),
   actorType: ActorType,
-  data: z.record(z.string(), z.unknown()),
+  data: JsonObject,
   readAt: Timestamp.nullable(),
   createdAt: Timestamp,
 });
