@@ -253,7 +253,12 @@ describe('Idempotency-Key', () => {
       let holder: number | null = null;
       for (let i = 0; i < 100 && holder === null; i++) {
         await sleep(20);
-        holder = (await t.pool.maybeOneFirst(sql.unsafe`select pid from pg_locks where locktype = 'advisory' and granted limit 1`)) as number | null;
+        // pg_locks lists every database of the server: only this test's own database is ours to look at (another
+        // suite's advisory lock, e.g. the import's, would otherwise be taken for the key's and its backend killed).
+        holder = (await t.pool.maybeOneFirst(sql.unsafe`
+          select pid from pg_locks
+          where locktype = 'advisory' and granted and database = (select oid from pg_database where datname = current_database())
+          limit 1`)) as number | null;
       }
       expect(holder).not.toBeNull();
       // The duplicate meanwhile is told the first is still running.
