@@ -4,7 +4,7 @@
  *
  *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,floor,scale-out,unprepared]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
- *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload] [--warmup 30]
+ *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload] [--warmup 30] [--pool-size 10]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts the fake SSO (test/helpers/sso.mjs), then for every workload and target starts the server(s) fresh,
@@ -33,13 +33,13 @@ const ROOT = resolve(HERE, '../..');
 const RESULTS = join(HERE, 'results');
 const DIST = resolve(ROOT, process.env.BENCH_DIST ?? 'dist'); // BENCH_DIST: a build elsewhere (development only)
 const DB_NAME = 'taskflow_bench';
-const POOL_SIZE = '10'; // the server's default DB_POOL_SIZE, given to both servers
 
 // ---------------------------------------------------------------------------------------------- options
 
 function parseArgs(argv) {
   const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'floor', 'scale-out'], cpuProf: false,
-    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30 };
+    connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30,
+    poolSize: 10 }; // the server's default DB_POOL_SIZE, given to both servers
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
     return argv[i + 1];
@@ -59,10 +59,13 @@ function parseArgs(argv) {
     else if (a === '--overload-connections') o.overloadConnections = Number(value(i++));
     else if (a === '--overload-seconds') o.overloadSec = Number(value(i++));
     else if (a === '--warmup') o.warmupSec = Number(value(i++));
+    else if (a === '--pool-size') o.poolSize = Number(value(i++));
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
-  if (!(o.runs >= 1) || !(o.connections >= 1) || !(o.generators >= 1)) usage('--runs, --connections and --generators take positive integers');
+  if (!(o.runs >= 1) || !(o.connections >= 1) || !(o.generators >= 1) || !(Number.isInteger(o.poolSize) && o.poolSize >= 1)) {
+    usage('--runs, --connections, --generators and --pool-size take positive integers');
+  }
   if ([...o.only, ...(o.cpuProf || [])].some((w) => !WORKLOADS[w])) usage(`--only and --cpu-prof take ${Object.keys(WORKLOADS).join(',')}`);
   if (o.targets.some((t) => !TARGETS[t])) usage(`--targets takes ${Object.keys(TARGETS).join(',')}`);
   // 30 s: V8 moves the functions called once per request to its optimizing compiler only after 12,000–15,000
@@ -224,6 +227,20 @@ const ppidOf = (pid) => {
     return -1;
   }
 };
+/**
+ * Where a process's main thread spent its time, in ms: on a CPU, and runnable but waiting for one (Linux's
+ * /proc/<pid>/task/<pid>/schedstat; null elsewhere). A single-threaded server whose main thread waits for a CPU
+ * as long as it runs is held back by the machine, not only by its own work (test/bench/README.md, "Reading").
+ */
+function mainThreadSched(pid) {
+  try {
+    const [onCpuNs, waitNs] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { onCpuMs: onCpuNs / 1e6, waitMs: waitNs / 1e6 };
+  } catch {
+    return null;
+  }
+}
+
 /** CPU of PostgreSQL: the postmaster, its live backends, and the backends that already exited. */
 function postgresCpuMs(postmasterPid) {
   if (!postmasterPid) return 0;
@@ -443,9 +460,11 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
 
     const measuredFromUs = Number(process.hrtime.bigint() / 1000n); // the clock of .cpuprofile timestamps
     const serverCpu0 = servers.reduce((n, s) => n + cpuMs(s.pid), 0);
+    const sched0 = mainThreadSched(servers[0].pid);
     const pgCpu0 = postgresCpuMs(pgInfo.postmasterPid);
     const results = (await Promise.all(generators.map((g) => g.expect()))).map((m) => m.result);
     const serverCpuMs = servers.reduce((n, s) => n + cpuMs(s.pid), 0) - serverCpu0;
+    const sched1 = mainThreadSched(servers[0].pid);
     const measuredToUs = Number(process.hrtime.bigint() / 1000n);
     const pgCpuMs = postgresCpuMs(pgInfo.postmasterPid) - pgCpu0;
     const peakRss = Math.max(...servers.map((s) => peakRssMb(s.pid)));
@@ -467,6 +486,9 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
       serverCpuMsPerReq: round(serverCpuMs / requests, 3), dbCpuMsPerReq: round(pgCpuMs / requests, 3),
       serverCpuCores: round(serverCpuMs / 1000 / elapsedSec, 2), dbCpuCores: round(pgCpuMs / 1000 / elapsedSec, 2),
       peakRssMb: round(peakRss, 0),
+      // The (first) server's main thread over the window, as shares of the window: on a CPU, and waiting for one.
+      mainOnCpuPct: sched0 && sched1 ? round(((sched1.onCpuMs - sched0.onCpuMs) / ((measuredToUs - measuredFromUs) / 1000)) * 100, 0) : NaN,
+      mainWaitingPct: sched0 && sched1 ? round(((sched1.waitMs - sched0.waitMs) / ((measuredToUs - measuredFromUs) / 1000)) * 100, 0) : NaN,
       generatorCpuPct: round(Math.max(...results.map((r) => (r.cpuMs / r.elapsedMs) * 100)), 0),
       statusChanges: results.reduce((n, r) => n + r.applied.unique, 0),
       statusFallbacks: results.reduce((n, r) => n + r.applied.fallback, 0),
@@ -551,7 +573,7 @@ function aggregate(measurements) {
   }
   return [...groups.values()].map((ms) => {
     const row = { workload: ms[0].workload, target: ms[0].target, runs: ms.length };
-    for (const f of ['rps', 'p50', 'p95', 'p99', 'max', 'serverCpuMsPerReq', 'dbCpuMsPerReq', 'serverCpuCores', 'dbCpuCores', 'peakRssMb', 'generatorCpuPct']) {
+    for (const f of ['rps', 'p50', 'p95', 'p99', 'max', 'serverCpuMsPerReq', 'dbCpuMsPerReq', 'serverCpuCores', 'dbCpuCores', 'peakRssMb', 'generatorCpuPct', 'mainOnCpuPct', 'mainWaitingPct']) {
       row[f] = median(ms.map((m) => m[f]));
     }
     for (const f of ['non2xx', 'conflicts409', 'errors', 'timeouts', 'statusChanges', 'statusFallbacks']) row[f] = ms.reduce((n, m) => n + m[f], 0);
@@ -629,12 +651,13 @@ function markdown(report) {
   lines.push(`${meta.machine}; Node ${meta.node}; PostgreSQL ${meta.postgres} (embedded, fsync off); ${meta.connections} connections; ` +
     `${meta.warmupSec} s warm-up + ${meta.durationSec} s measured; median of ${meta.runs} run(s); ${meta.generators} autocannon generator process(es); ` +
     `LOG_LEVEL=${meta.logLevel}; load average at start ${meta.loadavg}.`, '');
-  lines.push('| workload | server | req/s | p50 ms | p95 ms | p99 ms | non-2xx | server CPU ms/req | DB CPU ms/req | server cores | peak RSS MB | generator CPU |');
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('| workload | server | req/s | p50 ms | p95 ms | p99 ms | non-2xx | server CPU ms/req | DB CPU ms/req | server cores | main thread: on a CPU / waiting for one | peak RSS MB | generator CPU |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const bad = r.non2xx + r.errors + r.timeouts;
     lines.push(`| ${r.workload} ${WORKLOADS[r.workload].title} | ${TARGETS[r.target].label} | ${f(r.rps, 0)} | ${f(r.p50)} | ${f(r.p95)} | ${f(r.p99)} | ` +
-      `${bad}${r.conflicts409 ? ` (409: ${r.conflicts409})` : ''} | ${f(r.serverCpuMsPerReq, 2)} | ${f(r.dbCpuMsPerReq, 2)} | ${f(r.serverCpuCores, 2)} | ${f(r.peakRssMb, 0)} | ${f(r.generatorCpuPct, 0)} % |`);
+      `${bad}${r.conflicts409 ? ` (409: ${r.conflicts409})` : ''} | ${f(r.serverCpuMsPerReq, 2)} | ${f(r.dbCpuMsPerReq, 2)} | ${f(r.serverCpuCores, 2)} | ` +
+      `${f(r.mainOnCpuPct, 0)} % / ${f(r.mainWaitingPct, 0)} % | ${f(r.peakRssMb, 0)} | ${f(r.generatorCpuPct, 0)} % |`);
   }
   if (ratios.length) {
     lines.push('', '| workload | TaskFlow / baseline req/s | TaskFlow / baseline p95 | TaskFlow ×2 / ×1 req/s |', '|---|---:|---:|---:|');
@@ -734,6 +757,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       rssBeforeMb: round(rss[0], 0), rssThirdMb: round(third, 0), rssBurstEndMb: round(rssBurstEnd, 0), rssAfterMb: round(rssAfter, 0),
       rssGrowthLaterMb: round(Math.max(...rss.slice(Math.round(opts.overloadSec / 3)), rssBurstEnd) - third, 0),
       recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
+      // 2xx answers in each second of the burst: whether a shortfall is its first seconds or all of it.
+      okPerSecond: Array.from({ length: Math.ceil((b.okPerQuarter ?? []).length / 4) }, (_, i) => b.okPerQuarter.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0)),
       recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
       recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
       generatorCpuPct: round((b.cpuMs / b.elapsedMs) * 100, 0),
@@ -816,7 +841,7 @@ async function main() {
   const tokens = await Promise.all(Array.from({ length: USERS }, (_, k) => sso.mint({ sub: userId(k + 1), email: userEmail(k + 1), name: userName(k + 1) }, { expiresIn: '4h' })));
   const env = {
     DATABASE_URL: dbUrl, AUTH_JWKS_URL: sso.url.href, AUTH_ISSUER: sso.issuer, AUTH_AUDIENCE: sso.audience,
-    NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: POOL_SIZE,
+    NODE_ENV: 'production', LOG_LEVEL: opts.logLevel, RATE_LIMIT_PER_MINUTE: '0', RATE_LIMIT_ANONYMOUS_PER_MINUTE: '0', DB_POOL_SIZE: String(opts.poolSize),
   };
   const ctx = { opts, env, tokens, agentKeys, pgInfo, created: 0, pendingCursor: 0, pendingOrder: shuffled(PENDING, prng(6)) };
 
@@ -841,7 +866,8 @@ async function main() {
         const m = await measure(ctx, w, t);
         measurements.push({ ...m, run });
         log(`${String(m.rps).padStart(6)} req/s  p50 ${m.p50} ms  p95 ${m.p95} ms  p99 ${m.p99} ms  non-2xx ${m.non2xx + m.errors + m.timeouts}` +
-          `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %`);
+          `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %` +
+          `  main thread on CPU ${m.mainOnCpuPct} %, waiting ${m.mainWaitingPct} %`);
         if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
@@ -864,7 +890,8 @@ async function main() {
         const o = await measureOverload(ctx, w, t, polite);
         overload.push(o);
         log(`2xx ${o.okRps} req/s  admitted p99 ${o.admittedP99} ms  shed ${o.shed} (p99 ${o.shedP99} ms)  other errors ${o.otherErrors}` +
-          `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %`);
+          `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %` +
+          `\n  2xx per second of the burst: ${o.okPerSecond.join(' ')}`);
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
     }
