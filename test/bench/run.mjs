@@ -476,6 +476,7 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
     const elapsedSec = Math.max(...results.map((r) => r.elapsedMs)) / 1000;
     const non2xx = Object.entries(statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0);
     const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+    const mainShare = (field) => (sched0 && sched1 ? round(((sched1[field] - sched0[field]) / ((measuredToUs - measuredFromUs) / 1000)) * 100, 0) : NaN);
     return {
       workload: workloadId, target: targetId, instances: target.instances,
       rps: round(requests / elapsedSec, 0), requests,
@@ -487,8 +488,7 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
       serverCpuCores: round(serverCpuMs / 1000 / elapsedSec, 2), dbCpuCores: round(pgCpuMs / 1000 / elapsedSec, 2),
       peakRssMb: round(peakRss, 0),
       // The (first) server's main thread over the window, as shares of the window: on a CPU, and waiting for one.
-      mainOnCpuPct: sched0 && sched1 ? round(((sched1.onCpuMs - sched0.onCpuMs) / ((measuredToUs - measuredFromUs) / 1000)) * 100, 0) : NaN,
-      mainWaitingPct: sched0 && sched1 ? round(((sched1.waitMs - sched0.waitMs) / ((measuredToUs - measuredFromUs) / 1000)) * 100, 0) : NaN,
+      mainOnCpuPct: mainShare('onCpuMs'), mainWaitingPct: mainShare('waitMs'),
       generatorCpuPct: round(Math.max(...results.map((r) => (r.cpuMs / r.elapsedMs) * 100)), 0),
       statusChanges: results.reduce((n, r) => n + r.applied.unique, 0),
       statusFallbacks: results.reduce((n, r) => n + r.applied.fallback, 0),
