@@ -1,7 +1,7 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { ActiveAgentKey } from '../auth/index.js';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { Id, Timestamp, limitRows, type Db } from '../db/index.js';
 
 export const AgentKeyRow = z.object({
   id: Id,
@@ -57,7 +57,7 @@ export const MAX_LISTED_KEYS = 100;
 
 /** The keys of an agent, newest first, at most MAX_LISTED_KEYS. */
 export const listAgentKeyRows = (db: Db, agentId: number) =>
-  db.any(sql.type(AgentKeyRow)`select ${KEY_COLUMNS} from agent_key k where k.agent_id = ${agentId} order by k.id desc limit ${MAX_LISTED_KEYS}`);
+  db.any(sql.type(AgentKeyRow)`select ${KEY_COLUMNS} from agent_key k where k.agent_id = ${agentId} order by k.id desc ${limitRows(MAX_LISTED_KEYS)}`);
 
 const RevokedRow = AgentKeyRow.extend({ wasActive: z.boolean() });
 

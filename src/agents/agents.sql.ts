@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { AgentType, Id, Timestamp, type Db } from '../db/index.js';
+import { AgentType, Id, Timestamp, limitRows, type Db } from '../db/index.js';
 
 const AgentRow = z.object({
   id: Id,
@@ -45,7 +45,7 @@ export const listAgentsPage = (db: Db, tenantId: string, limit: number, after?: 
     where w.tenant_id = ${tenantId} and w.type = 'agent'
       ${after === undefined ? sql.fragment`` : sql.fragment`and (w.created_at, w.id) > (timestamptz 'epoch' + ${after[0]} * interval '1 microsecond', ${after[1]})`}
     order by w.created_at, w.id
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 
 /** An agent of the tenant; null for a human's worker id or another tenant's agent. `lock` holds the row for the transaction. */
 export const findAgent = (db: Db, tenantId: string, agentId: number, lock = false) =>

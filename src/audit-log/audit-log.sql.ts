@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { ActorType, AuditAction, EntityType, Id, JsonObject, Timestamp, type Db } from '../db/index.js';
+import { ActorType, AuditAction, EntityType, Id, JsonObject, Timestamp, limitRows, type Db } from '../db/index.js';
 
 /** The audit trail read back (the Audit operations); src/audit/ holds the one writer, recordAudit. */
 export const AuditRow = z.object({
@@ -36,7 +36,7 @@ export async function listTaskAuditPage(db: Db, tenantId: string, workerId: numb
     where a.entity_type = 'task' and a.entity_id = ${taskId} and a.tenant_id = ${tenantId}
       ${beforeId === undefined ? sql.fragment`` : sql.fragment`and a.id < ${beforeId}`}
     order by a.id desc
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 }
 
 /** A page of a project's trail, newest first (limit + 1 rows); visibility is checked by the caller. */
@@ -53,5 +53,5 @@ export function listProjectAuditPage(db: Db, tenantId: string, projectId: number
     select ${AUDIT_COLUMNS} from audit_log a
     where ${sql.join(conditions, sql.fragment` and `)}
     order by a.id desc
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 }

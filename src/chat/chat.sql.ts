@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Timestamp, type Db } from '../db/index.js';
+import { Timestamp, limitRows, type Db } from '../db/index.js';
 
 /** Whose conversations: every query is scoped by the verified caller, never by anything the client sends. */
 export interface Owner {
@@ -67,7 +67,7 @@ export const listThreadsPage = (db: Db, owner: Owner, page: PageParams) => {
     select ${THREAD} from chat_thread
     where tenant_id = ${owner.tenantId} and user_id = ${owner.userId} ${after}
     order by created_at ${dir}, id ${dir}
-    limit ${page.limit + 1}`);
+    ${limitRows(page.limit + 1)}`);
 };
 
 export const updateThreadTitle = (db: Db, owner: Owner, id: string, title: string | null) =>
@@ -105,13 +105,13 @@ export const listItemsPage = (db: Db, threadId: string, page: PageParams, visibl
     select ${ITEM} from chat_item
     where thread_id = ${threadId} ${visible} ${after}
     order by seq ${dir}
-    limit ${page.limit + 1}`);
+    ${limitRows(page.limit + 1)}`);
 };
 
 /** Every item of a thread, oldest first, up to the newest `limit` (what the model is given). */
 export const listRecentItems = (db: Db, threadId: string, limit: number) =>
   db.any(sql.type(ItemRow)`
-    select * from (select ${ITEM} from chat_item where thread_id = ${threadId} order by seq desc limit ${limit}) recent
+    select * from (select ${ITEM} from chat_item where thread_id = ${threadId} order by seq desc ${limitRows(limit)}) recent
     order by seq asc`);
 
 /** Removes what followed an item (threads.retry_after_item); returns the removed ids. */

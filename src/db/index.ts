@@ -1,2 +1,3 @@
 export { createDatabasePool, isPooledUrl, pgClientConfig, timestamptzToIso, type Db, type DatabasePool } from './pool.js';
 export * from './scalars.js';
+export { limitRows } from './limit.js';

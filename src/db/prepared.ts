@@ -7,7 +7,7 @@ import type { DriverClient, DriverFactory, DriverQueryResult } from 'slonik';
  * An unnamed statement is parsed and planned by PostgreSQL on every execution; planning dominates our small
  * queries (getTask: 0.2 ms planning, 0.1 ms execution). node-postgres parses a named statement once per
  * connection and afterwards sends only Bind/Execute, and PostgreSQL then reuses the plan (a generic one once it
- * is no worse than the custom plans). The name is a hash of the SQL text, so the same query has the same name on
+ * is no worse than the custom plans; a `limit` must be written into the text for that, see limit.ts). The name is a hash of the SQL text, so the same query has the same name on
  * every connection (`pg_prepared_statements` shows `tf_…`).
  *
  * - **Bound.** Each connection keeps at most `maxStatements` (list queries have one text per combination of

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, JsonObject, Timestamp, type Db } from '../db/index.js';
+import { Id, JsonObject, Timestamp, limitRows, type Db } from '../db/index.js';
 import type { Position } from './cursor.js';
 
 /** An audit row read as an event. Actor type and action are kept as stored, whatever new values appear. */
@@ -63,7 +63,7 @@ export function listVisibleEvents(db: Db, scope: EventScope, after: Position, ho
     select ${EVENT_COLUMNS} from audit_log a
     where ${sql.join(conditions, sql.fragment` and `)}
     order by a.xid, a.id
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 }
 
 /** Every tenant's events after `after` and below `horizon`, in feed order (the stream hub and the webhook dispatcher). */
@@ -72,7 +72,7 @@ export const listAllEvents = (db: Db, after: Position, horizon: string, limit: n
     select ${EVENT_COLUMNS} from audit_log a
     where (a.xid, a.id) > (${after.xid}::xid8, ${after.id}) and a.xid < ${horizon}::xid8
     order by a.xid, a.id
-    limit ${limit}`);
+    ${limitRows(limit)}`);
 
 const Membership = z.object({ projectId: Id, workerId: Id });
 

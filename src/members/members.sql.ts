@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Role, Timestamp, WorkerType, type Db } from '../db/index.js';
+import { Id, Role, Timestamp, WorkerType, limitRows, type Db } from '../db/index.js';
 
 const MemberRow = z.object({
   id: Id,
@@ -28,7 +28,7 @@ export const listMembersPage = (db: Db, projectId: number, limit: number, afterI
     where m.project_id = ${projectId}
       ${afterId === undefined ? sql.fragment`` : sql.fragment`and m.id > ${afterId}`}
     order by m.id
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 
 /**
  * The human worker of a user (JWT sub) who has signed in to the tenant; null if they never did. The share lock
@@ -101,5 +101,5 @@ export const searchWorkers = (db: Db, search: WorkerSearch) => {
     where w.tenant_id = ${search.tenantId}
       and (w.handle ilike ${contains} or w.name ilike ${contains})
     order by (substr(w.handle, 2) ilike ${startsWith} or w.name ilike ${startsWith}) desc, w.handle
-    limit ${search.limit}`);
+    ${limitRows(search.limit)}`);
 };

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { ActorType, Id, JsonObject, NotificationType, Timestamp, type Db } from '../db/index.js';
+import { ActorType, Id, JsonObject, NotificationType, Timestamp, limitRows, type Db } from '../db/index.js';
 import type { NotificationDraft, TaskParties } from './produce.js';
 
 const PartiesRow = z.object({ id: Id, title: z.string(), createdById: Id, assigneeId: Id.nullable() });
@@ -65,7 +65,7 @@ export function listNotificationsPage(db: Db, recipientId: number, unread: boole
     select ${COLUMNS} from notification n
     where ${sql.join(conditions, sql.fragment` and `)}
     order by n.id desc
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 }
 
 export const countUnreadNotifications = (db: Db, recipientId: number) =>
@@ -90,6 +90,6 @@ export async function markAllNotificationsRead(db: Db, recipientId: number): Pro
 export async function purgeOldNotifications(db: Db, days: number, batch = 10_000): Promise<number> {
   const result = await db.query(sql.unsafe`
     delete from notification where id in (
-      select id from notification where created_at < now() - make_interval(days => ${days}) limit ${batch})`);
+      select id from notification where created_at < now() - make_interval(days => ${days}) ${limitRows(batch)})`);
   return result.rowCount;
 }

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { Id, Timestamp, limitRows, type Db } from '../db/index.js';
 import type { Principal } from '../http/principal.js';
 
 const ProjectRow = z.object({
@@ -48,7 +48,7 @@ export const listVisibleProjectsPage = (db: Db, who: Principal, limit: number, a
     where p.tenant_id = ${who.tenantId}
       ${afterId === undefined ? sql.fragment`` : sql.fragment`and p.id > ${afterId}`}
     order by p.id
-    limit ${limit + 1}`);
+    ${limitRows(limit + 1)}`);
 
 /** A project the caller is a member of; null if it does not exist, is in another tenant or is not theirs. */
 export const findVisibleProject = (db: Db, who: Principal, projectId: number) =>

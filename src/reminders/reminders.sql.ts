@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, Timestamp, type Db } from '../db/index.js';
+import { Id, Timestamp, limitRows, type Db } from '../db/index.js';
 
 export interface TaskToSchedule {
   taskId: number;
@@ -65,7 +65,7 @@ export const claimDueReminders = (tx: Db, limit: number) =>
     join task t on t.id = r.task_id
     where r.fired_at is null and r.fire_at <= now()
     order by r.fire_at, r.id
-    limit ${limit}
+    ${limitRows(limit)}
     for update of r skip locked`);
 
 export const markReminderFired = (tx: Db, id: number) =>

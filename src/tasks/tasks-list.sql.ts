@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, type Db, type TaskStatus } from '../db/index.js';
+import { Id, limitRows, type Db, type TaskStatus } from '../db/index.js';
 import type { Principal } from '../http/principal.js';
 import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
 
@@ -205,7 +205,7 @@ const selectPage = (db: Db, scope: FragmentSqlToken[], filter: TaskFilter, page:
     left join worker a on a.id = t.assignee_id
     where ${sql.join([...scope, ...filterConditions(filter), ...afterCursor(page.sort, page.after)], sql.fragment` and `)}
     order by ${SORTS[page.sort].order}
-    limit ${page.limit + 1}`);
+    ${limitRows(page.limit + 1)}`);
 
 /**
  * A page of one project's tasks, and only if the caller is a member of it: the membership is a one-time

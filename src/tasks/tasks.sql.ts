@@ -1,6 +1,6 @@
 import { sql, type FragmentSqlToken, type IdentifierSqlToken } from 'slonik';
 import { z } from 'zod';
-import { Id, Priority, RecurrencePattern, TaskStatus, Timestamp, timestamptzToIso, type AuditAction, type Db } from '../db/index.js';
+import { Id, Priority, RecurrencePattern, TaskStatus, Timestamp, limitRows, timestamptzToIso, type AuditAction, type Db } from '../db/index.js';
 import { auditInsertFrom, recordAudit, type Actor } from '../audit/index.js';
 import type { Principal } from '../http/principal.js';
 
@@ -156,7 +156,7 @@ const embeddedSubtasks = (taskId: number | FragmentSqlToken) => sql.fragment`
       from task t left join worker a on a.id = t.assignee_id
       where t.parent_task_id = ${taskId}
       order by t.created_at, t.id
-      limit ${EMBEDDED_SUBTASKS}
+      ${limitRows(EMBEDDED_SUBTASKS)}
     ) s
   ) st on true`;
 

@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { DeliveryStatus, Id, Timestamp, type Db } from '../db/index.js';
+import { DeliveryStatus, Id, Timestamp, limitRows, type Db } from '../db/index.js';
 import type { Position } from '../events/index.js';
 
 export const WebhookRow = z.object({
@@ -58,7 +58,7 @@ export const listWebhooksPage = (db: Db, projectId: number, limit: number, after
   db.any(sql.type(WebhookRow)`
     select ${COLUMNS} from webhook w
     where w.project_id = ${projectId} ${afterId === undefined ? sql.fragment`` : sql.fragment`and w.id > ${afterId}`}
-    order by w.id limit ${limit + 1}`);
+    order by w.id ${limitRows(limit + 1)}`);
 
 export interface WebhookPatch {
   url?: string;
@@ -164,7 +164,7 @@ export const listDeliveriesPage = (db: Db, webhookId: number, limit: number, bef
     select id, message_id, event_id, event_type, attempt, status, status_code, latency_ms, error, response_body, attempted_at, next_retry_at
     from webhook_delivery
     where webhook_id = ${webhookId} ${beforeId === undefined ? sql.fragment`` : sql.fragment`and id < ${beforeId}`}
-    order by id desc limit ${limit + 1}`);
+    order by id desc ${limitRows(limit + 1)}`);
 
 const PositionRow = z.object({ xid: z.string(), id: z.number().int().min(0) });
 

@@ -2,10 +2,10 @@
  * Named prepared statements on a real PostgreSQL: what pg_prepared_statements holds per connection, the bound,
  * transactions, errors, a dropped connection, and a migration that changes a statement's result type.
  */
-import { sql } from 'slonik';
+import { sql, type QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
-import { createDatabasePool, type DatabasePool } from '../../src/db/index.js';
+import { createDatabasePool, limitRows, type DatabasePool } from '../../src/db/index.js';
 import { statementName } from '../../src/db/prepared.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/pg.js';
 
@@ -59,6 +59,30 @@ describe('named prepared statements', () => {
     const statements = await preparedOn(pool);
     expect(statements.length).toBe(2);
     expect(statements.map((s) => s.statement).sort()).toEqual(["select '6' as v", "select '7' as v"]);
+  });
+
+  it('a page query keeps one generic plan when its limit is in the text (limitRows), and is planned on every call when it is a parameter', async () => {
+    const pool = await open();
+    await pool.query(sql.unsafe`create table prep_page (id int primary key, k int not null, at timestamptz not null)`);
+    await pool.query(sql.unsafe`create index on prep_page (k, at desc, id desc)`);
+    await pool.query(sql.unsafe`insert into prep_page select i, i % 50, now() - i * interval '1 minute' from generate_series(1, 20000) i`);
+    await pool.query(sql.unsafe`analyze prep_page`);
+    const Row = z.object({ id: z.number() });
+    const plans = async (page: (k: number) => QuerySqlToken<typeof Row>) => {
+      for (let i = 0; i < 20; i++) await pool.any(page(i % 50));
+      const text = page(0).sql.replaceAll('$slonik_', '$');
+      return pool.one(sql.type(z.object({ generic: z.number(), custom: z.number() }))`
+        select generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements where name = ${statementName(text)}`);
+    };
+    const inText = await plans((k) => sql.type(Row)`select id from prep_page where k = ${k} order by at desc, id desc ${limitRows(21)}`);
+    const asParameter = await plans((k) => sql.type(Row)`select id from prep_page where k = ${k} order by at desc, id desc limit ${21}`);
+    // PostgreSQL tries five custom plans before it compares them with the generic one.
+    expect(inText).toEqual({ generic: 15, custom: 5 });
+    expect(asParameter).toEqual({ generic: 0, custom: 20 });
+    expect(limitRows(21).sql).toBe("limit '21'");
+    expect(() => limitRows(2.5)).toThrow(RangeError);
+    expect(() => limitRows(-1)).toThrow(RangeError);
+    expect(() => limitRows(Number.NaN)).toThrow(RangeError);
   });
 
   it('works inside transactions, across a rolled-back one, and after errors', async () => {
