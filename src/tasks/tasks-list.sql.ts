@@ -2,7 +2,7 @@ import { sql, type FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import { Id, limitRows, type Db, type TaskStatus } from '../db/index.js';
 import type { Principal } from '../http/principal.js';
-import { SUMMARY_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
+import { SUMMARY_COLUMNS, SUMMARY_SOURCE_COLUMNS, TaskSummaryRow } from './tasks.sql.js';
 
 /**
  * Keyset pagination. Every order ends in the task id, so it is total, and a cursor holds the sort key of the
@@ -224,14 +224,54 @@ export const listProjectTasksPage = (db: Db, who: Principal, projectId: number, 
     page,
   );
 
-/** A page of the tasks of every project the caller is a member of ("my work"). */
-export const listMemberTasksPage = (db: Db, who: Principal, filter: TaskFilter, page: PageRequest) =>
-  selectPage(
-    db,
-    [
-      sql.fragment`t.tenant_id = ${who.tenantId}`,
-      sql.fragment`t.project_id in (select m.project_id from member m where m.worker_id = ${who.workerId})`,
-    ],
-    filter,
-    page,
-  );
+/**
+ * The orders an index across a tenant's projects delivers: task_tenant_created_idx and task_tenant_updated_idx
+ * (and task_assignee_created_idx with an assignee filter). "My work" in these orders walks that index and
+ * stops at the page's last row, however the caller's projects and the filters spread the matches.
+ */
+const TENANT_ORDERED: ReadonlySet<TaskSort> = new Set(['created_at', '-created_at', 'updated_at', '-updated_at']);
+
+/**
+ * A page of the tasks of every project the caller is a member of ("my work"), in any sort, one statement.
+ *
+ * Due date, priority and title have no index across projects: a single scan there meant reading and sorting
+ * every task of every project of the caller (130 ms for `sort=due_date` on the 100,000-task bench data).
+ * In those orders each of the caller's projects gives its first limit + 1 rows after the cursor, from the
+ * per-project index of that sort (the same range scan as the project's own list), and the page is the first
+ * limit + 1 of those: at most every row of the caller's projects is read, as before, and usually
+ * (limit + 1) × projects. The summary columns (subtask counts, the assignee's handle) are computed for the
+ * page's rows only.
+ */
+export function listMemberTasksPage(db: Db, who: Principal, filter: TaskFilter, page: PageRequest) {
+  if (TENANT_ORDERED.has(page.sort)) {
+    return selectPage(
+      db,
+      [
+        sql.fragment`t.tenant_id = ${who.tenantId}`,
+        sql.fragment`t.project_id in (select m.project_id from member m where m.worker_id = ${who.workerId})`,
+      ],
+      filter,
+      page,
+    );
+  }
+  const { order } = SORTS[page.sort];
+  const rows = limitRows(page.limit + 1);
+  const where = [sql.fragment`t.project_id = m.project_id`, sql.fragment`t.tenant_id = ${who.tenantId}`, ...filterConditions(filter), ...afterCursor(page.sort, page.after)];
+  // `t` is the task table in each project's scan, then that scan's rows: the columns the summary and every
+  // order read, so both read them as they read the table.
+  return db.any(sql.type(TaskListRow)`
+    select ${SUMMARY_COLUMNS}, ${specOf(page.sort).keyColumn ?? sql.fragment`null::text`} as "sortKey"
+    from (select t.*
+          from member m
+          cross join lateral (
+            select ${SUMMARY_SOURCE_COLUMNS}, t.priority_rank
+            from task t
+            where ${sql.join(where, sql.fragment` and `)}
+            order by ${order}
+            ${rows}) t
+          where m.worker_id = ${who.workerId}
+          order by ${order}
+          ${rows}) t
+    left join worker a on a.id = t.assignee_id
+    order by ${order}`);
+}

@@ -77,6 +77,14 @@ const summaryColumns = (subtaskCount: FragmentSqlToken, openSubtasks: FragmentSq
   t.version,
   ${openSubtasks} as "hasOpenSubtasks"`;
 
+/**
+ * The columns of task that summaryColumns reads: what a derived table standing in for `t` must carry (the
+ * merged "my work" pages of tasks-list.sql.ts). Keep in step with summaryColumns.
+ */
+export const SUMMARY_SOURCE_COLUMNS = sql.fragment`
+  t.id, t.project_id, t.title, t.status, t.priority, t.progress_percent, t.tags, t.assignee_id, t.due_date,
+  t.parent_task_id, t.recurrence_pattern, t.created_at, t.updated_at, t.version`;
+
 /** The TaskSummary columns of a stored task; shared with tasks-list.sql.ts. */
 export const SUMMARY_COLUMNS = summaryColumns(sql.fragment`(select count(*) from task c where c.parent_task_id = t.id)`, OPEN_SUBTASKS);
 

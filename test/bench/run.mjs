@@ -534,7 +534,8 @@ async function explainServer(ctx) {
         ...LIST_SORTS.map((s) => `/api/projects/1/tasks?limit=20&sort=${s}`),
         ...LIST_FILTERS.map((f) => `/api/projects/1/tasks?limit=20&${f}`),
         '/api/tasks?limit=20', '/api/tasks?assignee_id=me&limit=20', '/api/tasks?status=in_progress&limit=20',
-        '/api/tasks?due_before=2026-02-01T00:00:00Z&limit=20', '/api/projects?limit=50', '/api/tasks/4240', '/api/tasks/4240/audit',
+        '/api/tasks?due_before=2026-02-01T00:00:00Z&limit=20', '/api/tasks?sort=due_date&limit=20', '/api/tasks?assignee_id=me&sort=-due_date&limit=20',
+        '/api/tasks?sort=-priority&status=pending&limit=20', '/api/tasks?sort=title&limit=20', '/api/projects?limit=50', '/api/tasks/4240', '/api/tasks/4240/audit',
         '/api/projects/1/audit', '/api/projects/1/members', '/api/members/search?q=user', `/api/projects/${defaultProjectOf(1)}/tasks`,
       ];
       for (const path of paths) {

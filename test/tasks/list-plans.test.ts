@@ -25,6 +25,7 @@ interface PlanNode {
   'Scan Direction'?: string;
   'Index Cond'?: string;
   'Parent Relationship'?: string;
+  'Plan Rows'?: number;
   Plans?: PlanNode[];
 }
 
@@ -155,6 +156,23 @@ describe('my tasks plans', () => {
     expect(taskSeqScans(plan)).toEqual([]);
     expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
     expect(spineOf(plan).find((n) => n['Relation Name'] === 'task')).toMatchObject({ 'Index Name': index, 'Scan Direction': 'Backward' });
+  });
+
+  const MERGED: TaskSort[] = ['due_date', '-due_date', 'priority', '-priority', 'title', '-title'];
+  it.each(MERGED)('sort=%s (no index across projects): each project a range of its sort index; only their first pages are sorted', async (sort) => {
+    const first = await listMemberTasksPage(t.pool, who, {}, { sort, limit: LIMIT });
+    const after = cursorKeyOf(sort, first[LIMIT - 1]!);
+    for (const page of [{ sort, limit: LIMIT }, { sort, limit: LIMIT, after }]) {
+      const plan = await planOf((db) => listMemberTasksPage(db, who, {}, page));
+      expect(taskSeqScans(plan)).toEqual([]);
+      const scans = nodesOf(plan).filter((n) => n['Index Name'] === INDEX_OF[sort]);
+      expect(scans).toHaveLength(1);
+      expect(scans[0]).toMatchObject({ 'Node Type': 'Index Scan', 'Scan Direction': sort.startsWith('-') ? 'Backward' : 'Forward' });
+      expect(scans[0]!['Index Cond']).toMatch(/project_id = m\.project_id/);
+      if (page.after) expect(scans[0]!['Index Cond']).toMatch(/id/); // the cursor bounds each project's range
+      // 4 projects × 1,500 tasks: what is sorted is at most their first pages, never the 6,000 tasks
+      for (const sorted of nodesOf(plan).filter((n) => n['Node Type'] === 'Sort')) expect(sorted['Plan Rows']).toBeLessThanOrEqual(4 * (LIMIT + 1));
+    }
   });
 
   it('updated_since, sort=-updated_at (a cold-start sync across projects): the tenant updated_at index, no sort', async () => {

@@ -10,6 +10,7 @@ import {
   type SignedIn,
   type Task,
   type TaskList,
+  type TaskSummary,
 } from '../helpers/factories.js';
 import { seedListTasks } from './list-fixture.js';
 
@@ -101,6 +102,64 @@ describe('listMyTasks', () => {
     } while (cursor);
     expect(seen).toHaveLength(7);
     expect(new Set(seen).size).toBe(7);
+  });
+
+  /** Every page of "my work" under a query, limit 2 a page: the items in the order served. */
+  const allPages = async (user: SignedIn, query: Record<string, string | readonly string[]>) => {
+    const items: TaskSummary[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { status: number; body: TaskList } = await user.request<TaskList>('GET', '/api/tasks', { query: { ...query, limit: 2, ...(cursor ? { cursor } : {}) } });
+      expect(res.status).toBe(200);
+      items.push(...res.body.items);
+      cursor = res.body.next_cursor;
+      if (items.length > 20) throw new Error(`paging ${JSON.stringify(query)} does not end: ${items.map((i) => i.id).join(', ')}`);
+    } while (cursor);
+    return items;
+  };
+
+  const SORTS = ['created_at', '-created_at', 'updated_at', '-updated_at', 'due_date', '-due_date', 'priority', '-priority', 'title', '-title'] as const;
+  const RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+  /** The order a sort defines, on the summaries, where it does not depend on the collation. */
+  const ORACLE: Partial<Record<(typeof SORTS)[number], (a: TaskSummary, b: TaskSummary) => number>> = {
+    due_date: (a, b) => Number(a.due_date === null) - Number(b.due_date === null) || (a.due_date ?? '').localeCompare(b.due_date ?? '') || a.id - b.id,
+    '-due_date': (a, b) => Number(a.due_date === null) - Number(b.due_date === null) || (b.due_date ?? '').localeCompare(a.due_date ?? '') || b.id - a.id,
+    priority: (a, b) => RANK[a.priority]! - RANK[b.priority]! || a.id - b.id,
+    '-priority': (a, b) => RANK[b.priority]! - RANK[a.priority]! || b.id - a.id,
+  };
+
+  it.each(SORTS)('sort=%s pages across projects as one list: each project in its own order, nothing repeated or lost', async (sort) => {
+    const paged = await allPages(alice, { sort });
+    expect(paged).toHaveLength(7);
+    expect(new Set(paged.map((i) => i.id)).size).toBe(7);
+    const onePage = await alice.request<TaskList>('GET', '/api/tasks', { query: { sort, limit: 100 } });
+    expect(paged.map((i) => i.id)).toEqual(onePage.body.items.map((i) => i.id));
+    for (const p of [project, other]) {
+      const own = await alice.request<TaskList>('GET', `/api/projects/${p}/tasks`, { query: { sort, limit: 100 } });
+      expect(paged.filter((i) => i.project_id === p).map((i) => i.id)).toEqual(own.body.items.map((i) => i.id));
+    }
+    const oracle = ORACLE[sort];
+    if (oracle) expect(paged.map((i) => i.id)).toEqual([...paged].sort(oracle).map((i) => i.id));
+  });
+
+  it.each<[string, Record<string, string | readonly string[]>]>([
+    ['assignee_id=me', { assignee_id: 'me' }],
+    ['a teammate', { assignee_id: 'BOB' }],
+    ['status', { status: ['pending', 'in_progress'] }],
+    ['q', { q: 'o' }],
+    ['tags', { tags: ['copy'] }],
+    ['due_before', { due_before: '2026-02-04T00:00:00Z' }],
+    ['has_due_date', { has_due_date: 'true' }],
+    ['project_id', { project_id: 'OTHER' }],
+    ['parent_task_id=none', { parent_task_id: 'none' }],
+  ])('in every sort, a filter (%s) selects the same tasks as in the default order', async (_name, raw) => {
+    const query = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, v === 'BOB' ? String(bob.workerId) : v === 'OTHER' ? String(other) : v]));
+    const expected = (await allPages(alice, query)).map((i) => i.id).sort((a, b) => a - b);
+    expect(expected.length).toBeGreaterThan(0);
+    for (const sort of SORTS) {
+      const paged = await allPages(alice, { ...query, sort });
+      expect({ sort, ids: paged.map((i) => i.id).sort((a, b) => a - b) }).toEqual({ sort, ids: expected });
+    }
   });
 
   it.each([
