@@ -500,13 +500,31 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   }
 }
 
-/** Writes leave the data set as seeded (except W4's one-shot status changes, tracked by pendingCursor). */
+/**
+ * Writes leave the data set as seeded (except W4's one-shot status changes, tracked by pendingCursor), and the
+ * event log's consumers at its end. The baseline and the floor write the same `task_created` entries as TaskFlow
+ * but run no consumers: without the reset, the next TaskFlow server (W3 ×2, then W4) started 73,564 events
+ * behind after one floor W3 run, and turned them into reminders and notifications during its own window. What
+ * TaskFlow's own consumers had not caught up with when its window ended is logged.
+ */
 async function resetWrites(dbUrl) {
   const client = new pg.Client({ connectionString: dbUrl });
   await client.connect();
   try {
+    const { rows } = await client.query(`
+      select p.consumer, (select count(*) from audit_log a where (a.xid, a.id) > (p.xid, p.audit_id))::int as behind
+      from event_consumer_position p
+      union all
+      select 'webhooks', (select count(*) from audit_log a where (a.xid, a.id) > (w.xid, w.audit_id))::int from webhook_dispatch_position w`);
+    const behind = rows.filter((r) => r.behind > 0);
+    if (behind.length) log(`  event log consumers behind at the reset: ${behind.map((r) => `${r.consumer} ${r.behind}`).join(', ')}`);
     await client.query(`delete from task where id > $1`, [TASKS]);
-    await client.query('vacuum analyze task');
+    await client.query(`delete from notification where task_id > $1`, [TASKS]);
+    // Where a new consumer starts (the migrations do the same): after every event written so far. The audit log
+    // itself stays (it is append-only): its entries of deleted tasks are history no consumer will read again.
+    await client.query(`update event_consumer_position set xid = pg_current_xact_id(), audit_id = 0`);
+    await client.query(`update webhook_dispatch_position set xid = pg_current_xact_id(), audit_id = 0`);
+    await client.query('vacuum analyze task, notification, reminder');
   } finally {
     await client.end();
   }
