@@ -180,8 +180,10 @@ function filterConditions(f: TaskFilter): FragmentSqlToken[] {
     const pattern = containsPattern(f.q);
     where.push(sql.fragment`(t.title ilike ${pattern} or t.description ilike ${pattern})`);
   }
-  if (f.dueBefore !== undefined) where.push(sql.fragment`t.due_date < ${f.dueBefore}::timestamptz`);
-  if (f.dueAfter !== undefined) where.push(sql.fragment`t.due_date >= ${f.dueAfter}::timestamptz`);
+  // `is not null` is implied by the comparison, but written out it makes the range an index condition of
+  // task_project_due_desc_nulls_last_idx (project_id, due_date is not null, due_date, id).
+  if (f.dueBefore !== undefined) where.push(sql.fragment`t.due_date is not null and t.due_date < ${f.dueBefore}::timestamptz`);
+  if (f.dueAfter !== undefined) where.push(sql.fragment`t.due_date is not null and t.due_date >= ${f.dueAfter}::timestamptz`);
   if (f.hasDueDate !== undefined) where.push(f.hasDueDate ? sql.fragment`t.due_date is not null` : sql.fragment`t.due_date is null`);
   if (f.parentId === null) where.push(sql.fragment`t.parent_task_id is null`);
   else if (f.parentId !== undefined) where.push(idOrNothing(sql.fragment`t.parent_task_id`, f.parentId));

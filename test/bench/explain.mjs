@@ -46,8 +46,8 @@ const FILTERS = {
   assignee_id: [`t.assignee_id = $4`, [2]],
   tag: [`t.tags @> $4::text[]`, [['bug']]],
   q: [`(t.title ilike $4 or t.description ilike $4)`, ['%login%']],
-  due_before: [`t.due_date < $4::timestamptz`, ['2026-02-01T00:00:00Z']],
-  due_after: [`t.due_date >= $4::timestamptz`, ['2026-03-01T00:00:00Z']],
+  due_before: [`t.due_date is not null and t.due_date < $4::timestamptz`, ['2026-02-01T00:00:00Z']],
+  due_after: [`t.due_date is not null and t.due_date >= $4::timestamptz`, ['2026-03-01T00:00:00Z']],
   has_due_date: [`t.due_date is not null`, []],
   'parent_task_id=none': [`t.parent_task_id is null`, []],
 };

@@ -5,6 +5,7 @@
  *   node test/bench/run.mjs [--quick] [--runs N] [--only W1,W1K,W2] [--targets taskflow,baseline,floor,scale-out,unprepared]
  *                           [--cpu-prof [W1,W3]] [--connections 100] [--generators 1] [--log-level warn] [--skip-explain]
  *                           [--overload-connections 1000] [--overload-seconds 30] [--no-overload] [--warmup 30] [--pool-size 10]
+ *                           [--db-statements]
  *
  * Starts a throw-away embedded PostgreSQL, migrates and seeds it (seed.mjs), checks the list query plans
  * (explain.mjs), starts the fake SSO (test/helpers/sso.mjs), then for every workload and target starts the server(s) fresh,
@@ -39,7 +40,7 @@ const DB_NAME = 'taskflow_bench';
 function parseArgs(argv) {
   const o = { quick: false, runs: 1, only: ['W1', 'W1K', 'W2', 'W3', 'W4'], targets: ['taskflow', 'baseline', 'floor', 'scale-out'], cpuProf: false,
     connections: 100, generators: 1, logLevel: 'warn', skipExplain: false, overload: true, overloadConnections: 1000, overloadSec: 30,
-    poolSize: 10 }; // the server's default DB_POOL_SIZE, given to both servers
+    poolSize: 10, dbStatements: false }; // poolSize: the server's default DB_POOL_SIZE, given to both servers
   const value = (i) => {
     if (argv[i + 1] === undefined) usage(`${argv[i]} needs a value`);
     return argv[i + 1];
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--overload-seconds') o.overloadSec = Number(value(i++));
     else if (a === '--warmup') o.warmupSec = Number(value(i++));
     else if (a === '--pool-size') o.poolSize = Number(value(i++));
+    else if (a === '--db-statements') o.dbStatements = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -423,6 +425,35 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/**
+ * --db-statements: what each request cost PostgreSQL, statement by statement, over one measured window
+ * (pg_stat_statements, loaded into the bench's PostgreSQL only with this option): calls per request (round trips,
+ * the consumers' and background work's included), execution and planning time per request (wall time inside
+ * the backend: on a busy machine it includes waiting for a core), and how many of the calls were planned.
+ */
+const STATEMENT_SETTINGS = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' };
+async function statementStats(url, requests) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    if (requests === undefined) {
+      await client.query('select pg_stat_statements_reset()');
+      return [];
+    }
+    const { rows } = await client.query(`
+      select calls::float8, plans::float8, total_exec_time::float8 as exec_ms, total_plan_time::float8 as plan_ms,
+             left(regexp_replace(query, '\\s+', ' ', 'g'), 100) as query
+      from pg_stat_statements
+      where dbid = (select oid from pg_database where datname = current_database())
+        and query not like '%pg_stat_statements%'
+      order by total_exec_time + total_plan_time desc limit 12`);
+    const per = (x, d = 1) => Math.round((x / requests) * 10 ** d) / 10 ** d;
+    return rows.map((r) => ({ callsPerReq: per(r.calls, 3), execUsPerReq: per(r.exec_ms * 1000), planUsPerReq: per(r.plan_ms * 1000), planned: r.plans, calls: r.calls, query: r.query }));
+  } finally {
+    await client.end();
+  }
+}
+
 async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const workload = WORKLOADS[workloadId];
   const target = TARGETS[targetId];
@@ -462,11 +493,13 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
     const serverCpu0 = servers.reduce((n, s) => n + cpuMs(s.pid), 0);
     const sched0 = mainThreadSched(servers[0].pid);
     const pgCpu0 = postgresCpuMs(pgInfo.postmasterPid);
+    if (opts.dbStatements) await statementStats(env.DATABASE_URL);
     const results = (await Promise.all(generators.map((g) => g.expect()))).map((m) => m.result);
     const serverCpuMs = servers.reduce((n, s) => n + cpuMs(s.pid), 0) - serverCpu0;
     const sched1 = mainThreadSched(servers[0].pid);
     const measuredToUs = Number(process.hrtime.bigint() / 1000n);
     const pgCpuMs = postgresCpuMs(pgInfo.postmasterPid) - pgCpu0;
+    const statements = opts.dbStatements ? await statementStats(env.DATABASE_URL, results.reduce((n, r) => n + r.latencies.length, 0)) : undefined;
     const peakRss = Math.max(...servers.map((s) => peakRssMb(s.pid)));
 
     const latencies = Float64Array.from(results.flatMap((r) => r.latencies)).sort();
@@ -493,6 +526,7 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
       statusChanges: results.reduce((n, r) => n + r.applied.unique, 0),
       statusFallbacks: results.reduce((n, r) => n + r.applied.fallback, 0),
       window: { fromUs: measuredFromUs, toUs: measuredToUs },
+      statements,
     };
   } finally {
     await Promise.all(generators.map((g) => g.close()));
@@ -834,7 +868,7 @@ async function main() {
   const { migrate } = await import(pathToFileURL(join(DIST, 'src/db/migrate.js')).href);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'taskflow-bench-pg-'));
   const pgInfo = { logLines: [] };
-  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, log: (line) => {
+  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, settings: opts.dbStatements ? STATEMENT_SETTINGS : undefined, log: (line) => {
     pgInfo.logLines.push(line);
     if (pgInfo.logLines.length > 200_000) pgInfo.logLines.splice(0, 100_000);
   } });
@@ -848,6 +882,12 @@ async function main() {
   await admin.end();
   const dbUrl = db.urlFor(DB_NAME);
   await migrate(dbUrl);
+  if (opts.dbStatements) {
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    await c.query('create extension if not exists pg_stat_statements');
+    await c.end();
+  }
   await seed(dbUrl, { log });
   const agentKeys = await seedAgentKeys(dbUrl);
 
@@ -888,6 +928,10 @@ async function main() {
           `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %` +
           `  main thread on CPU ${m.mainOnCpuPct} %, waiting ${m.mainWaitingPct} %`);
         if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
+        for (const st of m.statements ?? []) {
+          log(`    ${st.callsPerReq.toFixed(3).padStart(7)} calls/req  exec ${String(st.execUsPerReq).padStart(6)} µs/req  plan ${String(st.planUsPerReq).padStart(5)} µs/req` +
+            `  planned ${st.planned}/${st.calls}  ${st.query}`);
+        }
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
     }
