@@ -454,6 +454,19 @@ async function statementStats(url, requests) {
   }
 }
 
+/**
+ * The autovacuum runs PostgreSQL logged (log_autovacuum_min_duration = 0) among `lines`, e.g. ['vacuum audit_log',
+ * 'analyze task']: a run that ends inside a measured window spent part of the window's PostgreSQL CPU on it, which
+ * the server measured then did not cause alone (the other servers' writes count towards the same thresholds).
+ */
+function autovacuumRuns(lines) {
+  const runs = [];
+  for (const chunk of lines) {
+    for (const m of String(chunk).matchAll(/automatic (vacuum|analyze) of table "[^"]*?\.([^".]+)"/g)) runs.push(`${m[1]} ${m[2]}`);
+  }
+  return runs;
+}
+
 async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
   const workload = WORKLOADS[workloadId];
   const target = TARGETS[targetId];
@@ -494,11 +507,13 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
     const sched0 = mainThreadSched(servers[0].pid);
     const pgCpu0 = postgresCpuMs(pgInfo.postmasterPid);
     if (opts.dbStatements) await statementStats(env.DATABASE_URL);
+    const logLines0 = pgInfo.logLines.length;
     const results = (await Promise.all(generators.map((g) => g.expect()))).map((m) => m.result);
     const serverCpuMs = servers.reduce((n, s) => n + cpuMs(s.pid), 0) - serverCpu0;
     const sched1 = mainThreadSched(servers[0].pid);
     const measuredToUs = Number(process.hrtime.bigint() / 1000n);
     const pgCpuMs = postgresCpuMs(pgInfo.postmasterPid) - pgCpu0;
+    const maintenance = autovacuumRuns(pgInfo.logLines.slice(Math.min(logLines0, pgInfo.logLines.length)));
     const statements = opts.dbStatements ? await statementStats(env.DATABASE_URL, results.reduce((n, r) => n + r.latencies.length, 0)) : undefined;
     const peakRss = Math.max(...servers.map((s) => peakRssMb(s.pid)));
 
@@ -527,6 +542,7 @@ async function measure(ctx, workloadId, targetId, { cpuProfName } = {}) {
       statusFallbacks: results.reduce((n, r) => n + r.applied.fallback, 0),
       window: { fromUs: measuredFromUs, toUs: measuredToUs },
       statements,
+      maintenance,
     };
   } finally {
     await Promise.all(generators.map((g) => g.close()));
@@ -868,7 +884,7 @@ async function main() {
   const { migrate } = await import(pathToFileURL(join(DIST, 'src/db/migrate.js')).href);
   const dataDir = mkdtempSync(join(os.tmpdir(), 'taskflow-bench-pg-'));
   const pgInfo = { logLines: [] };
-  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, settings: opts.dbStatements ? STATEMENT_SETTINGS : undefined, log: (line) => {
+  const db = await startEmbeddedPostgres({ dataDir, persistent: false, fast: true, settings: { log_autovacuum_min_duration: '0', ...(opts.dbStatements ? STATEMENT_SETTINGS : {}) }, log: (line) => {
     pgInfo.logLines.push(line);
     if (pgInfo.logLines.length > 200_000) pgInfo.logLines.splice(0, 100_000);
   } });
@@ -928,6 +944,7 @@ async function main() {
           `  server ${m.serverCpuMsPerReq} ms CPU/req (${m.serverCpuCores} cores)  db ${m.dbCpuMsPerReq} ms/req  rss ${m.peakRssMb} MB  generator ${m.generatorCpuPct} %` +
           `  main thread on CPU ${m.mainOnCpuPct} %, waiting ${m.mainWaitingPct} %`);
         if (m.generatorCpuPct > 90) log('  ! the load generator used > 90 % of a core: it may be the bottleneck; try --generators 2');
+        if (m.maintenance.length) log(`  autovacuum ended in the window: ${m.maintenance.join(', ')}`);
         for (const st of m.statements ?? []) {
           log(`    ${st.callsPerReq.toFixed(3).padStart(7)} calls/req  exec ${String(st.execUsPerReq).padStart(6)} µs/req  plan ${String(st.planUsPerReq).padStart(5)} µs/req` +
             `  planned ${st.planned}/${st.calls}  ${st.query}`);
