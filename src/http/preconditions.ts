@@ -7,6 +7,22 @@ export const etagOf = (version: number): string => `"${version}"`;
  * Checks an If-Match header against the current version (RFC 9110 §13.1.1: strong comparison, `*` matches
  * any current representation). No header means the client opted out of the check.
  */
+/**
+ * The versions an If-Match header accepts, for a statement that checks the precondition itself: 'any' without
+ * the header or with `*`; otherwise the versions of the strong ETags it names (an ETag that is not one of ours
+ * matches no version). The same comparison as assertIfMatch, which then words the 412.
+ */
+export function ifMatchVersions(ifMatch: string | string[] | undefined): 'any' | number[] {
+  if (ifMatch === undefined) return 'any';
+  const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
+  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  if (tags.includes('*')) return 'any';
+  return tags.flatMap((t) => {
+    const version = /^"(\d{1,15})"$/.exec(t)?.[1];
+    return version !== undefined && etagOf(Number(version)) === t ? [Number(version)] : [];
+  });
+}
+
 export function assertIfMatch(ifMatch: string | string[] | undefined, currentVersion: number): void {
   if (ifMatch === undefined) return;
   const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;

@@ -3,7 +3,7 @@ import { actorOf, changedFields } from '../audit/index.js';
 import type { Db } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
-import { etagOf, notModifiedReply } from '../http/preconditions.js';
+import { assertIfMatch, etagOf, ifMatchVersions, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
 import { projectNotFound, requireProjectRole } from '../members/index.js';
@@ -22,7 +22,7 @@ import {
   recordTaskAudit,
   shareLockProjectOfTask,
   setTaskAssignee,
-  setTaskProgressWithAudit,
+  reportProgressIfAllowed,
   updateTaskFields,
   type NewTask,
   type TaskPatch,
@@ -199,19 +199,17 @@ export const taskHandlers = () =>
     updateTaskStatus: async ({ db, principal: who, params, headers, body }) =>
       rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'status_changed', to: body.status })), 200),
 
-    updateTaskProgress: async ({ db, principal: who, params, headers, body }) =>
-      db.transaction(async (tx) => {
-        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        if (task.status !== 'in_progress') {
-          throw new ProblemError('not-in-progress', { detail: `Task ${task.id} is ${task.status}; start it before reporting progress` });
-        }
-        // The update writes its progress_updated entry and the note, and returns the task as it is now.
-        const row = await setTaskProgressWithAudit(tx, task.id, body.progress_percent, body.note, actorOf(who), {
-          progress_percent: { before: task.progressPercent, after: body.progress_percent },
-          ...(body.note === undefined ? {} : { note: body.note }),
-        });
-        return rowReply(row, 200);
-      }),
+    // One statement: the visibility, If-Match and status checks and the update with its audit entry (see
+    // reportProgressIfAllowed); nothing is written unless all pass, and the refusals come in lockTask's order.
+    updateTaskProgress: async ({ db, principal: who, params, headers, body }) => {
+      const taskId = params.task_id;
+      const ifMatch = headers['if-match'];
+      const result = await reportProgressIfAllowed(db, who, taskId, body.progress_percent, body.note, ifMatchVersions(ifMatch), actorOf(who));
+      if (!result) throw taskNotFound(taskId);
+      if (result.task) return rowReply(result.task, 200);
+      if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
+      throw new ProblemError('not-in-progress', { detail: `Task ${taskId} is ${result.currentStatus}; start it before reporting progress` });
+    },
 
     assignTask: async ({ db, principal: who, params, headers, body }) =>
       db.transaction(async (tx) => {

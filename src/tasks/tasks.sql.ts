@@ -356,25 +356,58 @@ export const setTaskStatusWithAudit = (
     ${embeddedSubtasks(taskId)}`);
 };
 
+const ProgressChecks = z.object({ currentStatus: TaskStatus, currentVersion: z.number().int(), versionOk: z.boolean() });
+const CheckedProgressRow = z.union([ProgressChecks.extend(TaskWithSubtasksRow.shape), ProgressChecks.extend({ id: z.null() })]);
+
 /**
- * Reports progress and records `progress_updated` with `details` in one statement; a note becomes the task's
- * latest progress note (none keeps the previous one). Returns the task as it is now with its embedded subtasks
- * (the reply needs no re-read).
+ * What reportProgressIfAllowed found: nothing (no such task, or not the caller's to see), the task as it is after
+ * the report, or the task's status and version when one of them refused the report (nothing was written then).
  */
-export const setTaskProgressWithAudit = (
-  db: Db, taskId: number, percent: number, note: string | undefined, actor: Actor, details: Record<string, unknown>,
-): Promise<TaskWithSubtasksRow> =>
-  db.one(sql.type(TaskWithSubtasksRow)`
-    with t as (
+export type CheckedProgress =
+  | null
+  | { task: TaskWithSubtasksRow }
+  | { task: null; currentStatus: z.infer<typeof TaskStatus>; currentVersion: number; versionOk: boolean };
+
+/**
+ * updateTaskProgress in one statement and one round trip, atomic without a transaction: locks the task if the
+ * caller may see it, and only if it is in progress and its version is one `versions` accepts ('any': no
+ * If-Match), sets the percentage (and the note, which becomes the task's latest; none keeps the previous one),
+ * records `progress_updated` with the percentage before and after (and the note), and returns the task with its
+ * embedded subtasks. The same checks, in the same order, as lockTask then a status check, which took four
+ * round trips with BEGIN and COMMIT. A concurrent report waits for the lock and then sees this one's result.
+ */
+export async function reportProgressIfAllowed(
+  db: Db, who: Principal, taskId: number, percent: number, note: string | undefined, versions: 'any' | number[], actor: Actor,
+): Promise<CheckedProgress> {
+  if (!isId(taskId)) return null;
+  const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
+  const row = await db.maybeOne(sql.type(CheckedProgressRow)`
+    with cur as (
+      select t.id, t.status, t.version, t.progress_percent
+      from task t join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
+      where t.id = ${taskId} and t.tenant_id = ${who.tenantId}
+      for update of t),
+    ok as (select cur.*, ${versionOk} as "versionOk" from cur),
+    t as (
       update task set progress_percent = ${percent},
         ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
-        version = version + 1, updated_at = now()
-      where id = ${taskId}
-      returning *),
-    audit as (${taskAuditFrom(actor, 'progress_updated', sql.fragment`${sql.jsonb(details as never)}`)})
-    select ${TASK_COLUMNS}, st.subtasks
-    from t left join worker a on a.id = t.assignee_id
-    ${embeddedSubtasks(taskId)}`);
+        version = task.version + 1, updated_at = now()
+      from ok
+      where task.id = ok.id and ok.status = 'in_progress' and ok."versionOk"
+      returning task.*, ok.progress_percent as progress_before),
+    audit as (${taskAuditFrom(actor, 'progress_updated', sql.fragment`
+      jsonb_build_object('progress_percent', jsonb_build_object('before', t.progress_before, 'after', t.progress_percent))
+        || ${sql.jsonb(note === undefined ? {} : { note })}`)})
+    select ok.status as "currentStatus", ok.version as "currentVersion", ok."versionOk", x.*
+    from ok left join (
+      select ${TASK_COLUMNS}, st.subtasks
+      from t left join worker a on a.id = t.assignee_id
+      ${embeddedSubtasks(taskId)}) x on true`);
+  if (!row) return null;
+  if (row.id === null) return { task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, versionOk: row.versionOk };
+  const { currentStatus: _s, currentVersion: _v, versionOk: _o, ...task } = row;
+  return { task };
+}
 
 export interface ClaimFilter {
   tags?: readonly string[];

@@ -96,4 +96,48 @@ describe('updateTaskProgress', () => {
     await expectBodyRefusals(t, alice, 'PATCH', `/api/tasks/${task.id}/progress`);
     expect(await taskRow(t, task.id)).toMatchObject({ progress_percent: 0, version: 2 });
   });
+
+  it('If-Match: the current ETag, a list naming it and * pass; a weak or unknown tag is a 412 and writes nothing', async () => {
+    const task = await createTask(alice, project);
+    await setStatus(alice, task.id, 'in_progress'); // version 2
+    const report = (ifMatch: string, percent: number) =>
+      alice.request<Task>('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: percent }, headers: { 'If-Match': ifMatch } });
+    expect((await report('"2"', 10)).status).toBe(200);
+    expect((await report('"1", "3"', 20)).status).toBe(200);
+    expect((await report('*', 30)).status).toBe(200);
+    const counts = await rowCounts(t.pool);
+    for (const stale of ['W/"5"', '"abc"', '"4" , W/"5"', '"05"']) {
+      const problem = expectProblem(await report(stale, 40), 412, 'precondition-failed');
+      expect(problem.detail).toContain('"5"'); // the current ETag, to read again
+    }
+    expect(await rowCounts(t.pool)).toEqual(counts);
+    expect(await taskRow(t, task.id)).toMatchObject({ progress_percent: 30, version: 5 });
+  });
+
+  it('refusals come in one order: 404 before 412 before 409', async () => {
+    const task = await createTask(alice, project); // pending, version 1
+    expectProblem(await carol.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 10 }, headers: { 'If-Match': '"9"' } }), 404, 'task-not-found');
+    expectProblem(await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 10 }, headers: { 'If-Match': '"9"' } }), 412, 'precondition-failed');
+    expectProblem(await alice.request('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: 10 }, headers: { 'If-Match': '"1"' } }), 409, 'not-in-progress');
+    expectProblem(await alice.request('PATCH', '/api/tasks/999999999/progress', { body: { progress_percent: 10 } }), 404, 'task-not-found');
+    expect(await actionsOf(t, task.id)).toEqual(['task_created']);
+  });
+
+  it('concurrent reports are serialised: each entry\'s "before" is the previous entry\'s "after"', async () => {
+    const task = await createTask(alice, project);
+    await setStatus(alice, task.id, 'in_progress');
+    const percents = Array.from({ length: 12 }, (_, i) => 5 + i * 7);
+    const replies = await Promise.all(percents.map((p, i) => (i % 2 ? alice : bob).request<Task>('PATCH', `/api/tasks/${task.id}/progress`, { body: { progress_percent: p } })));
+    expect(replies.map((r) => r.status)).toEqual(percents.map(() => 200));
+    const entries = (await taskAudit(t, task.id)).filter((e) => e.action === 'progress_updated');
+    expect(entries).toHaveLength(percents.length);
+    let previous = 0;
+    for (const entry of entries) {
+      const change = (entry.details as { progress_percent: { before: number; after: number } }).progress_percent;
+      expect(change.before).toBe(previous);
+      previous = change.after;
+    }
+    expect(new Set(entries.map((e) => (e.details as { progress_percent: { after: number } }).progress_percent.after))).toEqual(new Set(percents));
+    expect(await taskRow(t, task.id)).toMatchObject({ progress_percent: previous, version: 2 + percents.length });
+  });
 });
