@@ -3,31 +3,31 @@ import { ProblemError } from './problem.js';
 /** A row's version as a strong ETag: `"7"`. */
 export const etagOf = (version: number): string => `"${version}"`;
 
-/**
- * Checks an If-Match header against the current version (RFC 9110 §13.1.1: strong comparison, `*` matches
- * any current representation). No header means the client opted out of the check.
- */
+/** The entity tags an If-Match header lists (repeated headers joined), `*` included. */
+const ifMatchTags = (ifMatch: string | string[]): string[] =>
+  (Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch).split(',').map((t) => t.trim()).filter(Boolean);
+
 /**
  * The versions an If-Match header accepts, for a statement that checks the precondition itself: 'any' without
- * the header or with `*`; otherwise the versions of the strong ETags it names (an ETag that is not one of ours
+ * the header or with `*`; otherwise the versions of the strong ETags it names (a tag that is not one of ours
  * matches no version). The same comparison as assertIfMatch, which then words the 412.
  */
 export function ifMatchVersions(ifMatch: string | string[] | undefined): 'any' | number[] {
   if (ifMatch === undefined) return 'any';
-  const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
-  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = ifMatchTags(ifMatch);
   if (tags.includes('*')) return 'any';
-  return tags.flatMap((t) => {
-    const version = /^"(\d{1,15})"$/.exec(t)?.[1];
-    return version !== undefined && etagOf(Number(version)) === t ? [Number(version)] : [];
-  });
+  return tags.flatMap((t) => (/^"(0|[1-9]\d{0,14})"$/.test(t) ? [Number(t.slice(1, -1))] : []));
 }
 
+/**
+ * Checks an If-Match header against the current version (RFC 9110 §13.1.1: strong comparison, `*` matches
+ * any current representation). No header means the client opted out of the check.
+ */
 export function assertIfMatch(ifMatch: string | string[] | undefined, currentVersion: number): void {
   if (ifMatch === undefined) return;
-  const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
-  const tags = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = ifMatchTags(ifMatch);
   if (tags.includes('*') || tags.includes(etagOf(currentVersion))) return;
+  const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
   throw new ProblemError('precondition-failed', {
     detail: `If-Match ${value} does not match the current ETag ${etagOf(currentVersion)}; read the resource again and retry`,
   });

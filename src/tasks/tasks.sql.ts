@@ -383,9 +383,7 @@ export async function reportProgressIfAllowed(
   const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
   const row = await db.maybeOne(sql.type(CheckedProgressRow)`
     with cur as (
-      select t.id, t.status, t.version, t.progress_percent
-      from task t join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
-      where t.id = ${taskId} and t.tenant_id = ${who.tenantId}
+      select t.id, t.status, t.version, t.progress_percent ${visibleTask(who, taskId)}
       for update of t),
     ok as (select cur.*, ${versionOk} as "versionOk" from cur),
     t as (

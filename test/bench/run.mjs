@@ -432,11 +432,13 @@ function percentile(sorted, p) {
  * the backend: on a busy machine it includes waiting for a core), and how many of the calls were planned.
  */
 const STATEMENT_SETTINGS = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' };
+/** Without `requests`: starts a window (the extension created on first use); with it: the window's top statements. */
 async function statementStats(url, requests) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     if (requests === undefined) {
+      await client.query('create extension if not exists pg_stat_statements');
       await client.query('select pg_stat_statements_reset()');
       return [];
     }
@@ -898,12 +900,6 @@ async function main() {
   await admin.end();
   const dbUrl = db.urlFor(DB_NAME);
   await migrate(dbUrl);
-  if (opts.dbStatements) {
-    const c = new pg.Client({ connectionString: dbUrl });
-    await c.connect();
-    await c.query('create extension if not exists pg_stat_statements');
-    await c.end();
-  }
   await seed(dbUrl, { log });
   const agentKeys = await seedAgentKeys(dbUrl);
 
