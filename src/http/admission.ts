@@ -49,8 +49,12 @@ const RETRY_AFTER_MIN_S = 1;
 const RETRY_AFTER_MAX_S = 3;
 const retryAfterSeconds = () => RETRY_AFTER_MIN_S + Math.floor(Math.random() * (RETRY_AFTER_MAX_S - RETRY_AFTER_MIN_S + 1));
 const OVERLOAD_MEMORY_MS = 1_000;
-/** How long a refused connection stays unread: the shortest Retry-After less a margin (see shed). */
-const PAUSE_MS = RETRY_AFTER_MIN_S * 1000 - 150;
+/**
+ * How long a refused connection stays unread (see shed): well inside the shortest Retry-After, so a client that
+ * waits as asked is read at once even when timers run late, and short enough that a request re-sent at once and
+ * then admitted is still answered within a second (this pause, its wait in the queue, its own time).
+ */
+const PAUSE_MS = 600;
 
 /**
  * Admission control at the front of the request path, before logging, body parsing, authentication and the
@@ -88,9 +92,9 @@ export function createAdmission(settings: AdmissionSettings, metrics: Metrics): 
     sendProblem(req, res, problem('overloaded', detail), { 'Retry-After': String(retryAfterS) });
     // The connection is not read from for most of a second: a client re-sending at once on it waits in the
     // kernel's buffer instead of costing CPU, so refusals cannot become a retry storm that starves admitted work.
-    // The pause ends a little before the shortest Retry-After does (timers run late under load), so a client
-    // that waits as asked is read at once; it is not longer for a Retry-After of 2 or 3 s, because a client that
-    // re-sends at once and is then admitted would count the whole pause in its response time.
+    // The pause ends well before the shortest Retry-After does (timers run late under load), so a client that
+    // waits as asked is read at once; it is not longer for a Retry-After of 2 or 3 s, because a client that
+    // re-sends at once and is then admitted counts the whole pause in its response time.
     res.once('finish', () => {
       const socket = req.socket;
       socket.pause();
