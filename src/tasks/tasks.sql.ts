@@ -495,7 +495,8 @@ export const lockSeriesRoot = (db: Db, rootId: number) =>
  * Inserts the next occurrence of task `fromId`: a pending, top-level copy (same project, title, description,
  * priority, tags, assignee and recurrence) without subtasks, progress or workflow timestamps. It is not put
  * under the parent of `fromId`: a series that never ends would otherwise keep that parent from ever completing.
- * task_spawned_from_key makes this happen once per task whatever the races: null when it already had one.
+ * task_spawned_from_key (unique where spawned_from_id is not null, hence the conflict target's predicate) makes
+ * this happen once per task whatever the races: null when it already had one.
  */
 export const insertNextOccurrence = (db: Db, fromId: number, rootId: number, dueDate: string): Promise<number | null> =>
   db.maybeOneFirst(sql.type(IdRow)`
@@ -504,7 +505,7 @@ export const insertNextOccurrence = (db: Db, fromId: number, rootId: number, due
     select tenant_id, project_id, title, description, priority, tags, assignee_id, ${dueDate}::timestamptz,
            recurrence_pattern, recurrence_max, ${rootId}, id, created_by_id
     from task where id = ${fromId}
-    on conflict (spawned_from_id) do nothing
+    on conflict (spawned_from_id) where spawned_from_id is not null do nothing
     returning id`);
 
 /**

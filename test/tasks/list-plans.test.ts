@@ -14,6 +14,7 @@ import {
   type TaskFilter,
   type TaskSort,
 } from '../../src/tasks/tasks-list.sql.js';
+import { findVisibleTaskWithSubtasks } from '../../src/tasks/tasks.sql.js';
 import { z } from 'zod';
 import { startTestDatabase, type TestDatabaseOnly } from '../helpers/app.js';
 import { newProject } from '../helpers/factories.js';
@@ -48,9 +49,10 @@ const spineOf = (node: PlanNode): PlanNode[] => {
   return [node, ...(outer ? spineOf(outer) : [])];
 };
 
-async function planOf(run: (db: DatabasePool) => Promise<unknown>): Promise<PlanNode> {
-  const rows = (await run(explain)) as { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
-  return rows[0]!['QUERY PLAN'][0].Plan;
+/** The plan of what `run` sends, on the explaining pool (or another one, e.g. for generic plans). */
+async function planOf(run: (db: DatabasePool) => Promise<unknown>, on: DatabasePool = explain): Promise<PlanNode> {
+  const result = (await run(on)) as { 'QUERY PLAN': [{ Plan: PlanNode }] } | { 'QUERY PLAN': [{ Plan: PlanNode }] }[];
+  return (Array.isArray(result) ? result[0]! : result)['QUERY PLAN'][0].Plan;
 }
 
 beforeAll(async () => {
@@ -192,5 +194,42 @@ describe('my tasks plans', () => {
     expect(taskSeqScans(plan)).toEqual([]);
     expect(spineOf(plan).map((n) => n['Node Type'])).not.toContain('Sort');
     expect(spineOf(plan).find((n) => n['Relation Name'] === 'task')).toMatchObject({ 'Index Name': 'task_tenant_updated_idx', 'Scan Direction': 'Backward' });
+  });
+});
+
+/**
+ * task_parent_idx indexes only the rows that have a parent (migration 1796400000000): every lookup of a task's
+ * subtasks asks for one parent with `=`, which implies not null, so PostgreSQL may use the partial index. The
+ * server runs these statements prepared, on generic plans where the parent is a parameter, so the check is made
+ * on the generic plan (EXPLAIN's GENERIC_PLAN, PostgreSQL 16 and later) as well as on the plan for the values.
+ */
+describe('subtask lookups through the partial task_parent_idx', () => {
+  let generic: DatabasePool;
+  beforeAll(async () => {
+    generic = await createPool(t.db.url, {
+      interceptors: [{ name: 'explain-generic', transformQuery: (_ctx, query) => ({ ...query, sql: `explain (generic_plan, format json) ${query.sql}` }) }],
+    });
+  });
+  afterAll(() => generic?.end());
+
+  const parentScans = (plan: PlanNode) => nodesOf(plan).filter((n) => n['Relation Name'] === 'task' && n['Index Name'] === 'task_parent_idx');
+
+  it('a task with its embedded subtasks, their count and the open-subtask probe: task_parent_idx, no seq scan', async () => {
+    const parentId = await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`select min(parent_task_id) as id from task`);
+    for (const on of [explain, generic]) {
+      const plan = await planOf((db) => findVisibleTaskWithSubtasks(db, who, parentId), on);
+      expect(taskSeqScans(plan)).toEqual([]);
+      // the embedded subtasks, their subtask counts, the task's open-subtask probe (and its recursive step)
+      expect(parentScans(plan).length).toBeGreaterThanOrEqual(3);
+      for (const scan of parentScans(plan)) expect(scan['Index Cond']).toMatch(/parent_task_id = /);
+    }
+  });
+
+  it("a project's page: each row's subtask count through task_parent_idx", async () => {
+    for (const on of [explain, generic]) {
+      const plan = await planOf((db) => listProjectTasksPage(db, who, project, {}, { sort: '-created_at', limit: LIMIT }), on);
+      expect(taskSeqScans(plan)).toEqual([]);
+      expect(parentScans(plan).length).toBeGreaterThanOrEqual(1);
+    }
   });
 });
