@@ -2,8 +2,10 @@
  * Admission control: with every slot taken by requests stuck on a row lock and the queue full, a new request is
  * answered 503 `overloaded` with Retry-After at once (while nothing has finished), a queued one after
  * MAX_QUEUE_WAIT_MS; neither writes anything. Health, readiness and metrics are answered throughout, readiness
- * reports the overload, /metrics counts it, and the server serves normally as soon as capacity frees up.
+ * reports the overload, /metrics counts it, and the server serves normally as soon as capacity frees up. A refused
+ * connection is not read from for 600 ms, so a client that re-sends at once waits instead of costing the server.
  */
+import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { startTestApp, type RawResponse, type TestApp } from '../helpers/app.js';
 import { signIn, type SignedIn } from '../helpers/users.js';
@@ -25,6 +27,36 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
     await sleep(25);
   }
   throw new Error(`timed out waiting until ${what}`);
+}
+
+/** An HTTP/1.1 keep-alive connection that sends one request at a time and reads each response whole. */
+async function rawConnection(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket: Socket = connect(Number(port), hostname);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffered = Buffer.alloc(0);
+  let waiting: ((r: { status: number; retryAfter: string | null; answeredAt: number }) => void) | null = null;
+  socket.on('data', (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end < 0 || !waiting) return;
+    const head = buffered.subarray(0, end).toString('latin1');
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    if (buffered.length < end + 4 + length) return;
+    buffered = buffered.subarray(end + 4 + length);
+    const done = waiting;
+    waiting = null;
+    done({ status: Number(head.split(' ')[1]), retryAfter: /\r\nretry-after: *(\d+)/i.exec(head)?.[1] ?? null, answeredAt: performance.now() });
+  });
+  return {
+    send(path: string, token: string) {
+      const sentAt = performance.now();
+      const answer = new Promise<{ status: number; retryAfter: string | null; answeredAt: number }>((resolve) => (waiting = resolve));
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      return answer.then((a) => ({ ...a, sentAt, ms: a.answeredAt - sentAt }));
+    },
+    close: () => socket.destroy(),
+  };
 }
 
 describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=1000)', () => {
@@ -138,6 +170,44 @@ describe('admission control (MAX_IN_FLIGHT=2, MAX_QUEUE=1, MAX_QUEUE_WAIT_MS=100
     }
     await until('the slots are free', async () => (await metric(t, 'taskflow_admission_in_flight')) === 0);
   });
+
+  it('a refused connection is not read from for 600 ms: a request re-sent at once waits there, other connections do not', async () => {
+    const one = await startTestApp({ env: { MAX_IN_FLIGHT: '1', MAX_QUEUE: '0' }, databaseUrl: t.db.url, sso: t.sso });
+    const first = await rawConnection(one.url);
+    const other = await rawConnection(one.url);
+    try {
+      const carol = await signIn(one, 'ov-carol');
+      const task = await carol.request('POST', `/api/projects/${carol.projectId}/tasks`, { body: { title: 'Held' } });
+      await blocker.query('begin');
+      await blocker.query('select 1 from task where id = $1 for update', [task.body.id]);
+      const stuck = carol.request('PATCH', `/api/tasks/${task.body.id}`, { body: { title: 'Stuck' } });
+      await until('the slot is taken', async () => (await metric(one, 'taskflow_admission_in_flight')) === 1);
+
+      const path = `/api/tasks/${task.body.id}`;
+      const refused = await first.send(path, carol.token);
+      expect(refused.status).toBe(503);
+      // Re-sent at once on the same connection (a client ignoring Retry-After): it waits unread in the kernel's
+      // buffer for the pause, while a request on another connection is refused at once in the meantime.
+      const resent = first.send(path, carol.token);
+      const elsewhere = await other.send(path, carol.token);
+      expect(elsewhere.status).toBe(503);
+      const again = await resent;
+      expect(again.status).toBe(503);
+      expect(again.ms).toBeGreaterThanOrEqual(550);
+      expect(elsewhere.answeredAt).toBeLessThan(again.answeredAt);
+
+      // A client that waits as asked finds its connection read again, and is served once the slot is free.
+      await blocker.query('rollback');
+      expect((await stuck).status).toBe(200);
+      await sleep(Number(again.retryAfter) * 1000);
+      expect((await first.send(path, carol.token)).status).toBe(200);
+    } finally {
+      await blocker.query('rollback').catch(() => {});
+      first.close();
+      other.close();
+      await one.close();
+    }
+  }, 120_000);
 
   it('MAX_IN_FLIGHT=0 turns admission control off', async () => {
     const open = await startTestApp({ env: { MAX_IN_FLIGHT: '0' }, databaseUrl: t.db.url, sso: t.sso });
