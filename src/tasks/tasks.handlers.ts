@@ -11,17 +11,14 @@ import { lockTask, taskNotFound } from './lock.js';
 import { filterOf, pageOf } from './tasks-list.js';
 import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage } from './tasks-list.sql.js';
 import {
-  countDescendants,
-  deleteTaskRow,
+  assignIfMember,
+  deleteTaskWithAudit,
   findVisibleTask,
   findVisibleTaskWithSubtasks,
   getTaskWithSubtasksById,
-  insertTaskWithAudit,
-  isProjectMember,
   insertTaskIfAllowed,
   recordTaskAudit,
   shareLockProjectOfTask,
-  setTaskAssignee,
   reportProgressIfAllowed,
   updateTaskFields,
   type NewTask,
@@ -61,12 +58,6 @@ function trimmedTitle(title: string): string {
     });
   }
   return trimmed;
-}
-
-/** The assignee must be a member of the project; null means unassigned. */
-async function assigneeProblem(db: Db, projectId: number, assigneeId: number | null | undefined): Promise<FieldError[]> {
-  if (assigneeId === null || assigneeId === undefined || (await isProjectMember(db, projectId, assigneeId))) return [];
-  return [notAMember(assigneeId, projectId)];
 }
 
 const notAMember = (assigneeId: number | null, projectId: number): FieldError =>
@@ -144,15 +135,19 @@ export const taskHandlers = () =>
       throw refusedFields(task, inserted.assigneeOk, inserted.parentOk);
     },
 
-    createSubtask: async ({ db, principal: who, params, body }) =>
-      db.transaction(async (tx) => {
-        const parentId = params.task_id;
-        const parent = await findVisibleTask(tx, who, parentId);
-        if (!parent) throw taskNotFound(parentId);
-        const task = newTask(who, parent.projectId, parent.id, body);
-        if ((await assigneeProblem(tx, task.projectId, task.assigneeId)).length) throw refusedFields(task, false, true);
-        return createdReply(await insertTaskWithAudit(tx, task, actorOf(who)));
-      }),
+    // Two statements, no transaction: the parent's project, then createTask's checked insert under that parent
+    // (insertTaskIfAllowed), which checks again, in the same statement as the insert, that the caller may see the
+    // project and the parent is still in it; a parent deleted or a membership ended in between is the parent's 404.
+    createSubtask: async ({ db, principal: who, params, body }) => {
+      const parentId = params.task_id;
+      const parent = await findVisibleTask(db, who, parentId);
+      if (!parent) throw taskNotFound(parentId);
+      const task = newTask(who, parent.projectId, parent.id, body);
+      const inserted = await insertTaskIfAllowed(db, who, task, actorOf(who));
+      if (inserted.task) return createdReply(inserted.task);
+      if (!inserted.visible || !inserted.parentOk) throw taskNotFound(parentId);
+      throw refusedFields(task, inserted.assigneeOk, true);
+    },
 
     getTask: async ({ db, principal: who, params, headers }) => {
       const taskId = params.task_id;
@@ -183,13 +178,11 @@ export const taskHandlers = () =>
     deleteTask: async ({ db, principal: who, params, headers }) =>
       db.transaction(async (tx) => {
         const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        const subtasksDeleted = await countDescendants(tx, task.id);
-        await deleteTaskRow(tx, task.id);
-        // Creator and assignee: the inbox tells them, after the row is gone.
-        await recordTaskAudit(tx, actorOf(who), task, 'task_deleted', {
+        // The delete and its entry in one statement, which also counts the subtasks deleted with it. Creator and
+        // assignee: the inbox tells them, after the row is gone.
+        await deleteTaskWithAudit(tx, task.id, actorOf(who), {
           title: task.title,
           parent_task_id: task.parentTaskId,
-          subtasks_deleted: subtasksDeleted,
           created_by_id: task.createdById,
           assignee_id: task.assigneeId,
         });
@@ -217,11 +210,12 @@ export const taskHandlers = () =>
         // order here, so an assignment racing a removal waits instead of deadlocking.
         await shareLockProjectOfTask(tx, params.task_id);
         const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        const errors = await assigneeProblem(tx, task.projectId, body.assignee_id);
-        if (errors.length) throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors });
-        await setTaskAssignee(tx, task.id, body.assignee_id);
-        await recordTaskAudit(tx, actorOf(who), task, 'assigned', { assignee_id: { before: task.assigneeId, after: body.assignee_id } });
-        return taskReply(tx, task.id, 200);
+        // The membership check, the update, its entry and the reply's row: one statement (assignIfMember).
+        const assigned = await assignIfMember(tx, task, body.assignee_id, actorOf(who));
+        if (!assigned) {
+          throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors: [notAMember(body.assignee_id, task.projectId)] });
+        }
+        return rowReply(assigned, 200);
       }),
 
     claimTask: async ({ db, principal: who, params, headers }) =>

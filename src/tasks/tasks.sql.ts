@@ -189,10 +189,6 @@ export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWit
     ${embeddedSubtasks(taskId)}
     where t.id = ${taskId}`);
 
-/** Whether a worker is a member of the project (and so may be assigned its tasks). */
-export const isProjectMember = async (db: Db, projectId: number, workerId: number): Promise<boolean> =>
-  isId(workerId) && db.exists(sql.unsafe`select 1 from member where project_id = ${projectId} and worker_id = ${workerId}`);
-
 export interface NewTask {
   tenantId: string;
   projectId: number;
@@ -250,8 +246,8 @@ export type CheckedInsert = { task: TaskRow } | { task: null; visible: boolean; 
  * createTask in one statement and one round trip, atomic without a transaction: the caller's membership of the
  * project (as requireProjectRole checks it), the assignee's membership, the parent task being in the project
  * (when one is given), and only if all hold, the insert and its task_created entry. The same checks as the
- * step-by-step path (findProjectAccess, isProjectMember, a parent lookup), which took five round trips with
- * BEGIN and COMMIT.
+ * step-by-step path (findProjectAccess, the assignee's membership lookup, a parent lookup), which took five
+ * round trips with BEGIN and COMMIT. createSubtask uses it too, under the parent it found.
  */
 export async function insertTaskIfAllowed(db: Db, who: Principal, task: NewTask, actor: Actor): Promise<CheckedInsert> {
   const row = await db.one(sql.type(CheckedInsertRow)`
@@ -436,9 +432,38 @@ export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, f
     for update of t skip locked`);
 };
 
-export const setTaskAssignee = (db: Db, taskId: number, assigneeId: number | null) =>
-  db.query(sql.unsafe`
-    update task set assignee_id = ${assigneeId}, version = version + 1, updated_at = now() where id = ${taskId}`);
+const AssignCheck = z.object({ assigneeOk: z.boolean() });
+const CheckedAssignRow = z.union([AssignCheck.extend(TaskWithSubtasksRow.shape), AssignCheck.extend({ id: z.null() })]);
+
+/**
+ * Sets a locked task's assignee in one statement: only if the new assignee is a member of the task's project (or
+ * null: unassigned), the update, its `assigned` entry with the assignee before and after, and the task as it is
+ * then with its embedded subtasks. Null, and nothing written, when the assignee is not a member. The same check
+ * and writes as a membership lookup, the update, the audit insert and a re-read, which took four round trips.
+ */
+export async function assignIfMember(
+  db: Db, task: { id: number; projectId: number; assigneeId: number | null }, assigneeId: number | null, actor: Actor,
+): Promise<TaskWithSubtasksRow | null> {
+  if (assigneeId !== null && !isId(assigneeId)) return null; // no such worker, so not a member
+  const details = { assignee_id: { before: task.assigneeId, after: assigneeId } };
+  const row = await db.one(sql.type(CheckedAssignRow)`
+    with ok as (
+      select (${assigneeId}::int8 is null
+              or exists (select 1 from member where project_id = ${task.projectId} and worker_id = ${assigneeId}::int8)) as "assigneeOk"),
+    t as (
+      update task set assignee_id = ${assigneeId}::int8, version = version + 1, updated_at = now()
+      where id = ${task.id} and (select "assigneeOk" from ok)
+      returning *),
+    audit as (${taskAuditFrom(actor, 'assigned', sql.fragment`${sql.jsonb(details)}`)})
+    select ok."assigneeOk", x.*
+    from ok left join (
+      select ${TASK_COLUMNS}, st.subtasks
+      from t left join worker a on a.id = t.assignee_id
+      ${embeddedSubtasks(task.id)}) x on true`);
+  if (row.id === null) return null;
+  const { assigneeOk: _ok, ...assigned } = row;
+  return assigned;
+}
 
 const CountRow = z.object({ count: z.number().int() });
 
@@ -452,18 +477,22 @@ export const countOpenDescendants = (db: Db, taskId: number): Promise<number> =>
     )
     select count(*) as count from descendant where status <> 'completed'`);
 
-/** Subtasks at any depth below the task: what a delete takes with it. */
-export const countDescendants = (db: Db, taskId: number): Promise<number> =>
-  db.oneFirst(sql.type(CountRow)`
+/**
+ * Deletes a locked task and records `task_deleted` in one statement: its subtasks follow through
+ * task_parent_same_project_fkey (on delete cascade), and the entry's `subtasks_deleted` counts them at every depth
+ * as the statement found them. `facts` are the rest of the entry's details. One round trip where counting,
+ * deleting and recording took three.
+ */
+export const deleteTaskWithAudit = (db: Db, taskId: number, actor: Actor, facts: Record<string, unknown>) =>
+  db.query(sql.unsafe`
     with recursive descendant(id) as (
       select id from task where parent_task_id = ${taskId}
       union all
-      select t.id from task t join descendant d on t.parent_task_id = d.id
-    )
-    select count(*) as count from descendant`);
-
-/** Deletes a task; its subtasks follow through task_parent_same_project_fkey (on delete cascade). */
-export const deleteTaskRow = (db: Db, taskId: number) => db.query(sql.unsafe`delete from task where id = ${taskId}`);
+      select c.id from task c join descendant d on c.parent_task_id = d.id
+    ),
+    t as (delete from task where id = ${taskId} returning id, project_id),
+    audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)})
+    select 1`);
 
 /**
  * Locks the root of the series a visible task belongs to, if it has one. Completing an occurrence takes this
