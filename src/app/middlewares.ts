@@ -1,5 +1,5 @@
 import cors from 'cors';
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Config } from '../config.js';
 import type { Admission } from '../http/admission.js';

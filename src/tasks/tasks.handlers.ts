@@ -1,6 +1,5 @@
 import type { components } from '../../generated/api.js';
-import { actorOf, changedFields } from '../audit/index.js';
-import type { Db } from '../db/index.js';
+import { actorOf } from '../audit/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
 import { assertIfMatch, etagOf, ifMatchVersions, notModifiedReply } from '../http/preconditions.js';
@@ -15,12 +14,10 @@ import {
   deleteTaskWithAudit,
   findVisibleTask,
   findVisibleTaskWithSubtasks,
-  getTaskWithSubtasksById,
   insertTaskIfAllowed,
-  recordTaskAudit,
   shareLockProjectOfTask,
   reportProgressIfAllowed,
-  updateTaskFields,
+  updateTaskIfAllowed,
   type NewTask,
   type TaskPatch,
   type TaskRow,
@@ -33,18 +30,12 @@ type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
   | 'updateTaskStatus' | 'updateTaskProgress' | 'assignTask' | 'createSubtask' | 'approveTask' | 'rejectTask'
   | 'claimTask' | 'claimNextTask';
-type Task = components['schemas']['Task'];
 type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
 
 /** A task row with its embedded subtasks as a single-task reply with its ETag. */
 const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, headers: Record<string, string> = {}) =>
   ({ status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } });
-
-/** The task as it is now with its direct subtasks, as a single-task reply with its ETag. */
-async function taskReply<S extends 200 | 201>(db: Db, taskId: number, status: S, headers: Record<string, string> = {}) {
-  return rowReply(await getTaskWithSubtasksById(db, taskId), status, headers);
-}
 
 const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
 
@@ -91,10 +82,6 @@ function refusedFields(task: NewTask, assigneeOk: boolean, parentOk: boolean): P
 /** A task just created (it has no subtasks yet) as the 201 reply. */
 const createdReply = (row: TaskRow) =>
   ({ status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } });
-
-/** What updateTask may change, as the contract names it: the before/after of `task_updated`. */
-const editable = ({ title, description, priority, tags, due_date, recurrence }: Task) => ({ title, description, priority, tags, due_date, recurrence });
-const EDITABLE = ['title', 'description', 'priority', 'tags', 'due_date', 'recurrence'] as const;
 
 /**
  * Thin: each handler opens its transaction on `db`, checks access, calls the SQL or the workflow (every status
@@ -156,24 +143,25 @@ export const taskHandlers = () =>
       return notModifiedReply(headers['if-none-match'], task.version) ?? { status: 200, body: toTask(task, task.subtasks), headers: { ETag: etagOf(task.version) } };
     },
 
-    updateTask: async ({ db, principal: who, params, headers, body }) =>
-      db.transaction(async (tx) => {
-        const before = await lockTask(tx, who, params.task_id, headers['if-match']);
-        const patch: TaskPatch = {
-          title: body.title === undefined ? undefined : trimmedTitle(body.title),
-          description: body.description,
-          priority: body.priority,
-          tags: body.tags,
-          dueDate: body.due_date,
-          recurrence: body.recurrence === undefined ? undefined : toRecurrence(body.recurrence),
-        };
-        const changed = await updateTaskFields(tx, before.id, patch);
-        const reply = await taskReply(tx, before.id, 200);
-        if (changed) {
-          await recordTaskAudit(tx, actorOf(who), before, 'task_updated', changedFields(editable(toTask(before, [])), editable(reply.body), EDITABLE));
-        }
-        return reply;
-      }),
+    // One statement: the visibility and If-Match checks, the edit (if it changes anything) with its entry, and
+    // the reply's row (see updateTaskIfAllowed); refusals in lockTask's order (404, 412), nothing written.
+    updateTask: async ({ db, principal: who, params, headers, body }) => {
+      const taskId = params.task_id;
+      const ifMatch = headers['if-match'];
+      const patch: TaskPatch = {
+        title: body.title === undefined ? undefined : trimmedTitle(body.title),
+        description: body.description,
+        priority: body.priority,
+        tags: body.tags,
+        dueDate: body.due_date,
+        recurrence: body.recurrence === undefined ? undefined : toRecurrence(body.recurrence),
+      };
+      const result = await updateTaskIfAllowed(db, who, taskId, patch, ifMatchVersions(ifMatch), actorOf(who));
+      if (!result) throw taskNotFound(taskId);
+      if (result.task) return rowReply(result.task, 200);
+      assertIfMatch(ifMatch, result.currentVersion);
+      throw new Error(`updateTaskIfAllowed refused task ${taskId} at version ${result.currentVersion}, which If-Match accepts`);
+    },
 
     deleteTask: async ({ db, principal: who, params, headers }) =>
       db.transaction(async (tx) => {

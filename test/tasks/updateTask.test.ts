@@ -73,6 +73,13 @@ describe('updateTask', () => {
     const res = await patch(alice, task.id, { description: null, due_date: null, recurrence: null, tags: [] });
     expect(res.body).toMatchObject({ description: null, due_date: null, recurrence: null, is_recurring: false, tags: [] });
     expect(await taskRow(t, task.id)).toMatchObject({ description: null, due_date: null, recurrence_pattern: null, recurrence_max: null, tags: [] });
+    // The entry's "after" is null for a cleared field, as the reply shows it.
+    expect((await taskAudit(t, task.id)).at(-1)!.details).toEqual({
+      description: { before: 'x', after: null },
+      tags: { before: ['a'], after: [] },
+      due_date: { before: '2026-02-01T00:00:00.000Z', after: null },
+      recurrence: { before: { pattern: 'daily', max_occurrences: null }, after: null },
+    });
   });
 
   it('an edit that changes nothing is not a change: same version, no audit entry', async () => {
