@@ -24,7 +24,7 @@ import {
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
-import { changeStatus, claim, claimNext } from './workflow.js';
+import { changeStatus, claim, claimNext, moveStatus } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
@@ -178,7 +178,7 @@ export const taskHandlers = () =>
       }),
 
     updateTaskStatus: async ({ db, principal: who, params, headers, body }) =>
-      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'status_changed', to: body.status })), 200),
+      rowReply(await moveStatus(db, who, params.task_id, headers['if-match'], body.status), 200),
 
     // One statement: the visibility, If-Match and status checks and the update with its audit entry (see
     // reportProgressIfAllowed); nothing is written unless all pass, and the refusals come in lockTask's order.

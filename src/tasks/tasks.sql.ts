@@ -416,6 +416,69 @@ export const setTaskStatusWithAudit = (
     ${embeddedSubtasks(taskId)}`);
 };
 
+/** A move's effects for one state the task may be in: its status, and whether it was started before. */
+export interface EffectsFrom {
+  from: TaskStatus;
+  started: boolean;
+  effects: StatusEffects;
+}
+
+const MoveChecks = z.object({ currentStatus: TaskStatus, currentVersion: z.number().int(), currentHasOpenSubtasks: z.boolean(), versionOk: z.boolean() });
+const CheckedMoveRow = z.union([MoveChecks.extend(TaskWithSubtasksRow.shape), MoveChecks.extend({ id: z.null() })]);
+
+/** What moveIfAllowed found: nothing (404), the task after the move, or the state that refused it (nothing written). */
+export type CheckedMove =
+  | null
+  | { task: TaskWithSubtasksRow }
+  | { task: null; currentStatus: TaskStatus; currentVersion: number; hasOpenSubtasks: boolean; versionOk: boolean };
+
+/**
+ * A status change in one statement and one round trip, atomic without a transaction: locks the task if the caller
+ * may see it, and only if its version is one `versions` accepts and its state (status, started or not) is one of
+ * `moves`, writes that state's effects (the workflow computes them for every state it allows; the statement picks
+ * the one the locked row is in), a new version and a `status_changed` entry with the status before and after, and
+ * returns the task with its embedded subtasks. Otherwise it writes nothing and returns the state that refused it,
+ * for the workflow's own refusal. The same checks, in the same order, as lockTask then the workflow's table.
+ */
+export async function moveIfAllowed(
+  db: Db, who: Principal, taskId: number, moves: readonly EffectsFrom[], versions: 'any' | number[], actor: Actor,
+): Promise<CheckedMove> {
+  if (!isId(taskId) || moves.length === 0) return null;
+  const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
+  const pick = (value: (e: StatusEffects) => FragmentSqlToken) => sql.fragment`case ${sql.join(
+    moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${value(m.effects)}`), sql.fragment` `)} end`;
+  const allowed = sql.join(moves.map((m) => sql.fragment`(${m.from}, ${m.started})`), sql.fragment`, `);
+  const row = await db.maybeOne(sql.type(CheckedMoveRow)`
+    with cur as (
+      select t.id, t.status, t.version, t.started_at is not null as started, ${OPEN_SUBTASKS} as "hasOpenSubtasks"
+      ${visibleTask(who, taskId)}
+      for update of t),
+    ok as (select cur.*, ${versionOk} as "versionOk", (cur.status, cur.started) in (${allowed}) as "moveOk" from cur),
+    t as (
+      update task set
+        status = ${pick((e) => sql.fragment`${e.status}`)},
+        started_at = ${pick((e) => (e.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`task.started_at`))},
+        completed_at = ${pick((e) => (e.completedAt === 'now' ? sql.fragment`now()` : e.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`task.completed_at`))},
+        progress_percent = ${pick((e) => (e.progress === 'keep' ? sql.fragment`task.progress_percent` : sql.fragment`${e.progress}::int`))},
+        version = task.version + 1, updated_at = now()
+      from ok
+      where task.id = ok.id and ok."versionOk" and ok."moveOk"
+      returning task.*, ok.status as status_before),
+    audit as (${taskAuditFrom(actor, 'status_changed', sql.fragment`
+      jsonb_build_object('status', jsonb_build_object('before', t.status_before, 'after', t.status))`)})
+    select ok.status as "currentStatus", ok.version as "currentVersion", ok."hasOpenSubtasks" as "currentHasOpenSubtasks", ok."versionOk", x.*
+    from ok left join (
+      select ${TASK_COLUMNS}, st.subtasks
+      from t left join worker a on a.id = t.assignee_id
+      ${embeddedSubtasks(taskId)}) x on true`);
+  if (!row) return null;
+  if (row.id === null) {
+    return { task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, hasOpenSubtasks: row.currentHasOpenSubtasks, versionOk: row.versionOk };
+  }
+  const { currentStatus: _s, currentVersion: _v, currentHasOpenSubtasks: _h, versionOk: _o, ...task } = row;
+  return { task };
+}
+
 const ProgressChecks = z.object({ currentStatus: TaskStatus, currentVersion: z.number().int(), versionOk: z.boolean() });
 const CheckedProgressRow = z.union([ProgressChecks.extend(TaskWithSubtasksRow.shape), ProgressChecks.extend({ id: z.null() })]);
 

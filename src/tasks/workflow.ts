@@ -1,8 +1,9 @@
 import { actorOf } from '../audit/index.js';
 import type { Db, TaskStatus } from '../db/index.js';
+import { assertIfMatch, ifMatchVersions } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
-import { lockTask } from './lock.js';
+import { lockTask, taskNotFound } from './lock.js';
 import { maySpawn, nextDueDate } from './recurrence.js';
 import {
   countOpenDescendants,
@@ -13,11 +14,13 @@ import {
   lockSeriesRoot,
   lockSeriesRootOf,
   lockVisibleTask,
+  moveIfAllowed,
   recordTaskAudit,
   setTaskStatusWithAudit,
   shareLockProject,
   shareLockProjectOfTask,
   type ClaimFilter,
+  type EffectsFrom,
   type StatusEffects,
   type StatusWrite,
   type TaskRow,
@@ -140,7 +143,27 @@ export type StatusRequest =
   | { move: 'rejected'; reason: string };
 
 /**
- * updateTaskStatus, approveTask and rejectTask: locks the task (404, 412), checks the move against the table and
+ * updateTaskStatus: a move to any status but `completed` is one statement (moveIfAllowed) that applies this
+ * module's table and effects, computed here for every state the task may be in; completing waits for the
+ * subtasks and may spawn, so it takes changeStatus's transaction. Refusals are the same either way, in the same
+ * order: 404, 412, then the table's 409 (assertTransition, from the state the statement found).
+ */
+export async function moveStatus(db: Db, who: Principal, taskId: number, ifMatch: IfMatch, to: TaskStatus): Promise<TaskWithSubtasksRow> {
+  if (to === 'completed') return db.transaction((tx) => changeStatus(tx, who, taskId, ifMatch, { move: 'status_changed', to }));
+  const moves: EffectsFrom[] = STATUSES.filter((from) => NEXT[from].includes(to))
+    .flatMap((from) => [false, true].map((started) => ({ from, started, effects: effectsOf(from, to, started) })));
+  const result = await moveIfAllowed(db, who, taskId, moves, ifMatchVersions(ifMatch), actorOf(who));
+  if (!result) throw taskNotFound(taskId);
+  if (result.task) return result.task;
+  if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
+  assertTransition(result.currentStatus, to, result.hasOpenSubtasks);
+  throw new Error(`moveIfAllowed refused task ${taskId} (${result.currentStatus} → ${to}), which the workflow allows`);
+}
+
+const STATUSES = Object.keys(NEXT) as TaskStatus[];
+
+/**
+ * updateTaskStatus to completed (see moveStatus), approveTask and rejectTask: locks the task (404, 412), checks the move against the table and
  * its guards (409 invalid-transition, not-in-review, open-subtasks), writes the status with its effects and
  * audit entry in one statement, and completing a recurring task spawns the series' next occurrence. Returns
  * the task as stored, with its embedded subtasks.

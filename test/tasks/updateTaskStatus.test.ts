@@ -1,4 +1,5 @@
 /** updateTaskStatus: the whole transition table through HTTP, the side effects, and the open-subtasks rule. */
+import pg from 'pg';
 import { sql } from 'slonik';
 import { NEXT } from '../../src/tasks/workflow.js';
 import type { TestApp } from '../helpers/app.js';
@@ -59,6 +60,55 @@ describe('the transition table', () => {
       expect(await taskRow(t, task.id)).toEqual(before);
       expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
     }
+  });
+});
+
+describe('concurrent moves', () => {
+  it('of eight starts of one pending task, one wins and the others are refused from the state it left', async () => {
+    const task = await createTask(alice, project, { title: 'Raced' });
+    const answers = await Promise.all(Array.from({ length: 8 }, () => setStatus(alice, task.id, 'in_progress')));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409, 409, 409, 409, 409, 409, 409]);
+    for (const refused of answers.filter((a) => a.status === 409)) {
+      expect(expectProblem(refused, 409, 'invalid-transition').detail).toContain('from in_progress');
+    }
+    expect(await taskRow(t, task.id)).toMatchObject({ status: 'in_progress', version: 2 });
+    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created', 'status_changed']);
+  });
+
+  it('moves waiting on the row lock are judged on the state it was released with, not the one they first read', async () => {
+    const task = await createTask(alice, project, { title: 'Held' });
+    const holder = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`update task set status = 'completed', completed_at = now(), progress_percent = 100, version = version + 1 where id = $1`, [task.id]);
+      const starts = Array.from({ length: 4 }, () => setStatus(alice, task.id, 'in_progress'));
+      for (let waiting = 0, tries = 0; waiting < 4 && tries < 250; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const { rows } = await holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
+        waiting = rows[0].n;
+      }
+      await holder.query('commit'); // completed → in_progress is not a move: each waiting start must see that
+      for (const refused of await Promise.all(starts)) expect(expectProblem(refused, 409, 'invalid-transition').detail).toContain('from completed');
+      expect(await taskRow(t, task.id)).toMatchObject({ status: 'completed', version: 2 });
+      expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('a chain of moves in a row: each entry\'s "before" is the previous one\'s "after"', async () => {
+    const task = await createTask(alice, project, { title: 'Chained' });
+    const path = ['in_progress', 'blocked', 'pending', 'in_progress', 'review', 'in_progress'] as const;
+    const answers = await Promise.all(path.map((to) => setStatus(alice, task.id, to)));
+    const entries = (await taskAudit(t, task.id)).filter((a) => a.action === 'status_changed').map((a) => a.details.status as { before: string; after: string });
+    expect(entries).toHaveLength(answers.filter((a) => a.status === 200).length);
+    let status = 'pending';
+    for (const { before, after } of entries) {
+      expect(before).toBe(status);
+      status = after;
+    }
+    expect((await taskRow(t, task.id))!.status).toBe(status);
   });
 });
 
