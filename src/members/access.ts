@@ -1,7 +1,7 @@
 import type { Db } from '../db/index.js';
 import { ProblemError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
-import { findProjectAccess, type ProjectAccess } from './access.sql.js';
+import { findProjectAccess, type ProjectAccess, type ProjectLock } from './access.sql.js';
 
 export type { ProjectAccess };
 
@@ -12,14 +12,14 @@ export const projectNotFound = (projectId: number) =>
 /**
  * The caller's access to a project. A project that does not exist, is in another tenant or has the caller as
  * no member is the same 404; a member asking for an owner-only action gets 403. `lock` takes a row lock on the
- * project for the rest of the transaction.
+ * project for the rest of the transaction (findProjectAccess).
  */
 export async function requireProjectRole(
   db: Db,
   who: Principal,
   projectId: number,
   needed: 'member' | 'owner' = 'member',
-  lock = false,
+  lock: ProjectLock = false,
 ): Promise<ProjectAccess> {
   const access = await findProjectAccess(db, who, projectId, lock);
   if (!access) throw projectNotFound(projectId);

@@ -60,7 +60,7 @@ export const memberHandlers = () =>
       const { project_id: projectId } = params;
       const member = await db.transaction(async (tx) => {
         // Locked so that a concurrent deleteProject leaves this request a plain 404, not a foreign key failure.
-        await requireProjectRole(tx, who, projectId, 'owner', true);
+        await requireProjectRole(tx, who, projectId, 'owner', 'update');
         const worker = await requireNewMember(tx, who, body);
         const added = await insertMember(tx, projectId, worker.id);
         await recordAudit(tx, actorOf(who), {
@@ -79,7 +79,7 @@ export const memberHandlers = () =>
     removeProjectMember: async ({ db, principal: who, params }) => {
       const { project_id: projectId, member_id: memberId } = params;
       await db.transaction(async (tx) => {
-        await requireProjectRole(tx, who, projectId, 'owner', true);
+        await requireProjectRole(tx, who, projectId, 'owner', 'update');
         const member = await lockMember(tx, projectId, memberId);
         if (!member) throw new ProblemError('member-not-found', { detail: `Project ${projectId} has no member ${memberId}` });
         if (member.role === 'owner') {

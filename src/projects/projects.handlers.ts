@@ -69,7 +69,7 @@ export const projectHandlers = () =>
     updateProject: async ({ db, principal: who, params, headers, body }) => {
       const { project_id: projectId } = params;
       const project = await db.transaction(async (tx) => {
-        const access = await requireProjectRole(tx, who, projectId, 'owner', true);
+        const access = await requireProjectRole(tx, who, projectId, 'owner', 'update');
         assertIfMatch(headers['if-match'], access.version);
         const before = (await findVisibleProject(tx, who, projectId))!;
         const after = await updateProjectRow(tx, projectId, body);
@@ -86,7 +86,7 @@ export const projectHandlers = () =>
       const { project_id: projectId } = params;
       await db.transaction(async (tx) => {
         // The row lock also holds off task inserts (their foreign key check), so `force` cannot be bypassed by a race.
-        const access = await requireProjectRole(tx, who, projectId, 'owner', true);
+        const access = await requireProjectRole(tx, who, projectId, 'owner', 'update');
         assertIfMatch(headers['if-match'], access.version);
         const project = (await findVisibleProject(tx, who, projectId))!;
         if (project.isDefault) {

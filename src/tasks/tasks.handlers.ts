@@ -212,7 +212,7 @@ export const taskHandlers = () =>
     claimNextTask: async ({ db, principal: who, params, query }) => {
       const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
       const row = await db.transaction(async (tx) => {
-        await requireProjectRole(tx, who, params.project_id);
+        await requireProjectRole(tx, who, params.project_id, 'member', 'share'); // 404, and the project's share lock
         return claimNext(tx, who, params.project_id, filter);
       });
       return row === null ? { status: 204 as const, body: undefined } : rowReply(row, 200);

@@ -131,11 +131,6 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
 
-/** Share-locks a project: member removal (which unassigns) waits for claims in it, and they for it. */
-export const shareLockProject = async (db: Db, projectId: number): Promise<void> => {
-  if (isId(projectId)) await db.query(sql.unsafe`select 1 from project where id = ${projectId} for share`);
-};
-
 /** Share-locks the project a task belongs to (nothing when there is no such task). */
 export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
   if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
@@ -539,9 +534,10 @@ export interface ClaimFilter {
 /**
  * Locks the most urgent pending, unassigned task of a project that matches the filter: highest priority, then
  * earliest due date (none last), then oldest. Rows another transaction holds are skipped, not waited for, so
- * concurrent claimers each get a different task. Null when none is left.
+ * concurrent claimers each get a different task. Returns the locked task as it is, read in the same statement;
+ * null when none is left.
  */
-export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter) => {
+export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter): Promise<TaskRow | null> => {
   const conditions = [
     sql.fragment`t.project_id = ${projectId}`,
     sql.fragment`t.tenant_id = ${tenantId}`,
@@ -551,12 +547,16 @@ export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, f
     ...(filter.priorities?.length ? [sql.fragment`t.priority = any(${sql.array([...filter.priorities], 'text')})`] : []),
     ...(filter.parentTaskId === undefined ? [] : [sql.fragment`t.parent_task_id = ${isId(filter.parentTaskId) ? filter.parentTaskId : null}`]),
   ];
-  return db.maybeOneFirst(sql.type(IdRow)`
-    select t.id from task t
-    where ${sql.join(conditions, sql.fragment` and `)}
-    order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
-    limit 1
-    for update of t skip locked`);
+  return db.maybeOne(sql.type(TaskRow)`
+    with next as (
+      select t.id from task t
+      where ${sql.join(conditions, sql.fragment` and `)}
+      order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
+      limit 1
+      for update of t skip locked)
+    select ${TASK_COLUMNS}
+    from next join task t on t.id = next.id
+    left join worker a on a.id = t.assignee_id`);
 };
 
 const AssignCheck = z.object({ assigneeOk: z.boolean() });

@@ -13,11 +13,9 @@ import {
   lockNextClaimable,
   lockSeriesRoot,
   lockSeriesRootOf,
-  lockVisibleTask,
   moveIfAllowed,
   recordTaskAudit,
   setTaskStatusWithAudit,
-  shareLockProject,
   shareLockProjectOfTask,
   type ClaimFilter,
   type EffectsFrom,
@@ -200,13 +198,12 @@ export async function claim(tx: Db, who: Principal, taskId: number, ifMatch: IfM
 
 /**
  * claimNextTask: the most urgent pending, unassigned task of the project that matches the filter, claimed for
- * the caller (rows other claimers hold are skipped). Null when none is left. The caller checked membership.
+ * the caller (rows other claimers hold are skipped). Null when none is left. The caller checked membership and
+ * holds the project's share lock (taken first, as claim and assignTask take it).
  */
 export async function claimNext(tx: Db, who: Principal, projectId: number, filter: ClaimFilter): Promise<TaskWithSubtasksRow | null> {
-  await shareLockProject(tx, projectId);
-  const taskId = await lockNextClaimable(tx, who.tenantId, projectId, filter);
-  if (taskId === null) return null;
-  const task = (await lockVisibleTask(tx, who, taskId))!; // locked above, in a project the caller is a member of
+  const task = await lockNextClaimable(tx, who.tenantId, projectId, filter);
+  if (task === null) return null;
   decideClaim(task, who.workerId);
   return claimLocked(tx, who, task);
 }

@@ -83,6 +83,18 @@ export async function newProject(
 export const addMember = (t: { pool: DatabasePool }, projectId: number, workerId: number) =>
   t.pool.query(sql.unsafe`insert into member (project_id, worker_id) values (${projectId}, ${workerId})`);
 
+/** A new project of `owner` with `workerId` as a member: its id and the membership's id (for removeProjectMember). */
+export async function projectWithMember(t: { pool: DatabasePool }, owner: { tenant: string; workerId: number }, workerId: number): Promise<{ projectId: number; memberId: number }> {
+  const projectId = await newProject(t, owner);
+  const memberId = await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
+    insert into member (project_id, worker_id) values (${projectId}, ${workerId}) returning id`);
+  return { projectId, memberId };
+}
+
+/** Deadlocks PostgreSQL has counted in the test database so far (races assert it does not grow). */
+export const deadlockCount = (t: { pool: DatabasePool }) =>
+  t.pool.oneFirst(sql.type(z.object({ n: z.number() }))`select deadlocks::int as n from pg_stat_database where datname = current_database()`);
+
 /** Creates a task through the API and expects a 201. */
 export async function createTask(user: ApiUser, projectId: number, body: Record<string, unknown> = {}): Promise<Task> {
   const res = await user.request<Task>('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'A task', ...body } });

@@ -9,12 +9,12 @@ import {
   rowCounts,
   taskAudit,
   taskRow,
-  newProject,
-  addMember,
   createTask,
   expectProblem,
   type SignedIn,
   type Task,
+  deadlockCount,
+  projectWithMember,
 } from '../helpers/factories.js';
 
 const assign = (user: SignedIn, id: number, assigneeId: number | null) =>
@@ -80,19 +80,12 @@ describe('assignTask', () => {
 });
 
 describe('assignTask racing removeProjectMember', () => {
-  const deadlocks = () =>
-    t.pool.oneFirst(sql.type(z.object({ n: z.number() }))`
-      select deadlocks::int as n from pg_stat_database where datname = current_database()`);
-
   it('never deadlocks: each race ends with the member gone and the task unassigned or refused', async () => {
     const owner = await signIn(t, 'race-owner');
-    const before = await deadlocks();
+    const before = await deadlockCount(t);
     for (let round = 0; round < 10; round++) {
       const helper = await signIn(t, `race-helper-${round}`);
-      const projectId = await newProject(t, owner);
-      await addMember(t, projectId, helper.workerId);
-      const memberId = await t.pool.oneFirst(sql.type(z.object({ id: z.number() }))`
-        select id from member where project_id = ${projectId} and worker_id = ${helper.workerId}`);
+      const { projectId, memberId } = await projectWithMember(t, owner, helper.workerId);
       const task = await createTask(owner, projectId);
       const [assign, remove] = await Promise.all([
         owner.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: helper.workerId } }),
@@ -104,6 +97,6 @@ describe('assignTask racing removeProjectMember', () => {
         select assignee_id as a from task where id = ${task.id}`);
       expect(assignee).toBeNull(); // removal always wins in the end: its FK unassigns
     }
-    expect(await deadlocks()).toBe(before);
+    expect(await deadlockCount(t)).toBe(before);
   });
 });

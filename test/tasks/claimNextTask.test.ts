@@ -5,6 +5,7 @@ import { keyedAgent } from '../helpers/agents.js';
 import type { TestApp } from '../helpers/app.js';
 import {
   setupTestApp,
+  signIn,
   taskRow,
   newProject,
   createTask,
@@ -13,6 +14,8 @@ import {
   expectProblem,
   type SignedIn,
   type Task,
+  deadlockCount,
+  projectWithMember,
 } from '../helpers/factories.js';
 
 const claimNext = (user: { request: SignedIn['request'] }, projectId: number, query: Record<string, any> = {}) =>
@@ -92,5 +95,25 @@ describe('claimNextTask', () => {
     expect(expectProblem(await claimNext(bob, p, { tags: [''] }), 422, 'validation-failed').errors?.[0]?.pointer).toMatch(/^\/query\/tags/);
     expectProblem(await t.request('POST', `/api/projects/${p}/tasks/claim-next`), 401, 'unauthorized');
     expect(await taskRow(t, waiting.id)).toMatchObject({ status: 'pending', assignee_id: null });
+  });
+});
+
+describe('claimNextTask racing removeProjectMember', () => {
+  it('never deadlocks, and never leaves a removed member holding a task', async () => {
+    const owner = await signIn(t, 'claim-race-owner');
+    const before = await deadlockCount(t);
+    for (let round = 0; round < 10; round++) {
+      const helper = await signIn(t, `claim-race-helper-${round}`);
+      const { projectId, memberId } = await projectWithMember(t, owner, helper.workerId);
+      const task = await createTask(owner, projectId);
+      const [claimed, remove] = await Promise.all([
+        claimNext(helper, projectId),
+        owner.request('DELETE', `/api/projects/${projectId}/members/${memberId}`),
+      ]);
+      expect(remove.status).toBe(204);
+      expect([200, 404]).toContain(claimed.status); // 404: the membership was already gone when the claim ran
+      expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null }); // the removal unassigns what they held
+    }
+    expect(await deadlockCount(t)).toBe(before);
   });
 });
