@@ -11,6 +11,9 @@ import {
   expectProblem,
   type SignedIn,
   type Task,
+  deadlockCount,
+  projectWithMember,
+  signIn,
 } from '../helpers/factories.js';
 
 const claim = (user: { request: SignedIn['request'] }, taskId: number, headers: Record<string, string> = {}) =>
@@ -92,5 +95,25 @@ describe('claimTask', () => {
     const before = await rowCounts(t.pool);
     expectProblem(await t.request('POST', `/api/tasks/${task.id}/claim`), 401, 'unauthorized');
     expect(await rowCounts(t.pool)).toEqual(before);
+  });
+});
+
+describe('claimTask racing removeProjectMember', () => {
+  it('never deadlocks, and never leaves a removed member holding the task', async () => {
+    const owner = await signIn(t, 'claim-one-race-owner');
+    const before = await deadlockCount(t);
+    for (let round = 0; round < 10; round++) {
+      const helper = await signIn(t, `claim-one-race-helper-${round}`);
+      const { projectId, memberId } = await projectWithMember(t, owner, helper.workerId);
+      const task = await createTask(owner, projectId);
+      const [claimed, removed] = await Promise.all([
+        claim(helper, task.id),
+        owner.request('DELETE', `/api/projects/${projectId}/members/${memberId}`),
+      ]);
+      expect(removed.status).toBe(204);
+      expect([200, 404]).toContain(claimed.status); // 404: the membership was already gone when the claim ran
+      expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null });
+    }
+    expect(await deadlockCount(t)).toBe(before);
   });
 });
