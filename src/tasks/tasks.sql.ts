@@ -175,6 +175,19 @@ export const findVisibleTaskWithSubtasks = async (db: Db, who: Principal, taskId
         where t.id = ${taskId} and t.tenant_id = ${who.tenantId}`)
     : null;
 
+/**
+ * The reply's row of a statement that writes one task: the row `source` (a CTE of the statement, holding task rows)
+ * as TaskWithSubtasksRow, with its embedded subtasks.
+ */
+const writtenTaskWithSubtasks = (source: string, taskId: number) => sql.fragment`
+  select ${TASK_COLUMNS}, st.subtasks
+  from ${sql.identifier([source])} t left join worker a on a.id = t.assignee_id
+  ${embeddedSubtasks(taskId)}`;
+
+/** If-Match as a condition on the locked row `cur`: its version is one the header names ('any': no header, or `*`). */
+const versionAccepted = (versions: 'any' | number[]) =>
+  versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
+
 /** A task by id as it is now, with its embedded subtasks: for re-reading a row this transaction has just changed. */
 export const getTaskWithSubtasksById = (db: Db, taskId: number): Promise<TaskWithSubtasksRow> =>
   db.one(sql.type(TaskWithSubtasksRow)`
@@ -328,7 +341,6 @@ export async function updateTaskIfAllowed(
     set('recurrence_pattern', sql.fragment`${patch.recurrence?.pattern ?? null}::text`);
     set('recurrence_max', sql.fragment`${patch.recurrence?.maxOccurrences ?? null}::integer`);
   }
-  const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
   const changed = pairs.length === 0 ? sql.fragment`false` : sql.fragment`
     (${sql.join(pairs.map(([c]) => sql.identifier(['cur', c])), sql.fragment`, `)}) is distinct from (${sql.join(pairs.map(([, v]) => v), sql.fragment`, `)})`;
   const assignments = pairs.map(([c, v]) => sql.fragment`${sql.identifier([c])} = ${v},`);
@@ -336,7 +348,7 @@ export async function updateTaskIfAllowed(
     with cur as (
       select t.* ${visibleTask(who, taskId)}
       for update of t),
-    ok as (select cur.id, cur.version, ${versionOk} as "versionOk", ${changed} as changed from cur),
+    ok as (select cur.id, cur.version, ${versionAccepted(versions)} as "versionOk", ${changed} as changed from cur),
     t as (
       update task set ${sql.join(assignments, sql.fragment` `)} version = task.version + 1, updated_at = now()
       from ok
@@ -351,10 +363,7 @@ export async function updateTaskIfAllowed(
       union all
       select cur.* from cur join ok on ok.id = cur.id where ok."versionOk" and not ok.changed)
     select ok.version as "currentVersion", ok."versionOk", x.*
-    from ok left join (
-      select ${TASK_COLUMNS}, st.subtasks
-      from now_is t left join worker a on a.id = t.assignee_id
-      ${embeddedSubtasks(taskId)}) x on true`);
+    from ok left join (${writtenTaskWithSubtasks('now_is', taskId)}) x on true`);
   if (!row) return null;
   if (row.id === null) return { task: null, currentVersion: row.currentVersion };
   const { currentVersion: _v, versionOk: _o, ...task } = row;
@@ -406,9 +415,7 @@ export const setTaskStatusWithAudit = (
       where id = ${taskId}
       returning *),
     audit as (${taskAuditFrom(actor, audit.action, sql.fragment`${sql.jsonb(audit.details as never)}`)})
-    select ${TASK_COLUMNS}, st.subtasks
-    from t left join worker a on a.id = t.assignee_id
-    ${embeddedSubtasks(taskId)}`);
+    ${writtenTaskWithSubtasks('t', taskId)}`);
 };
 
 /** A move's effects for one state the task may be in: its status, and whether it was started before. */
@@ -439,16 +446,15 @@ export async function moveIfAllowed(
   db: Db, who: Principal, taskId: number, moves: readonly EffectsFrom[], versions: 'any' | number[], actor: Actor,
 ): Promise<CheckedMove> {
   if (!isId(taskId) || moves.length === 0) return null;
-  const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
   const pick = (value: (e: StatusEffects) => FragmentSqlToken) => sql.fragment`case ${sql.join(
     moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${value(m.effects)}`), sql.fragment` `)} end`;
   const allowed = sql.join(moves.map((m) => sql.fragment`(${m.from}, ${m.started})`), sql.fragment`, `);
   const row = await db.maybeOne(sql.type(CheckedMoveRow)`
     with cur as (
-      select t.id, t.status, t.version, t.started_at is not null as started, ${OPEN_SUBTASKS} as "hasOpenSubtasks"
+      select t.id, t.status, t.version, t.started_at is not null as started
       ${visibleTask(who, taskId)}
       for update of t),
-    ok as (select cur.*, ${versionOk} as "versionOk", (cur.status, cur.started) in (${allowed}) as "moveOk" from cur),
+    ok as (select cur.*, ${versionAccepted(versions)} as "versionOk", (cur.status, cur.started) in (${allowed}) as "moveOk" from cur),
     t as (
       update task set
         status = ${pick((e) => sql.fragment`${e.status}`)},
@@ -461,11 +467,12 @@ export async function moveIfAllowed(
       returning task.*, ok.status as status_before),
     audit as (${taskAuditFrom(actor, 'status_changed', sql.fragment`
       jsonb_build_object('status', jsonb_build_object('before', t.status_before, 'after', t.status))`)})
-    select ok.status as "currentStatus", ok.version as "currentVersion", ok."hasOpenSubtasks" as "currentHasOpenSubtasks", ok."versionOk", x.*
-    from ok left join (
-      select ${TASK_COLUMNS}, st.subtasks
-      from t left join worker a on a.id = t.assignee_id
-      ${embeddedSubtasks(taskId)}) x on true`);
+    select ok.status as "currentStatus", ok.version as "currentVersion", ok."versionOk",
+           -- only a refusal needs it (its allowed_transitions); a move's row has its own in x
+           case when ok."versionOk" and ok."moveOk" then false else (select ${OPEN_SUBTASKS} from task t where t.id = ok.id) end
+             as "currentHasOpenSubtasks",
+           x.*
+    from ok left join (${writtenTaskWithSubtasks('t', taskId)}) x on true`);
   if (!row) return null;
   if (row.id === null) {
     return { task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, hasOpenSubtasks: row.currentHasOpenSubtasks, versionOk: row.versionOk };
@@ -498,12 +505,11 @@ export async function reportProgressIfAllowed(
   db: Db, who: Principal, taskId: number, percent: number, note: string | undefined, versions: 'any' | number[], actor: Actor,
 ): Promise<CheckedProgress> {
   if (!isId(taskId)) return null;
-  const versionOk = versions === 'any' ? sql.fragment`true` : sql.fragment`cur.version = any(${sql.array(versions, 'int8')})`;
   const row = await db.maybeOne(sql.type(CheckedProgressRow)`
     with cur as (
       select t.id, t.status, t.version, t.progress_percent ${visibleTask(who, taskId)}
       for update of t),
-    ok as (select cur.*, ${versionOk} as "versionOk" from cur),
+    ok as (select cur.*, ${versionAccepted(versions)} as "versionOk" from cur),
     t as (
       update task set progress_percent = ${percent},
         ${note === undefined ? sql.fragment`` : sql.fragment`last_progress_note = ${note}, last_progress_note_at = now(),`}
@@ -515,10 +521,7 @@ export async function reportProgressIfAllowed(
       jsonb_build_object('progress_percent', jsonb_build_object('before', t.progress_before, 'after', t.progress_percent))
         || ${sql.jsonb(note === undefined ? {} : { note })}`)})
     select ok.status as "currentStatus", ok.version as "currentVersion", ok."versionOk", x.*
-    from ok left join (
-      select ${TASK_COLUMNS}, st.subtasks
-      from t left join worker a on a.id = t.assignee_id
-      ${embeddedSubtasks(taskId)}) x on true`);
+    from ok left join (${writtenTaskWithSubtasks('t', taskId)}) x on true`);
   if (!row) return null;
   if (row.id === null) return { task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, versionOk: row.versionOk };
   const { currentStatus: _s, currentVersion: _v, versionOk: _o, ...task } = row;
@@ -583,10 +586,7 @@ export async function assignIfMember(
       returning *),
     audit as (${taskAuditFrom(actor, 'assigned', sql.fragment`${sql.jsonb(details)}`)})
     select ok."assigneeOk", x.*
-    from ok left join (
-      select ${TASK_COLUMNS}, st.subtasks
-      from t left join worker a on a.id = t.assignee_id
-      ${embeddedSubtasks(task.id)}) x on true`);
+    from ok left join (${writtenTaskWithSubtasks('t', task.id)}) x on true`);
   if (row.id === null) return null;
   const { assigneeOk: _ok, ...assigned } = row;
   return assigned;

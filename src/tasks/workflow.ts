@@ -148,9 +148,7 @@ export type StatusRequest =
  */
 export async function moveStatus(db: Db, who: Principal, taskId: number, ifMatch: IfMatch, to: TaskStatus): Promise<TaskWithSubtasksRow> {
   if (to === 'completed') return db.transaction((tx) => changeStatus(tx, who, taskId, ifMatch, { move: 'status_changed', to }));
-  const moves: EffectsFrom[] = STATUSES.filter((from) => NEXT[from].includes(to))
-    .flatMap((from) => [false, true].map((started) => ({ from, started, effects: effectsOf(from, to, started) })));
-  const result = await moveIfAllowed(db, who, taskId, moves, ifMatchVersions(ifMatch), actorOf(who));
+  const result = await moveIfAllowed(db, who, taskId, MOVES_TO[to], ifMatchVersions(ifMatch), actorOf(who));
   if (!result) throw taskNotFound(taskId);
   if (result.task) return result.task;
   if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
@@ -159,6 +157,10 @@ export async function moveStatus(db: Db, who: Principal, taskId: number, ifMatch
 }
 
 const STATUSES = Object.keys(NEXT) as TaskStatus[];
+
+/** For each target, every state a task may move to it from (its status, started or not), with that move's effects. */
+const MOVES_TO = Object.fromEntries(STATUSES.map((to) => [to, STATUSES.filter((from) => NEXT[from].includes(to))
+  .flatMap((from) => [false, true].map((started) => ({ from, started, effects: effectsOf(from, to, started) })))])) as Record<TaskStatus, EffectsFrom[]>;
 
 /**
  * updateTaskStatus to completed (see moveStatus), approveTask and rejectTask: locks the task (404, 412), checks the move against the table and
