@@ -24,7 +24,7 @@ import {
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
-import { changeStatus, claim, claimNext, moveStatus } from './workflow.js';
+import { changeStatus, claim, claimNext, moveStatus, reject } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
@@ -207,14 +207,11 @@ export const taskHandlers = () =>
       }),
 
     claimTask: async ({ db, principal: who, params, headers }) =>
-      rowReply(await db.transaction((tx) => claim(tx, who, params.task_id, headers['if-match'])), 200),
+      rowReply(await claim(db, who, params.task_id, headers['if-match']), 200),
 
     claimNextTask: async ({ db, principal: who, params, query }) => {
       const filter = { tags: query.tags, priorities: query.priority, parentTaskId: query.parent_task_id };
-      const row = await db.transaction(async (tx) => {
-        await requireProjectRole(tx, who, params.project_id, 'member', 'share'); // 404, and the project's share lock
-        return claimNext(tx, who, params.project_id, filter);
-      });
+      const row = await claimNext(db, who, params.project_id, filter);
       return row === null ? { status: 204 as const, body: undefined } : rowReply(row, 200);
     },
 
@@ -222,5 +219,5 @@ export const taskHandlers = () =>
       rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'approved' })), 200),
 
     rejectTask: async ({ db, principal: who, params, headers, body }) =>
-      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'rejected', reason: body.reason })), 200),
+      rowReply(await reject(db, who, params.task_id, headers['if-match'], body.reason), 200),
   }) satisfies HandlersFor<TaskOps>;

@@ -179,7 +179,7 @@ export const findVisibleTaskWithSubtasks = async (db: Db, who: Principal, taskId
  * The reply's row of a statement that writes one task: the row `source` (a CTE of the statement, holding task rows)
  * as TaskWithSubtasksRow, with its embedded subtasks.
  */
-const writtenTaskWithSubtasks = (source: string, taskId: number) => sql.fragment`
+const writtenTaskWithSubtasks = (source: string, taskId: number | FragmentSqlToken) => sql.fragment`
   select ${TASK_COLUMNS}, st.subtasks
   from ${sql.identifier([source])} t left join worker a on a.id = t.assignee_id
   ${embeddedSubtasks(taskId)}`;
@@ -385,23 +385,21 @@ export interface StatusEffects {
   progress: number | 'keep';
 }
 
-/** What a status change writes besides the status and its effects: a rejection, or a claim's new assignee. */
+/** What a status change writes: the status and its effects. */
 export interface StatusWrite {
   effects: StatusEffects;
-  rejection?: Rejection;
-  assigneeId?: number;
 }
 
 /**
- * Moves a task to a status with the side effects the workflow decided (and a rejection or a new assignee),
- * records `action` with `details`, all in one statement; returns the task as it is now with its embedded
- * subtasks (the reply needs no re-read). Only workflow.ts calls it.
+ * Moves a locked task to a status with the side effects the workflow decided, records `action` with `details`,
+ * all in one statement; returns the task as it is now with its embedded subtasks (the reply needs no re-read).
+ * Only workflow.ts calls it, for a completion (updateTaskStatus to completed, approveTask).
  */
 export const setTaskStatusWithAudit = (
   db: Db, taskId: number, write: StatusWrite, actor: Actor,
-  audit: { action: 'status_changed' | 'approved' | 'rejected' | 'claimed'; details: Record<string, unknown> },
+  audit: { action: 'status_changed' | 'approved'; details: Record<string, unknown> },
 ): Promise<TaskWithSubtasksRow> => {
-  const { effects, rejection, assigneeId } = write;
+  const { effects } = write;
   return db.one(sql.type(TaskWithSubtasksRow)`
     with t as (
       update task set
@@ -409,13 +407,25 @@ export const setTaskStatusWithAudit = (
         started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
         completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
         progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
-        ${rejection === undefined ? sql.fragment`` : sql.fragment`last_rejection_reason = ${rejection.reason}, last_rejected_by_id = ${rejection.reviewerId}, last_rejected_at = now(),`}
-        ${assigneeId === undefined ? sql.fragment`` : sql.fragment`assignee_id = ${assigneeId},`}
         version = version + 1, updated_at = now()
       where id = ${taskId}
       returning *),
     audit as (${taskAuditFrom(actor, audit.action, sql.fragment`${sql.jsonb(audit.details as never)}`)})
     ${writtenTaskWithSubtasks('t', taskId)}`);
+};
+
+/**
+ * The columns a move sets, for whichever of `moves`' states the row `ok` (the task as locked: its `status` and
+ * `started`) is in: the effects the workflow computed for that state. For `update task set … from ok`.
+ */
+const effectsOfState = (moves: readonly EffectsFrom[]) => {
+  const pick = (value: (e: StatusEffects) => FragmentSqlToken) => sql.fragment`case ${sql.join(
+    moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${value(m.effects)}`), sql.fragment` `)} end`;
+  return sql.fragment`
+    status = ${pick((e) => sql.fragment`${e.status}`)},
+    started_at = ${pick((e) => (e.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`task.started_at`))},
+    completed_at = ${pick((e) => (e.completedAt === 'now' ? sql.fragment`now()` : e.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`task.completed_at`))},
+    progress_percent = ${pick((e) => (e.progress === 'keep' ? sql.fragment`task.progress_percent` : sql.fragment`${e.progress}::int`))}`;
 };
 
 /** A move's effects for one state the task may be in: its status, and whether it was started before. */
@@ -425,49 +435,90 @@ export interface EffectsFrom {
   effects: StatusEffects;
 }
 
-const MoveChecks = z.object({ currentStatus: TaskStatus, currentVersion: z.number().int(), currentHasOpenSubtasks: z.boolean(), versionOk: z.boolean() });
+const MoveChecks = z.object({
+  currentStatus: TaskStatus,
+  currentVersion: z.number().int(),
+  currentHasOpenSubtasks: z.boolean(),
+  currentAssigneeId: Id.nullable(),
+  currentAssigneeHandle: z.string().nullable(),
+  versionOk: z.boolean(),
+});
 const CheckedMoveRow = z.union([MoveChecks.extend(TaskWithSubtasksRow.shape), MoveChecks.extend({ id: z.null() })]);
 
-/** What moveIfAllowed found: nothing (404), the task after the move, or the state that refused it (nothing written). */
-export type CheckedMove =
-  | null
-  | { task: TaskWithSubtasksRow }
-  | { task: null; currentStatus: TaskStatus; currentVersion: number; hasOpenSubtasks: boolean; versionOk: boolean };
+/** The state of a task that refused a move (nothing was written), for the workflow's own refusal. */
+export interface RefusedMove {
+  task: null;
+  currentStatus: TaskStatus;
+  currentVersion: number;
+  hasOpenSubtasks: boolean;
+  assigneeId: number | null;
+  assigneeHandle: string | null;
+  versionOk: boolean;
+}
+
+/** What moveIfAllowed found: nothing (404), the task after the move, or the state that refused it. */
+export type CheckedMove = null | { task: TaskWithSubtasksRow } | RefusedMove;
+
+/**
+ * Which move moveIfAllowed writes. A status change records `status_changed`; a rejection also writes the task's
+ * latest rejection and records `rejected` with the reason; a claim makes `claimant` the assignee, only of a task
+ * that has none or has them already, and records `claimed` with the assignee before and after.
+ */
+export type MoveKind =
+  | { action: 'status_changed' }
+  | { action: 'rejected'; rejection: Rejection }
+  | { action: 'claimed'; claimant: number };
 
 /**
  * A status change in one statement and one round trip, atomic without a transaction: locks the task if the caller
  * may see it, and only if its version is one `versions` accepts and its state (status, started or not) is one of
  * `moves`, writes that state's effects (the workflow computes them for every state it allows; the statement picks
- * the one the locked row is in), a new version and a `status_changed` entry with the status before and after, and
+ * the one the locked row is in), a new version and the move's entry with the status before and after, and
  * returns the task with its embedded subtasks. Otherwise it writes nothing and returns the state that refused it,
  * for the workflow's own refusal. The same checks, in the same order, as lockTask then the workflow's table.
+ *
+ * A claim takes the project's share lock before the task's, in the order assignTask and a member's removal take
+ * them: the lock is an uncorrelated subquery of the task's scan, so it is taken (or waited for) before the task
+ * row is. It also share-locks the caller's membership row: the statement's snapshot predates that wait, and a
+ * statement re-reads only the rows it locks, so a membership removed meanwhile is seen gone (null: the 404).
  */
 export async function moveIfAllowed(
   db: Db, who: Principal, taskId: number, moves: readonly EffectsFrom[], versions: 'any' | number[], actor: Actor,
+  kind: MoveKind = { action: 'status_changed' },
 ): Promise<CheckedMove> {
   if (!isId(taskId) || moves.length === 0) return null;
-  const pick = (value: (e: StatusEffects) => FragmentSqlToken) => sql.fragment`case ${sql.join(
-    moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${value(m.effects)}`), sql.fragment` `)} end`;
   const allowed = sql.join(moves.map((m) => sql.fragment`(${m.from}, ${m.started})`), sql.fragment`, `);
+  const claimant = kind.action === 'claimed' ? kind.claimant : null;
   const row = await db.maybeOne(sql.type(CheckedMoveRow)`
     with cur as (
-      select t.id, t.status, t.version, t.started_at is not null as started
+      select t.id, t.status, t.version, t.started_at is not null as started, t.assignee_id
       ${visibleTask(who, taskId)}
-      for update of t),
-    ok as (select cur.*, ${versionAccepted(versions)} as "versionOk", (cur.status, cur.started) in (${allowed}) as "moveOk" from cur),
+      ${claimant === null ? sql.fragment`for update of t` : sql.fragment`
+        and t.project_id = (select p.id from project p join task pt on pt.project_id = p.id where pt.id = ${taskId} for share of p)
+        for update of t for share of m`}),
+    ok as (
+      select cur.*, ${versionAccepted(versions)} as "versionOk",
+             (cur.status, cur.started) in (${allowed})
+               ${claimant === null ? sql.fragment`` : sql.fragment`and (cur.assignee_id is null or cur.assignee_id = ${claimant})`} as "moveOk"
+      from cur),
     t as (
       update task set
-        status = ${pick((e) => sql.fragment`${e.status}`)},
-        started_at = ${pick((e) => (e.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`task.started_at`))},
-        completed_at = ${pick((e) => (e.completedAt === 'now' ? sql.fragment`now()` : e.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`task.completed_at`))},
-        progress_percent = ${pick((e) => (e.progress === 'keep' ? sql.fragment`task.progress_percent` : sql.fragment`${e.progress}::int`))},
+        ${effectsOfState(moves)},
+        ${kind.action === 'rejected'
+          ? sql.fragment`last_rejection_reason = ${kind.rejection.reason}, last_rejected_by_id = ${kind.rejection.reviewerId}, last_rejected_at = now(),`
+          : sql.fragment``}
+        ${claimant === null ? sql.fragment`` : sql.fragment`assignee_id = ${claimant},`}
         version = task.version + 1, updated_at = now()
       from ok
       where task.id = ok.id and ok."versionOk" and ok."moveOk"
-      returning task.*, ok.status as status_before),
-    audit as (${taskAuditFrom(actor, 'status_changed', sql.fragment`
-      jsonb_build_object('status', jsonb_build_object('before', t.status_before, 'after', t.status))`)})
+      returning task.*, ok.status as status_before, ok.assignee_id as assignee_before),
+    audit as (${taskAuditFrom(actor, kind.action, sql.fragment`
+      jsonb_build_object('status', jsonb_build_object('before', t.status_before, 'after', t.status))
+      ${kind.action === 'rejected' ? sql.fragment`|| jsonb_build_object('reason', ${kind.rejection.reason}::text)` : sql.fragment``}
+      ${claimant === null ? sql.fragment`` : sql.fragment`|| jsonb_build_object('assignee_id', jsonb_build_object('before', t.assignee_before, 'after', t.assignee_id))`}`)})
     select ok.status as "currentStatus", ok.version as "currentVersion", ok."versionOk",
+           -- the handle of the assignee the locked row has (a join in cur would keep the one its first read had)
+           ok.assignee_id as "currentAssigneeId", (select w.handle from worker w where w.id = ok.assignee_id) as "currentAssigneeHandle",
            -- only a refusal needs it (its allowed_transitions); a move's row has its own in x
            case when ok."versionOk" and ok."moveOk" then false else (select ${OPEN_SUBTASKS} from task t where t.id = ok.id) end
              as "currentHasOpenSubtasks",
@@ -475,9 +526,12 @@ export async function moveIfAllowed(
     from ok left join (${writtenTaskWithSubtasks('t', taskId)}) x on true`);
   if (!row) return null;
   if (row.id === null) {
-    return { task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, hasOpenSubtasks: row.currentHasOpenSubtasks, versionOk: row.versionOk };
+    return {
+      task: null, currentStatus: row.currentStatus, currentVersion: row.currentVersion, hasOpenSubtasks: row.currentHasOpenSubtasks,
+      assigneeId: row.currentAssigneeId, assigneeHandle: row.currentAssigneeHandle, versionOk: row.versionOk,
+    };
   }
-  const { currentStatus: _s, currentVersion: _v, currentHasOpenSubtasks: _h, versionOk: _o, ...task } = row;
+  const { currentStatus: _s, currentVersion: _v, currentHasOpenSubtasks: _h, currentAssigneeId: _a, currentAssigneeHandle: _ah, versionOk: _o, ...task } = row;
   return { task };
 }
 
@@ -534,33 +588,62 @@ export interface ClaimFilter {
   parentTaskId?: number;
 }
 
+const ClaimNextRow = z.union([z.object({ visible: z.boolean() }).extend(TaskWithSubtasksRow.shape), z.object({ visible: z.boolean(), id: z.null() })]);
+
+/** What claimNextIfMember found: not the caller's project (404), nothing left to claim, or the task it claimed. */
+export type ClaimedNext = { visible: false } | { visible: true; task: TaskWithSubtasksRow | null };
+
 /**
- * Locks the most urgent pending, unassigned task of a project that matches the filter: highest priority, then
- * earliest due date (none last), then oldest. Rows another transaction holds are skipped, not waited for, so
- * concurrent claimers each get a different task. Returns the locked task as it is, read in the same statement;
- * null when none is left.
+ * claimNextTask in one statement and one round trip, atomic without a transaction. It share-locks the project
+ * and the caller's membership row (`access`), as findProjectAccess does for a change that must not race a
+ * member's removal; the task scan reads `access` in an uncorrelated subquery, so those locks are taken (or
+ * waited for) before any task row is. A membership removed while it waited is seen gone (the statement re-reads
+ * the rows it locks): `access` is then empty, the 404.
+ * Then it locks the most urgent pending, unassigned task of the project that matches the filter: highest
+ * priority, then earliest due date (none last), then oldest. Rows another transaction holds are skipped, not
+ * waited for, so concurrent claimers each get a different task; a row changed meanwhile is re-checked and
+ * skipped if it no longer qualifies. It claims that task for `claimant` with the effects of `moves` (the
+ * workflow's claim from pending), records `claimed`, and returns the task with its embedded subtasks.
  */
-export const lockNextClaimable = (db: Db, tenantId: string, projectId: number, filter: ClaimFilter): Promise<TaskRow | null> => {
+export async function claimNextIfMember(
+  db: Db, who: Principal, projectId: number, filter: ClaimFilter, moves: readonly EffectsFrom[], actor: Actor,
+): Promise<ClaimedNext> {
+  if (!isId(projectId)) return { visible: false };
   const conditions = [
-    sql.fragment`t.project_id = ${projectId}`,
-    sql.fragment`t.tenant_id = ${tenantId}`,
+    sql.fragment`t.project_id = (select access.id from access)`,
+    sql.fragment`t.tenant_id = ${who.tenantId}`,
     sql.fragment`t.status = 'pending'`,
     sql.fragment`t.assignee_id is null`,
     ...(filter.tags?.length ? [sql.fragment`t.tags @> ${sql.array([...filter.tags], 'text')}`] : []),
     ...(filter.priorities?.length ? [sql.fragment`t.priority = any(${sql.array([...filter.priorities], 'text')})`] : []),
     ...(filter.parentTaskId === undefined ? [] : [sql.fragment`t.parent_task_id = ${isId(filter.parentTaskId) ? filter.parentTaskId : null}`]),
   ];
-  return db.maybeOne(sql.type(TaskRow)`
-    with next as (
-      select t.id from task t
+  const row = await db.one(sql.type(ClaimNextRow)`
+    with access as (
+      select p.id from project p join member m on m.project_id = p.id and m.worker_id = ${who.workerId}
+      where p.id = ${projectId} and p.tenant_id = ${who.tenantId}
+      for share of p, m),
+    ok as (
+      select t.id, t.status, t.started_at is not null as started, t.assignee_id from task t
       where ${sql.join(conditions, sql.fragment` and `)}
       order by t.priority_rank desc, t.due_date asc nulls last, t.created_at, t.id
       limit 1
-      for update of t skip locked)
-    select ${TASK_COLUMNS}
-    from next join task t on t.id = next.id
-    left join worker a on a.id = t.assignee_id`);
-};
+      for update of t skip locked),
+    t as (
+      update task set ${effectsOfState(moves)}, assignee_id = ${who.workerId}, version = task.version + 1, updated_at = now()
+      from ok
+      where task.id = ok.id
+      returning task.*, ok.status as status_before, ok.assignee_id as assignee_before),
+    audit as (${taskAuditFrom(actor, 'claimed', sql.fragment`jsonb_build_object(
+      'status', jsonb_build_object('before', t.status_before, 'after', t.status),
+      'assignee_id', jsonb_build_object('before', t.assignee_before, 'after', t.assignee_id))`)})
+    select exists (select 1 from access) as visible, x.*
+    from (select 1) one left join (${writtenTaskWithSubtasks('t', sql.fragment`(select ok.id from ok)`)}) x on true`);
+  if (!row.visible) return { visible: false };
+  if (row.id === null) return { visible: true, task: null };
+  const { visible: _v, ...task } = row;
+  return { visible: true, task };
+}
 
 const AssignCheck = z.object({ assigneeOk: z.boolean() });
 const CheckedAssignRow = z.union([AssignCheck.extend(TaskWithSubtasksRow.shape), AssignCheck.extend({ id: z.null() })]);

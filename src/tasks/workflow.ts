@@ -2,34 +2,34 @@ import { actorOf } from '../audit/index.js';
 import type { Db, TaskStatus } from '../db/index.js';
 import { assertIfMatch, ifMatchVersions } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
+import { projectNotFound } from '../members/index.js';
 import type { Principal } from '../http/principal.js';
 import { lockTask, taskNotFound } from './lock.js';
 import { maySpawn, nextDueDate } from './recurrence.js';
 import {
+  claimNextIfMember,
   countOpenDescendants,
   getTaskWithSubtasksById,
   incrementSpawnCount,
   insertNextOccurrence,
-  lockNextClaimable,
   lockSeriesRoot,
   lockSeriesRootOf,
   moveIfAllowed,
   recordTaskAudit,
   setTaskStatusWithAudit,
-  shareLockProjectOfTask,
   type ClaimFilter,
   type EffectsFrom,
   type StatusEffects,
-  type StatusWrite,
   type TaskRow,
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 
 /*
  * The task workflow. Every change of a task's status goes through this module: updateTaskStatus, approveTask,
- * rejectTask, claimTask and claimNextTask call one function each (changeStatus, claim, claimNext), which
- * locks, checks the table and the guards, applies the effects, records the audit entry and returns the task
- * as stored. Reading top-down: the table, the guards, the effects (pure), then the moves (in a transaction).
+ * rejectTask, claimTask and claimNextTask call one function each (moveStatus, changeStatus, reject, claim,
+ * claimNext), which locks, checks the table and the guards, applies the effects, records the audit entry and
+ * returns the task as stored. Reading top-down: the table, the guards, the effects (pure), then the moves
+ * (one statement each where nothing else must be locked or read first, a transaction otherwise).
  */
 
 // ── The table ────────────────────────────────────────────────────────────────────────────────────────────
@@ -72,7 +72,7 @@ export function assertTransition(from: TaskStatus, to: TaskStatus, hasOpenSubtas
 }
 
 /** Approve and reject judge a task in review; any other status is a 409 not-in-review. */
-function assertInReview(task: TaskRow, move: 'approved' | 'rejected'): void {
+function assertInReview(task: { id: number; status: TaskStatus }, move: 'approved' | 'rejected'): void {
   if (task.status !== MOVES[move].from) {
     const verb = move === 'approved' ? 'approved' : 'rejected';
     throw new ProblemError('not-in-review', { detail: `Task ${task.id} is ${task.status}; only a task in review can be ${verb}` });
@@ -134,11 +134,8 @@ export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: bool
 
 type IfMatch = string | string[] | undefined;
 
-/** A status change a caller asks for: updateTaskStatus names the target, approve and reject imply theirs. */
-export type StatusRequest =
-  | { move: 'status_changed'; to: TaskStatus }
-  | { move: 'approved' }
-  | { move: 'rejected'; reason: string };
+/** A status change that completes a task: updateTaskStatus to `completed`, or an approval. */
+export type StatusRequest = { move: 'status_changed'; to: TaskStatus } | { move: 'approved' };
 
 /**
  * updateTaskStatus: a move to any status but `completed` is one statement (moveIfAllowed) that applies this
@@ -156,14 +153,33 @@ export async function moveStatus(db: Db, who: Principal, taskId: number, ifMatch
   throw new Error(`moveIfAllowed refused task ${taskId} (${result.currentStatus} → ${to}), which the workflow allows`);
 }
 
+/**
+ * rejectTask: one statement like moveStatus (review → in_progress, with the task's latest rejection and a
+ * `rejected` entry naming the reason). Refusals in lockTask's order: 404, 412, then 409 not-in-review.
+ */
+export async function reject(db: Db, who: Principal, taskId: number, ifMatch: IfMatch, reason: string): Promise<TaskWithSubtasksRow> {
+  const result = await moveIfAllowed(db, who, taskId, REJECTED_FROM, ifMatchVersions(ifMatch), actorOf(who),
+    { action: 'rejected', rejection: { reviewerId: who.workerId, reason } });
+  if (!result) throw taskNotFound(taskId);
+  if (result.task) return result.task;
+  if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
+  assertInReview({ id: taskId, status: result.currentStatus }, 'rejected');
+  throw new Error(`moveIfAllowed refused to reject task ${taskId} in review`);
+}
+
 const STATUSES = Object.keys(NEXT) as TaskStatus[];
 
 /** For each target, every state a task may move to it from (its status, started or not), with that move's effects. */
 const MOVES_TO = Object.fromEntries(STATUSES.map((to) => [to, STATUSES.filter((from) => NEXT[from].includes(to))
   .flatMap((from) => [false, true].map((started) => ({ from, started, effects: effectsOf(from, to, started) })))])) as Record<TaskStatus, EffectsFrom[]>;
 
+/** A named move's states: the one status it starts from (started or not), with that move's effects. */
+const movesOf = (move: 'rejected' | 'claimed'): EffectsFrom[] => MOVES_TO[MOVES[move].to].filter((m) => m.from === MOVES[move].from);
+const REJECTED_FROM = movesOf('rejected');
+const CLAIMED_FROM = movesOf('claimed');
+
 /**
- * updateTaskStatus to completed (see moveStatus), approveTask and rejectTask: locks the task (404, 412), checks the move against the table and
+ * updateTaskStatus to completed (see moveStatus) and approveTask: locks the task (404, 412), checks the move against the table and
  * its guards (409 invalid-transition, not-in-review, open-subtasks), writes the status with its effects and
  * audit entry in one statement, and completing a recurring task spawns the series' next occurrence. Returns
  * the task as stored, with its embedded subtasks.
@@ -176,9 +192,7 @@ export async function changeStatus(tx: Db, who: Principal, taskId: number, ifMat
   if (request.move === 'status_changed') assertTransition(task.status, to, task.hasOpenSubtasks);
   else assertInReview(task, request.move);
   if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
-  const rejection = request.move === 'rejected' ? { reviewerId: who.workerId, reason: request.reason } : undefined;
-  const row = await write(tx, who, task, request.move, { effects: effectsOf(task.status, to, task.startedAt !== null), ...(rejection ? { rejection } : {}) },
-    request.move === 'rejected' ? { reason: request.reason } : {});
+  const row = await write(tx, who, task, request.move, effectsOf(task.status, to, task.startedAt !== null));
   if (to === 'completed' && row.completedAt !== null && (await spawnNextOccurrence(tx, who, task, row.completedAt)) === task.id) {
     // The task is its series' root: the spawn counted on it (incrementSpawnCount leaves its version alone).
     return { ...row, spawnCount: row.spawnCount + 1 };
@@ -187,39 +201,38 @@ export async function changeStatus(tx: Db, who: Principal, taskId: number, ifMat
 }
 
 /**
- * claimTask: the project first (as assignTask and member removal take it, so a claim racing a removal waits,
- * never deadlocks), then the task; the caller becomes its assignee and it starts. Their own task in progress
- * is returned as it is; the refusals are decideClaim's.
+ * claimTask: one statement like moveStatus, which takes the project's share lock first (as assignTask and member
+ * removal take it, so a claim racing a removal waits, never deadlocks), then the task; the caller becomes its
+ * assignee and it starts. Refusals in lockTask's order (404, 412), then decideClaim's; the caller's own task in
+ * progress is returned as it is, nothing written.
  */
-export async function claim(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch): Promise<TaskWithSubtasksRow> {
-  await shareLockProjectOfTask(tx, taskId);
-  const task = await lockTask(tx, who, taskId, ifMatch);
-  if (decideClaim(task, who.workerId).kind === 'noop') return getTaskWithSubtasksById(tx, task.id);
-  return claimLocked(tx, who, task);
+export async function claim(db: Db, who: Principal, taskId: number, ifMatch: IfMatch): Promise<TaskWithSubtasksRow> {
+  const result = await moveIfAllowed(db, who, taskId, CLAIMED_FROM, ifMatchVersions(ifMatch), actorOf(who), { action: 'claimed', claimant: who.workerId });
+  if (!result) throw taskNotFound(taskId);
+  if (result.task) return result.task;
+  if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
+  const decision = decideClaim({ id: taskId, status: result.currentStatus, assigneeId: result.assigneeId, assigneeHandle: result.assigneeHandle, hasOpenSubtasks: result.hasOpenSubtasks }, who.workerId);
+  if (decision.kind === 'noop') return getTaskWithSubtasksById(db, taskId);
+  throw new Error(`moveIfAllowed refused to claim task ${taskId} (${result.currentStatus}), which decideClaim allows`);
 }
 
 /**
  * claimNextTask: the most urgent pending, unassigned task of the project that matches the filter, claimed for
- * the caller (rows other claimers hold are skipped). Null when none is left. The caller checked membership and
- * holds the project's share lock (taken first, as claim and assignTask take it).
+ * the caller (rows other claimers hold are skipped), in one statement that checks the caller's membership and
+ * takes the project's share lock first, as claim and assignTask take it. 404 when the project is not the
+ * caller's; null when no task is left.
  */
-export async function claimNext(tx: Db, who: Principal, projectId: number, filter: ClaimFilter): Promise<TaskWithSubtasksRow | null> {
-  const task = await lockNextClaimable(tx, who.tenantId, projectId, filter);
-  if (task === null) return null;
-  decideClaim(task, who.workerId);
-  return claimLocked(tx, who, task);
+export async function claimNext(db: Db, who: Principal, projectId: number, filter: ClaimFilter): Promise<TaskWithSubtasksRow | null> {
+  const result = await claimNextIfMember(db, who, projectId, filter, CLAIMED_FROM, actorOf(who));
+  if (!result.visible) throw projectNotFound(projectId);
+  return result.task;
 }
 
-function claimLocked(tx: Db, who: Principal, task: TaskRow): Promise<TaskWithSubtasksRow> {
-  return write(tx, who, task, 'claimed', { effects: effectsOf(task.status, MOVES.claimed.to, task.startedAt !== null), assigneeId: who.workerId },
-    { assignee_id: { before: task.assigneeId, after: who.workerId } });
-}
-
-/** The one write of every move: status, effects and the move's audit entry (`status` before/after first). */
-function write(tx: Db, who: Principal, task: TaskRow, move: Move, change: StatusWrite, details: Record<string, unknown>) {
-  return setTaskStatusWithAudit(tx, task.id, change, actorOf(who), {
+/** A completion's write (changeStatus): status, effects and the move's audit entry with the status before and after. */
+function write(tx: Db, who: Principal, task: TaskRow, move: StatusRequest['move'], effects: StatusEffects) {
+  return setTaskStatusWithAudit(tx, task.id, { effects }, actorOf(who), {
     action: move,
-    details: { status: { before: task.status, after: change.effects.status }, ...details },
+    details: { status: { before: task.status, after: effects.status } },
   });
 }
 

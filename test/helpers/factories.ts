@@ -10,6 +10,7 @@
  * are inserted as rows, because the task rules only need them to exist (the projects suites create theirs
  * through the API).
  */
+import pg from 'pg';
 import { sql, type DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { components } from '../../generated/api.js';
@@ -94,6 +95,30 @@ export async function projectWithMember(t: { pool: DatabasePool }, owner: { tena
 /** Deadlocks PostgreSQL has counted in the test database so far (races assert it does not grow). */
 export const deadlockCount = (t: { pool: DatabasePool }) =>
   t.pool.oneFirst(sql.type(z.object({ n: z.number() }))`select deadlocks::int as n from pg_stat_database where datname = current_database()`);
+
+/**
+ * Races requests against a change that holds the row they need: `change` runs in an open transaction on its own
+ * connection, then `send` starts the requests, and once `waiting` of them wait for a lock the change commits.
+ * Returns their answers, each judged by the server on the state the change committed, not the one it first read.
+ */
+export async function whileChangeHeld<T>(t: TestApp, change: { text: string; values: unknown[] }, waiting: number, send: () => Promise<T>[]): Promise<T[]> {
+  const holder = new pg.Client({ connectionString: t.db.url });
+  await holder.connect();
+  try {
+    await holder.query('begin');
+    await holder.query(change.text, change.values);
+    const sent = send();
+    for (let n = 0, tries = 0; n < waiting && tries < 250; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const { rows } = await holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
+      n = rows[0].n;
+    }
+    await holder.query('commit');
+    return await Promise.all(sent);
+  } finally {
+    await holder.end();
+  }
+}
 
 /** Creates a task through the API and expects a 201. */
 export async function createTask(user: ApiUser, projectId: number, body: Record<string, unknown> = {}): Promise<Task> {

@@ -16,6 +16,7 @@ import {
   type Task,
   deadlockCount,
   projectWithMember,
+  whileChangeHeld,
 } from '../helpers/factories.js';
 
 const claimNext = (user: { request: SignedIn['request'] }, projectId: number, query: Record<string, any> = {}) =>
@@ -95,6 +96,32 @@ describe('claimNextTask', () => {
     expect(expectProblem(await claimNext(bob, p, { tags: [''] }), 422, 'validation-failed').errors?.[0]?.pointer).toMatch(/^\/query\/tags/);
     expectProblem(await t.request('POST', `/api/projects/${p}/tasks/claim-next`), 401, 'unauthorized');
     expect(await taskRow(t, waiting.id)).toMatchObject({ status: 'pending', assignee_id: null });
+  });
+});
+
+describe('claimNextTask waiting for the project', () => {
+  it('skips a task taken while it waited, and claims the next one', async () => {
+    const p = await newProject(t, alice, [bob]);
+    const first = await createTask(alice, p, { title: 'most urgent', priority: 'critical' });
+    const second = await createTask(alice, p, { title: 'next', priority: 'high' });
+    // An owner's change holds the project; in the same transaction the most urgent task is taken.
+    const [claimed] = await whileChangeHeld(t, {
+      text: `select id from project where id = ${p} for update; update task set assignee_id = ${alice.workerId}, status = 'in_progress' where id = ${first.id}`, values: [],
+    }, 1, () => [claimNext(bob, p)]);
+    expect(claimed!.status).toBe(200);
+    expect(claimed!.body).toMatchObject({ id: second.id, assignee_id: bob.workerId, status: 'in_progress' });
+    expect(await taskRow(t, first.id)).toMatchObject({ assignee_id: alice.workerId });
+  });
+
+  it('a membership removed while it waited is a 404, nothing claimed', async () => {
+    const helper = await signIn(t, 'claim-next-held-helper');
+    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
+    const task = await createTask(alice, projectId);
+    const [claimed] = await whileChangeHeld(t, {
+      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
+    }, 1, () => [claimNext(helper, projectId)]);
+    expectProblem(claimed!, 404, 'project-not-found');
+    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, status: 'pending' });
   });
 });
 

@@ -14,6 +14,7 @@ import {
   deadlockCount,
   projectWithMember,
   signIn,
+  whileChangeHeld,
 } from '../helpers/factories.js';
 
 const claim = (user: { request: SignedIn['request'] }, taskId: number, headers: Record<string, string> = {}) =>
@@ -90,6 +91,23 @@ describe('claimTask', () => {
     expect((await taskAudit(t, task.id)).filter((e) => e.action === 'claimed')).toHaveLength(1);
   });
 
+  it('claims waiting on the row lock are judged on the state it was released with: taken meanwhile, all already-claimed', async () => {
+    const task = await createTask(alice, project);
+    const answers = await whileChangeHeld(t, {
+      text: `update task set assignee_id = $2, status = 'in_progress', started_at = now(), version = version + 1 where id = $1`, values: [task.id, alice.workerId],
+    }, 2, () => [claim(bob, task.id), claim(bob, task.id)]);
+    for (const refused of answers) expect(expectProblem(refused, 409, 'already-claimed')).toMatchObject({ assignee_handle: '@alice' });
+    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: alice.workerId, version: 2 });
+    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
+  });
+
+  it('a stale If-Match is a 412 even for the caller\'s own task in progress (the no-op)', async () => {
+    const task = await createTask(alice, project);
+    await claim(bob, task.id); // version 2
+    expectProblem(await claim(bob, task.id, { 'if-match': '"1"' }), 412, 'precondition-failed');
+    expect((await claim(bob, task.id, { 'if-match': '"2"' })).status).toBe(200);
+  });
+
   it('401 without a token; nothing written', async () => {
     const task = await createTask(alice, project);
     const before = await rowCounts(t.pool);
@@ -99,13 +117,15 @@ describe('claimTask', () => {
 });
 
 describe('claimTask racing removeProjectMember', () => {
+  // Odd rounds claim a pending task already assigned to the claimer: the removal's unassignment then needs the
+  // task row the claim holds, so the two deadlock unless the claim waits for the project before taking the task.
   it('never deadlocks, and never leaves a removed member holding the task', async () => {
     const owner = await signIn(t, 'claim-one-race-owner');
     const before = await deadlockCount(t);
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       const helper = await signIn(t, `claim-one-race-helper-${round}`);
       const { projectId, memberId } = await projectWithMember(t, owner, helper.workerId);
-      const task = await createTask(owner, projectId);
+      const task = await createTask(owner, projectId, round % 2 === 1 ? { assignee_id: helper.workerId } : {});
       const [claimed, removed] = await Promise.all([
         claim(helper, task.id),
         owner.request('DELETE', `/api/projects/${projectId}/members/${memberId}`),

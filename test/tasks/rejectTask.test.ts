@@ -15,6 +15,7 @@ import {
   progress,
   approve,
   reject,
+  whileChangeHeld,
 } from '../helpers/factories.js';
 
 
@@ -98,5 +99,36 @@ describe('rejectTask', () => {
     expect(await rowCounts(t.pool)).toEqual(counts);
     await expectBodyRefusals(t, alice, 'POST', `/api/tasks/${task.id}/reject`);
     expect(await taskRow(t, task.id)).toMatchObject({ status: 'review', version: 2 });
+  });
+
+  it('a stale If-Match is a 412 before a status that is not review is a 409', async () => {
+    const task = await createTask(alice, project); // pending, version 1
+    expectProblem(await alice.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'no' }, headers: { 'If-Match': '"9"' } }), 412, 'precondition-failed');
+    expectProblem(await alice.request('POST', `/api/tasks/${task.id}/reject`, { body: { reason: 'no' }, headers: { 'If-Match': '"1"' } }), 409, 'not-in-review');
+  });
+
+  it('reviewers racing on one task: one approval or rejection wins, every other answer is 409 not-in-review', async () => {
+    for (let round = 0; round < 5; round++) {
+      const task = await createTask(alice, project);
+      await forceStatus(t, task.id, 'review');
+      const answers = await Promise.all([reject(bob, task.id, 'not yet'), approve(alice, task.id), reject(alice, task.id, 'no'), approve(bob, task.id)]);
+      const won = answers.filter((r) => r.status === 200);
+      expect(won).toHaveLength(1);
+      for (const lost of answers.filter((r) => r.status !== 200)) expectProblem(lost, 409, 'not-in-review');
+      const entries = (await taskAudit(t, task.id)).filter((e) => e.action === 'approved' || e.action === 'rejected');
+      expect(entries).toHaveLength(1);
+      expect(await taskRow(t, task.id)).toMatchObject({ status: (won[0]!.body as Task).status, version: 2 });
+    }
+  });
+
+  it('rejections waiting on the row lock are judged on the state it was released with: approved meanwhile, all 409', async () => {
+    const task = await createTask(alice, project);
+    await forceStatus(t, task.id, 'review');
+    const answers = await whileChangeHeld(t, {
+      text: `update task set status = 'completed', completed_at = now(), progress_percent = 100, version = version + 1 where id = $1`, values: [task.id],
+    }, 3, () => [reject(bob, task.id, 'late'), reject(alice, task.id, 'late too'), reject(bob, task.id, 'again')]);
+    for (const refused of answers) expect(expectProblem(refused, 409, 'not-in-review').detail).toContain('completed');
+    expect(await taskRow(t, task.id)).toMatchObject({ status: 'completed', version: 2 });
+    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
   });
 });

@@ -1,5 +1,4 @@
 /** updateTaskStatus: the whole transition table through HTTP, the side effects, and the open-subtasks rule. */
-import pg from 'pg';
 import { sql } from 'slonik';
 import { NEXT } from '../../src/tasks/workflow.js';
 import type { TestApp } from '../helpers/app.js';
@@ -14,6 +13,7 @@ import {
   rowCounts,
   setStatus,
   taskRow,
+  whileChangeHeld,
   type SignedIn,
 } from '../helpers/factories.js';
 
@@ -77,24 +77,13 @@ describe('concurrent moves', () => {
 
   it('moves waiting on the row lock are judged on the state it was released with, not the one they first read', async () => {
     const task = await createTask(alice, project, { title: 'Held' });
-    const holder = new pg.Client({ connectionString: t.db.url });
-    await holder.connect();
-    try {
-      await holder.query('begin');
-      await holder.query(`update task set status = 'completed', completed_at = now(), progress_percent = 100, version = version + 1 where id = $1`, [task.id]);
-      const starts = Array.from({ length: 4 }, () => setStatus(alice, task.id, 'in_progress'));
-      for (let waiting = 0, tries = 0; waiting < 4 && tries < 250; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        const { rows } = await holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
-        waiting = rows[0].n;
-      }
-      await holder.query('commit'); // completed → in_progress is not a move: each waiting start must see that
-      for (const refused of await Promise.all(starts)) expect(expectProblem(refused, 409, 'invalid-transition').detail).toContain('from completed');
-      expect(await taskRow(t, task.id)).toMatchObject({ status: 'completed', version: 2 });
-      expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
-    } finally {
-      await holder.end();
-    }
+    // completed → in_progress is not a move: each waiting start must see that
+    const starts = await whileChangeHeld(t, {
+      text: `update task set status = 'completed', completed_at = now(), progress_percent = 100, version = version + 1 where id = $1`, values: [task.id],
+    }, 4, () => Array.from({ length: 4 }, () => setStatus(alice, task.id, 'in_progress')));
+    for (const refused of starts) expect(expectProblem(refused, 409, 'invalid-transition').detail).toContain('from completed');
+    expect(await taskRow(t, task.id)).toMatchObject({ status: 'completed', version: 2 });
+    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
   });
 
   it('a chain of moves in a row: each entry\'s "before" is the previous one\'s "after"', async () => {
