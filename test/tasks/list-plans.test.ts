@@ -14,7 +14,9 @@ import {
   type TaskFilter,
   type TaskSort,
 } from '../../src/tasks/tasks-list.sql.js';
-import { findVisibleTaskWithSubtasks } from '../../src/tasks/tasks.sql.js';
+import { claimNextIfMember, findVisibleTaskWithSubtasks } from '../../src/tasks/tasks.sql.js';
+import { effectsOf } from '../../src/tasks/workflow.js';
+import { actorOf } from '../../src/audit/index.js';
 import { z } from 'zod';
 import { startTestDatabase, type TestDatabaseOnly } from '../helpers/app.js';
 import { newProject } from '../helpers/factories.js';
@@ -230,6 +232,48 @@ describe('subtask lookups through the partial task_parent_idx', () => {
       const plan = await planOf((db) => listProjectTasksPage(db, who, project, {}, { sort: '-created_at', limit: LIMIT }), on);
       expect(taskSeqScans(plan)).toEqual([]);
       expect(parentScans(plan).length).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
+
+/**
+ * claimNextTask's pick walks task_claimable_idx (migration 1796500000000), which holds only pending, unassigned
+ * tasks in the claim's order: the first row it can lock is the answer, with no bitmap of every unassigned task and
+ * no sort. The statement writes, so it is EXPLAINed (planned, never executed) and the plan captured as it comes back.
+ */
+const CLAIMED_FROM = [false, true].map((started) => ({ from: 'pending' as const, started, effects: effectsOf('pending', 'in_progress', started) }));
+
+describe("claimNextTask's pick through task_claimable_idx", () => {
+  const plans: PlanNode[] = [];
+  let capturing: DatabasePool[] = [];
+  beforeAll(async () => {
+    capturing = await Promise.all(['', 'generic_plan, '].map((option) => createPool(t.db.url, {
+      interceptors: [{
+        name: 'explain-and-capture',
+        transformQuery: (_ctx, query) => ({ ...query, sql: `explain (${option}format json) ${query.sql}` }),
+        afterQueryExecution: (_ctx, _query, result) => {
+          plans.push((result.rows[0] as unknown as { 'QUERY PLAN': [{ Plan: PlanNode }] })['QUERY PLAN'][0].Plan);
+          return null;
+        },
+      }],
+    })));
+  });
+  afterAll(() => Promise.all(capturing.map((pool) => pool.end())));
+
+  it.each([
+    ['no filter', {}],
+    ['tags and priority', { tags: ['bug'], priorities: ['high', 'critical'] }],
+  ])('%s: the claimable index in order under the row lock, on the plan for the values and the generic plan', async (_name, filter) => {
+    for (const pool of capturing) {
+      plans.length = 0;
+      await claimNextIfMember(pool, who, project, filter, CLAIMED_FROM, actorOf(who));
+      const plan = plans[0]!;
+      expect(taskSeqScans(plan)).toEqual([]);
+      // the pick's row lock (the other one is the project's and the membership's, in `access`)
+      const lock = nodesOf(plan).find((n) => n['Node Type'] === 'LockRows' && nodesOf(n).some((c) => c['Relation Name'] === 'task'))!;
+      expect(spineOf(lock).map((n) => n['Node Type'])).toEqual(['LockRows', 'Index Scan']);
+      expect(spineOf(lock)[1]).toMatchObject({ 'Index Name': 'task_claimable_idx', 'Scan Direction': 'Forward' });
+      expect(nodesOf(plan).filter((n) => n['Index Name'] === 'task_assignee_created_idx')).toEqual([]);
     }
   });
 });
