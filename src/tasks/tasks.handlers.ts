@@ -10,12 +10,11 @@ import { lockTask, taskNotFound } from './lock.js';
 import { filterOf, pageOf } from './tasks-list.js';
 import { cursorKeyOf, listMemberTasksPage, listProjectTasksPage } from './tasks-list.sql.js';
 import {
-  assignIfMember,
+  assignIfAllowed,
   deleteTaskWithAudit,
   findVisibleTask,
   findVisibleTaskWithSubtasks,
   insertTaskIfAllowed,
-  shareLockProjectOfTask,
   reportProgressIfAllowed,
   updateTaskIfAllowed,
   type NewTask,
@@ -192,19 +191,16 @@ export const taskHandlers = () =>
       throw new ProblemError('not-in-progress', { detail: `Task ${taskId} is ${result.currentStatus}; start it before reporting progress` });
     },
 
-    assignTask: async ({ db, principal: who, params, headers, body }) =>
-      db.transaction(async (tx) => {
-        // Removing a member locks the project, then unassigns its tasks; taking the project first keeps the same
-        // order here, so an assignment racing a removal waits instead of deadlocking.
-        await shareLockProjectOfTask(tx, params.task_id);
-        const task = await lockTask(tx, who, params.task_id, headers['if-match']);
-        // The membership check, the update, its entry and the reply's row: one statement (assignIfMember).
-        const assigned = await assignIfMember(tx, task, body.assignee_id, actorOf(who));
-        if (!assigned) {
-          throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors: [notAMember(body.assignee_id, task.projectId)] });
-        }
-        return rowReply(assigned, 200);
-      }),
+    // One statement (assignIfAllowed): the project's share lock first, as a member's removal takes it, then the
+    // task, If-Match and the assignee's membership, and only if all pass the update with its entry.
+    assignTask: async ({ db, principal: who, params, headers, body }) => {
+      const ifMatch = headers['if-match'];
+      const result = await assignIfAllowed(db, who, params.task_id, body.assignee_id, ifMatchVersions(ifMatch), actorOf(who));
+      if (!result) throw taskNotFound(params.task_id);
+      if (result.task) return rowReply(result.task, 200);
+      if (!result.versionOk) assertIfMatch(ifMatch, result.currentVersion);
+      throw new ProblemError('validation-failed', { detail: 'The assignee is not a member of the project', errors: [notAMember(body.assignee_id, result.projectId)] });
+    },
 
     claimTask: async ({ db, principal: who, params, headers }) =>
       rowReply(await claim(db, who, params.task_id, headers['if-match']), 200),

@@ -131,10 +131,16 @@ export const findVisibleTask = async (db: Db, who: Principal, taskId: number): P
 export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
 
-/** Share-locks the project a task belongs to (nothing when there is no such task). */
-export const shareLockProjectOfTask = async (db: Db, taskId: number): Promise<void> => {
-  if (isId(taskId)) await db.query(sql.unsafe`select 1 from project p join task t on t.project_id = p.id where t.id = ${taskId} for share of p`);
-};
+/**
+ * A condition on `t` (the task `taskId`, scanned with visibleTask) that share-locks its project before the task
+ * row is locked: a change that must not race a member's removal, which takes the project for update and then
+ * the membership and the member's tasks, takes them in the same order, so it waits instead of deadlocking. The
+ * lock is an uncorrelated subquery of the task's scan (an InitPlan), so it is taken, or waited for, before the
+ * scan returns the row that `for update of t` locks. The statement's snapshot predates that wait, and a statement
+ * re-reads only the rows it locks: a membership the statement relies on must be locked too, to be seen gone.
+ */
+const projectShareLockedFirst = (taskId: number) => sql.fragment`
+  t.project_id = (select p.id from project p join task pt on pt.project_id = p.id where pt.id = ${taskId} for share of p)`;
 
 /** How many direct subtasks a Task embeds (the contract's `Task.subtasks` maxItems); the rest are paged. */
 export const EMBEDDED_SUBTASKS = 50;
@@ -477,10 +483,8 @@ export type MoveKind =
  * returns the task with its embedded subtasks. Otherwise it writes nothing and returns the state that refused it,
  * for the workflow's own refusal. The same checks, in the same order, as lockTask then the workflow's table.
  *
- * A claim takes the project's share lock before the task's, in the order assignTask and a member's removal take
- * them: the lock is an uncorrelated subquery of the task's scan, so it is taken (or waited for) before the task
- * row is. It also share-locks the caller's membership row: the statement's snapshot predates that wait, and a
- * statement re-reads only the rows it locks, so a membership removed meanwhile is seen gone (null: the 404).
+ * A claim takes the project's share lock before the task's (projectShareLockedFirst), and share-locks the caller's
+ * membership row, so a membership removed while it waited is seen gone (null: the 404).
  */
 export async function moveIfAllowed(
   db: Db, who: Principal, taskId: number, moves: readonly EffectsFrom[], versions: 'any' | number[], actor: Actor,
@@ -493,9 +497,7 @@ export async function moveIfAllowed(
     with cur as (
       select t.id, t.status, t.version, t.started_at is not null as started, t.assignee_id
       ${visibleTask(who, taskId)}
-      ${claimant === null ? sql.fragment`for update of t` : sql.fragment`
-        and t.project_id = (select p.id from project p join task pt on pt.project_id = p.id where pt.id = ${taskId} for share of p)
-        for update of t for share of m`}),
+      ${claimant === null ? sql.fragment`for update of t` : sql.fragment`and ${projectShareLockedFirst(taskId)} for update of t for share of m`}),
     ok as (
       select cur.*, ${versionAccepted(versions)} as "versionOk",
              (cur.status, cur.started) in (${allowed})
@@ -645,34 +647,50 @@ export async function claimNextIfMember(
   return { visible: true, task };
 }
 
-const AssignCheck = z.object({ assigneeOk: z.boolean() });
-const CheckedAssignRow = z.union([AssignCheck.extend(TaskWithSubtasksRow.shape), AssignCheck.extend({ id: z.null() })]);
+const AssignChecks = z.object({ currentVersion: z.number().int(), currentProjectId: Id, versionOk: z.boolean(), assigneeOk: z.boolean() });
+const CheckedAssignRow = z.union([AssignChecks.extend(TaskWithSubtasksRow.shape), AssignChecks.extend({ id: z.null() })]);
+
+/** What assignIfAllowed found: nothing (404), the task after the assignment, or what refused it (nothing written). */
+export type CheckedAssign = null | { task: TaskWithSubtasksRow } | { task: null; currentVersion: number; projectId: number; versionOk: boolean };
 
 /**
- * Sets a locked task's assignee in one statement: only if the new assignee is a member of the task's project (or
- * null: unassigned), the update, its `assigned` entry with the assignee before and after, and the task as it is
- * then with its embedded subtasks. Null, and nothing written, when the assignee is not a member. The same check
- * and writes as a membership lookup, the update, the audit insert and a re-read, which took four round trips.
+ * assignTask in one statement and one round trip, atomic without a transaction: the project's share lock first
+ * (projectShareLockedFirst), then the task if the caller may see it, with the caller's membership row; then, only
+ * if its version is one `versions` accepts and the new assignee is a member of the project (or null: unassigned),
+ * the update, its `assigned` entry with the assignee before (from the locked row) and after, and the task with
+ * its embedded subtasks. The assignee's membership row is locked too (`for key share`): one removed while the
+ * statement waited is seen gone, and a removal that comes later waits until the assignment is committed, then
+ * unassigns the task. Refusals in the order lockTask and the assignee check had: 404, 412, then not a member.
  */
-export async function assignIfMember(
-  db: Db, task: { id: number; projectId: number; assigneeId: number | null }, assigneeId: number | null, actor: Actor,
-): Promise<TaskWithSubtasksRow | null> {
-  if (assigneeId !== null && !isId(assigneeId)) return null; // no such worker, so not a member
-  const details = { assignee_id: { before: task.assigneeId, after: assigneeId } };
-  const row = await db.one(sql.type(CheckedAssignRow)`
-    with ok as (
-      select (${assigneeId}::int8 is null
-              or exists (select 1 from member where project_id = ${task.projectId} and worker_id = ${assigneeId}::int8)) as "assigneeOk"),
+export async function assignIfAllowed(
+  db: Db, who: Principal, taskId: number, assigneeId: number | null, versions: 'any' | number[], actor: Actor,
+): Promise<CheckedAssign> {
+  if (!isId(taskId)) return null;
+  const assigneeIsMember = assigneeId === null
+    ? sql.fragment`true`
+    : isId(assigneeId) // an id beyond int8's range names no worker, so no member
+      ? sql.fragment`exists (select 1 from member am where am.project_id = cur.project_id and am.worker_id = ${assigneeId} for key share)`
+      : sql.fragment`false`;
+  const row = await db.maybeOne(sql.type(CheckedAssignRow)`
+    with cur as (
+      select t.id, t.version, t.project_id, t.assignee_id
+      ${visibleTask(who, taskId)} and ${projectShareLockedFirst(taskId)}
+      for update of t for share of m),
+    ok as (select cur.*, ${versionAccepted(versions)} as "versionOk", ${assigneeIsMember} as "assigneeOk" from cur),
     t as (
-      update task set assignee_id = ${assigneeId}::int8, version = version + 1, updated_at = now()
-      where id = ${task.id} and (select "assigneeOk" from ok)
-      returning *),
-    audit as (${taskAuditFrom(actor, 'assigned', sql.fragment`${sql.jsonb(details)}`)})
-    select ok."assigneeOk", x.*
-    from ok left join (${writtenTaskWithSubtasks('t', task.id)}) x on true`);
-  if (row.id === null) return null;
-  const { assigneeOk: _ok, ...assigned } = row;
-  return assigned;
+      update task set assignee_id = ${assigneeId === null || !isId(assigneeId) ? null : assigneeId}::int8,
+        version = task.version + 1, updated_at = now()
+      from ok
+      where task.id = ok.id and ok."versionOk" and ok."assigneeOk"
+      returning task.*, ok.assignee_id as assignee_before),
+    audit as (${taskAuditFrom(actor, 'assigned', sql.fragment`
+      jsonb_build_object('assignee_id', jsonb_build_object('before', t.assignee_before, 'after', t.assignee_id))`)})
+    select ok.version as "currentVersion", ok.project_id as "currentProjectId", ok."versionOk", ok."assigneeOk", x.*
+    from ok left join (${writtenTaskWithSubtasks('t', taskId)}) x on true`);
+  if (!row) return null;
+  if (row.id === null) return { task: null, currentVersion: row.currentVersion, projectId: row.currentProjectId, versionOk: row.versionOk };
+  const { currentVersion: _v, currentProjectId: _p, versionOk: _o, assigneeOk: _a, ...task } = row;
+  return { task };
 }
 
 const CountRow = z.object({ count: z.number().int() });

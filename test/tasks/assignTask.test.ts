@@ -15,6 +15,7 @@ import {
   type Task,
   deadlockCount,
   projectWithMember,
+  whileChangeHeld,
 } from '../helpers/factories.js';
 
 const assign = (user: SignedIn, id: number, assigneeId: number | null) =>
@@ -80,13 +81,15 @@ describe('assignTask', () => {
 });
 
 describe('assignTask racing removeProjectMember', () => {
+  // Odd rounds start with the task assigned to the member already: the removal's unassignment then needs the task
+  // row the assignment holds, so the two deadlock unless the assignment waits for the project before the task.
   it('never deadlocks: each race ends with the member gone and the task unassigned or refused', async () => {
     const owner = await signIn(t, 'race-owner');
     const before = await deadlockCount(t);
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       const helper = await signIn(t, `race-helper-${round}`);
       const { projectId, memberId } = await projectWithMember(t, owner, helper.workerId);
-      const task = await createTask(owner, projectId);
+      const task = await createTask(owner, projectId, round % 2 === 1 ? { assignee_id: helper.workerId } : {});
       const [assign, remove] = await Promise.all([
         owner.request('PATCH', `/api/tasks/${task.id}/assign`, { body: { assignee_id: helper.workerId } }),
         owner.request('DELETE', `/api/projects/${projectId}/members/${memberId}`),
@@ -98,5 +101,30 @@ describe('assignTask racing removeProjectMember', () => {
       expect(assignee).toBeNull(); // removal always wins in the end: its FK unassigns
     }
     expect(await deadlockCount(t)).toBe(before);
+  });
+});
+
+describe('assignTask waiting for the project', () => {
+  it('an assignee removed while it waited is a 422, nothing written', async () => {
+    const helper = await signIn(t, 'assign-held-helper');
+    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
+    const task = await createTask(alice, projectId);
+    const [answer] = await whileChangeHeld(t, {
+      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
+    }, 1, () => [assign(alice, task.id, helper.workerId)]);
+    expect(expectProblem(answer!, 422, 'validation-failed').errors).toEqual([{ pointer: '/body/assignee_id', message: expect.stringContaining(String(helper.workerId)) }]);
+    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, version: 1 });
+    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
+  });
+
+  it('a caller removed while it waited is a 404, nothing written', async () => {
+    const helper = await signIn(t, 'assign-held-caller');
+    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
+    const task = await createTask(alice, projectId);
+    const [answer] = await whileChangeHeld(t, {
+      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
+    }, 1, () => [assign(helper, task.id, alice.workerId)]);
+    expectProblem(answer!, 404, 'task-not-found');
+    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, version: 1 });
   });
 });
