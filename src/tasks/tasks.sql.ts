@@ -127,9 +127,27 @@ const taskAuditFrom = (actor: Actor, action: AuditAction, details: FragmentSqlTo
 export const findVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
   isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)}`) : null;
 
-/** Locks a task the caller may see for the rest of the transaction. Null: the same as findVisibleTask. */
-export const lockVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
-  isId(taskId) ? db.maybeOne(sql.type(TaskRow)`select ${TASK_COLUMNS} ${visibleTask(who, taskId)} for update of t`) : null;
+/**
+ * Locks a task the caller may see for the rest of the transaction. Null: the same as findVisibleTask.
+ * `seriesRootFirst`: the root of the task's recurring series (if it has one the caller may see) is locked before
+ * the task, in the order a delete of the root takes them (the root, then its occurrences through on delete set
+ * null of recurring_root_id), as completing an occurrence needs: it may spawn the next one, which counts on the
+ * root. The root's lock is an uncorrelated subquery of the task's scan, so it is taken before the task row is; a
+ * count is never negative, so the condition holds whether or not there is a root to lock.
+ */
+export const lockVisibleTask = async (db: Db, who: Principal, taskId: number, { seriesRootFirst = false } = {}): Promise<TaskRow | null> =>
+  isId(taskId)
+    ? db.maybeOne(sql.type(TaskRow)`
+        select ${TASK_COLUMNS} ${visibleTask(who, taskId)}
+        ${seriesRootFirst ? sql.fragment`and (select count(*) from (
+            select r.id
+            from task o
+            join member om on om.project_id = o.project_id and om.worker_id = ${who.workerId}
+            join task r on r.id = o.recurring_root_id
+            where o.id = ${taskId} and o.tenant_id = ${who.tenantId}
+            for update of r) root) >= 0` : sql.fragment``}
+        for update of t`)
+    : null;
 
 /**
  * A condition on `t` (the task `taskId`, scanned with visibleTask) that share-locks its project before the task
@@ -391,34 +409,48 @@ export interface StatusEffects {
   progress: number | 'keep';
 }
 
-/** What a status change writes: the status and its effects. */
-export interface StatusWrite {
-  effects: StatusEffects;
-}
+const CompletionRow = z.union([
+  z.object({ openSubtasks: z.number().int() }).extend(TaskWithSubtasksRow.shape),
+  z.object({ openSubtasks: z.number().int(), id: z.null() }),
+]);
+
+/** What completeIfNoOpenSubtasks did: the task as completed, or how many subtasks kept it open (nothing written). */
+export type Completion = { task: TaskWithSubtasksRow } | { task: null; openSubtasks: number };
 
 /**
- * Moves a locked task to a status with the side effects the workflow decided, records `action` with `details`,
- * all in one statement; returns the task as it is now with its embedded subtasks (the reply needs no re-read).
- * Only workflow.ts calls it, for a completion (updateTaskStatus to completed, approveTask).
+ * Completes a locked task in one statement, only if no subtask at any depth is open: the status with the effects
+ * the workflow decided, a new version, `action`'s entry with `details`, and the task as it is then with its
+ * embedded subtasks (the reply needs no re-read). Otherwise nothing is written and the open subtasks are counted.
+ * The count is this statement's, taken after the task's lock in an earlier one: a subtask added before that lock
+ * was granted (its insert holds a key-share lock on the parent) is seen. Only workflow.ts calls it.
  */
-export const setTaskStatusWithAudit = (
-  db: Db, taskId: number, write: StatusWrite, actor: Actor,
+export async function completeIfNoOpenSubtasks(
+  db: Db, taskId: number, effects: StatusEffects, actor: Actor,
   audit: { action: 'status_changed' | 'approved'; details: Record<string, unknown> },
-): Promise<TaskWithSubtasksRow> => {
-  const { effects } = write;
-  return db.one(sql.type(TaskWithSubtasksRow)`
-    with t as (
+): Promise<Completion> {
+  const row = await db.one(sql.type(CompletionRow)`
+    with recursive descendant(id, status) as (
+      select id, status from task where parent_task_id = ${taskId}
+      union all
+      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+    ),
+    open as (select count(*)::int as n from descendant where status <> 'completed'),
+    t as (
       update task set
         status = ${effects.status},
         started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
         completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
         progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
         version = version + 1, updated_at = now()
-      where id = ${taskId}
+      where id = ${taskId} and (select n from open) = 0
       returning *),
     audit as (${taskAuditFrom(actor, audit.action, sql.fragment`${sql.jsonb(audit.details as never)}`)})
-    ${writtenTaskWithSubtasks('t', taskId)}`);
-};
+    select open.n as "openSubtasks", x.*
+    from open left join (${writtenTaskWithSubtasks('t', taskId)}) x on true`);
+  if (row.id === null) return { task: null, openSubtasks: row.openSubtasks };
+  const { openSubtasks: _n, ...task } = row;
+  return { task };
+}
 
 /**
  * The columns a move sets, for whichever of `moves`' states the row `ok` (the task as locked: its `status` and
@@ -693,17 +725,6 @@ export async function assignIfAllowed(
   return { task };
 }
 
-const CountRow = z.object({ count: z.number().int() });
-
-/** Subtasks at any depth below the task that are not completed. */
-export const countOpenDescendants = (db: Db, taskId: number): Promise<number> =>
-  db.oneFirst(sql.type(CountRow)`
-    with recursive descendant(id, status) as (
-      select id, status from task where parent_task_id = ${taskId}
-      union all
-      select t.id, t.status from task t join descendant d on t.parent_task_id = d.id
-    )
-    select count(*) as count from descendant where status <> 'completed'`);
 
 /**
  * Deletes a locked task and records `task_deleted` in one statement: its subtasks follow through
@@ -721,22 +742,6 @@ export const deleteTaskWithAudit = (db: Db, taskId: number, actor: Actor, facts:
     t as (delete from task where id = ${taskId} returning id, project_id),
     audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)})
     select 1`);
-
-/**
- * Locks the root of the series a visible task belongs to, if it has one. Completing an occurrence takes this
- * lock before the occurrence's own: deleting a root locks the root and then its occurrences (on delete set null
- * of recurring_root_id), so taking them in the same order cannot deadlock with it.
- */
-export const lockSeriesRootOf = async (db: Db, who: Principal, taskId: number): Promise<void> => {
-  if (!isId(taskId)) return;
-  await db.query(sql.unsafe`
-    select r.id
-    from task t
-    join member m on m.project_id = t.project_id and m.worker_id = ${who.workerId}
-    join task r on r.id = t.recurring_root_id
-    where t.id = ${taskId} and t.tenant_id = ${who.tenantId}
-    for update of r`);
-};
 
 const SeriesRootRow = z.object({ id: Id, spawnCount: z.number().int() });
 

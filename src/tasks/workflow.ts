@@ -8,15 +8,13 @@ import { lockTask, taskNotFound } from './lock.js';
 import { maySpawn, nextDueDate } from './recurrence.js';
 import {
   claimNextIfMember,
-  countOpenDescendants,
+  completeIfNoOpenSubtasks,
   getTaskWithSubtasksById,
   incrementSpawnCount,
   insertNextOccurrence,
   lockSeriesRoot,
-  lockSeriesRootOf,
   moveIfAllowed,
   recordTaskAudit,
-  setTaskStatusWithAudit,
   type ClaimFilter,
   type EffectsFrom,
   type StatusEffects,
@@ -79,14 +77,11 @@ function assertInReview(task: { id: number; status: TaskStatus }, move: 'approve
   }
 }
 
-/** `completed` waits for every subtask, at any depth. */
-async function assertNoOpenSubtasks(tx: Db, taskId: number): Promise<void> {
-  const open = await countOpenDescendants(tx, taskId);
-  if (open > 0) {
-    throw new ProblemError('open-subtasks', {
-      detail: `Task ${taskId} has ${open} subtask${open === 1 ? '' : 's'} not yet completed; complete ${open === 1 ? 'it' : 'them'} first`,
-    });
-  }
+/** `completed` waits for every subtask, at any depth: the refusal when `open` of them are not completed. */
+function openSubtasks(taskId: number, open: number): ProblemError {
+  return new ProblemError('open-subtasks', {
+    detail: `Task ${taskId} has ${open} subtask${open === 1 ? '' : 's'} not yet completed; complete ${open === 1 ? 'it' : 'them'} first`,
+  });
 }
 
 /** What claiming a task means for a worker: it is theirs already, it is free to take, or it is refused. */
@@ -135,7 +130,7 @@ export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: bool
 type IfMatch = string | string[] | undefined;
 
 /** A status change that completes a task: updateTaskStatus to `completed`, or an approval. */
-export type StatusRequest = { move: 'status_changed'; to: TaskStatus } | { move: 'approved' };
+export type StatusRequest = { move: 'status_changed'; to: 'completed' } | { move: 'approved' };
 
 /**
  * updateTaskStatus: a move to any status but `completed` is one statement (moveIfAllowed) that applies this
@@ -179,21 +174,25 @@ const REJECTED_FROM = movesOf('rejected');
 const CLAIMED_FROM = movesOf('claimed');
 
 /**
- * updateTaskStatus to completed (see moveStatus) and approveTask: locks the task (404, 412), checks the move against the table and
- * its guards (409 invalid-transition, not-in-review, open-subtasks), writes the status with its effects and
- * audit entry in one statement, and completing a recurring task spawns the series' next occurrence. Returns
- * the task as stored, with its embedded subtasks.
+ * updateTaskStatus to completed (see moveStatus) and approveTask, in a transaction of two statements (four round
+ * trips with BEGIN and COMMIT; four more to spawn): the series' root and then the task locked (404, 412), the
+ * move checked against the table (409 invalid-transition, not-in-review), then the completion with its effects and
+ * audit entry only if no subtask is open (else 409 open-subtasks, nothing written); completing a recurring task
+ * spawns the series' next occurrence. Returns the task as stored, with its embedded subtasks.
  */
 export async function changeStatus(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch, request: StatusRequest): Promise<TaskWithSubtasksRow> {
-  const to = request.move === 'status_changed' ? request.to : MOVES[request.move].to;
+  const to = MOVES.approved.to; // every move here completes
   // Completing may spawn: the series' root is locked before the task, in the order a delete of the root takes them.
-  if (to === 'completed') await lockSeriesRootOf(tx, who, taskId);
-  const task = await lockTask(tx, who, taskId, ifMatch);
+  const task = await lockTask(tx, who, taskId, ifMatch, { seriesRootFirst: true });
   if (request.move === 'status_changed') assertTransition(task.status, to, task.hasOpenSubtasks);
   else assertInReview(task, request.move);
-  if (to === 'completed') await assertNoOpenSubtasks(tx, task.id);
-  const row = await write(tx, who, task, request.move, effectsOf(task.status, to, task.startedAt !== null));
-  if (to === 'completed' && row.completedAt !== null && (await spawnNextOccurrence(tx, who, task, row.completedAt)) === task.id) {
+  const completion = await completeIfNoOpenSubtasks(tx, task.id, effectsOf(task.status, to, task.startedAt !== null), actorOf(who), {
+    action: request.move,
+    details: { status: { before: task.status, after: to } },
+  });
+  if (!completion.task) throw openSubtasks(task.id, completion.openSubtasks);
+  const row = completion.task;
+  if (row.completedAt !== null && (await spawnNextOccurrence(tx, who, task, row.completedAt)) === task.id) {
     // The task is its series' root: the spawn counted on it (incrementSpawnCount leaves its version alone).
     return { ...row, spawnCount: row.spawnCount + 1 };
   }
@@ -226,14 +225,6 @@ export async function claimNext(db: Db, who: Principal, projectId: number, filte
   const result = await claimNextIfMember(db, who, projectId, filter, CLAIMED_FROM, actorOf(who));
   if (!result.visible) throw projectNotFound(projectId);
   return result.task;
-}
-
-/** A completion's write (changeStatus): status, effects and the move's audit entry with the status before and after. */
-function write(tx: Db, who: Principal, task: TaskRow, move: StatusRequest['move'], effects: StatusEffects) {
-  return setTaskStatusWithAudit(tx, task.id, { effects }, actorOf(who), {
-    action: move,
-    details: { status: { before: task.status, after: effects.status } },
-  });
 }
 
 /**

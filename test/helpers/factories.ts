@@ -100,6 +100,7 @@ export const deadlockCount = (t: { pool: DatabasePool }) =>
  * Races requests against a change that holds the row they need: `change` runs in an open transaction on its own
  * connection, then `send` starts the requests, and once `waiting` of them wait for a lock the change commits.
  * Returns their answers, each judged by the server on the state the change committed, not the one it first read.
+ * Throws if fewer than `waiting` requests were seen waiting within 15 seconds: the race did not happen.
  */
 export async function whileChangeHeld<T>(t: TestApp, change: { text: string; values: unknown[] }, waiting: number, send: () => Promise<T>[]): Promise<T[]> {
   const holder = new pg.Client({ connectionString: t.db.url });
@@ -108,13 +109,16 @@ export async function whileChangeHeld<T>(t: TestApp, change: { text: string; val
     await holder.query('begin');
     await holder.query(change.text, change.values);
     const sent = send();
-    for (let n = 0, tries = 0; n < waiting && tries < 250; tries++) {
+    let n = 0;
+    for (let tries = 0; n < waiting && tries < 750; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       const { rows } = await holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
       n = rows[0].n;
     }
     await holder.query('commit');
-    return await Promise.all(sent);
+    const answers = await Promise.all(sent);
+    if (n < waiting) throw new Error(`whileChangeHeld: ${n} of the ${waiting} requests waited for the change's lock`);
+    return answers;
   } finally {
     await holder.end();
   }

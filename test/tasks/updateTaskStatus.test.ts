@@ -14,6 +14,7 @@ import {
   setStatus,
   taskRow,
   whileChangeHeld,
+  approve,
   type SignedIn,
 } from '../helpers/factories.js';
 
@@ -168,6 +169,21 @@ describe('a parent cannot complete while a subtask at any depth is open', () => 
     await setStatus(alice, sub.id, 'completed');
     await setStatus(alice, sub.id, 'review');
     expectProblem(await setStatus(alice, parent.id, 'completed'), 409, 'open-subtasks');
+  });
+
+  it('a subtask added while the completion waits for the parent\'s lock keeps it open, whichever way it completes', async () => {
+    for (const complete of [(id: number) => setStatus(alice, id, 'completed'), (id: number) => approve(alice, id)]) {
+      const parent = await createTask(alice, project, { title: 'Parent' });
+      await forceStatus(t, parent.id, 'review');
+      // The insert holds a key-share lock on its parent until it commits: the completion's lock waits for it, and
+      // its check for open subtasks must then see the new one.
+      const [refused] = await whileChangeHeld(t, {
+        text: `insert into task (tenant_id, project_id, parent_task_id, title, created_by_id) select tenant_id, project_id, id, 'Late subtask', created_by_id from task where id = $1`,
+        values: [parent.id],
+      }, 1, () => [complete(parent.id)]);
+      expect(expectProblem(refused!, 409, 'open-subtasks').detail).toContain('1 subtask ');
+      expect(await taskRow(t, parent.id)).toMatchObject({ status: 'review', completed_at: null });
+    }
   });
 
   it('other transitions of a parent with open subtasks are fine', async () => {
