@@ -551,8 +551,10 @@ export async function moveIfAllowed(
       ${kind.action === 'rejected' ? sql.fragment`|| jsonb_build_object('reason', ${kind.rejection.reason}::text)` : sql.fragment``}
       ${claimant === null ? sql.fragment`` : sql.fragment`|| jsonb_build_object('assignee_id', jsonb_build_object('before', t.assignee_before, 'after', t.assignee_id))`}`)})
     select ok.status as "currentStatus", ok.version as "currentVersion", ok."versionOk",
-           -- the handle of the assignee the locked row has (a join in cur would keep the one its first read had)
-           ok.assignee_id as "currentAssigneeId", (select w.handle from worker w where w.id = ok.assignee_id) as "currentAssigneeHandle",
+           -- a refusal's: the handle of the assignee the locked row has (a join in cur would keep its first read's)
+           ok.assignee_id as "currentAssigneeId",
+           case when ok."versionOk" and ok."moveOk" then null else (select w.handle from worker w where w.id = ok.assignee_id) end
+             as "currentAssigneeHandle",
            -- only a refusal needs it (its allowed_transitions); a move's row has its own in x
            case when ok."versionOk" and ok."moveOk" then false else (select ${OPEN_SUBTASKS} from task t where t.id = ok.id) end
              as "currentHasOpenSubtasks",

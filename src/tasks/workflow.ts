@@ -2,8 +2,8 @@ import { actorOf } from '../audit/index.js';
 import type { Db, TaskStatus } from '../db/index.js';
 import { assertIfMatch, ifMatchVersions } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
-import { projectNotFound } from '../members/index.js';
 import type { Principal } from '../http/principal.js';
+import { projectNotFound } from '../members/index.js';
 import { lockTask, taskNotFound } from './lock.js';
 import { maySpawn, nextDueDate } from './recurrence.js';
 import {
