@@ -23,7 +23,7 @@ import {
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
 import { toTask, toTaskSummary } from './to-task.js';
-import { changeStatus, claim, claimNext, moveStatus, reject } from './workflow.js';
+import { claim, claimNext, complete, moveStatus, reject } from './workflow.js';
 
 type TaskOps =
   | 'listProjectTasks' | 'listMyTasks' | 'createTask' | 'getTask' | 'updateTask' | 'deleteTask'
@@ -212,7 +212,7 @@ export const taskHandlers = () =>
     },
 
     approveTask: async ({ db, principal: who, params, headers }) =>
-      rowReply(await db.transaction((tx) => changeStatus(tx, who, params.task_id, headers['if-match'], { move: 'approved' })), 200),
+      rowReply(await db.transaction((tx) => complete(tx, who, params.task_id, headers['if-match'], 'approved')), 200),
 
     rejectTask: async ({ db, principal: who, params, headers, body }) =>
       rowReply(await reject(db, who, params.task_id, headers['if-match'], body.reason), 200),

@@ -55,13 +55,17 @@ export type TaskRow = z.infer<typeof TaskRow>;
  * Whether `t` has a subtask at any depth that is not completed: what keeps `completed` out of its
  * allowed_transitions. Only asked for the statuses that could go to completed; a leaf costs one index probe.
  */
+/** `descendant(id, status)`: every subtask at any depth below `parent`, as the first CTE of a `with recursive`. */
+const descendantsOf = (parent: number | FragmentSqlToken) => sql.fragment`
+  descendant(id, status) as (
+    select c.id, c.status from task c where c.parent_task_id = ${parent}
+    union all
+    select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+  )`;
+
 const OPEN_SUBTASKS = sql.fragment`
   case when t.status in ('pending', 'in_progress', 'review') then exists (
-    with recursive descendant(id, status) as (
-      select c.id, c.status from task c where c.parent_task_id = t.id
-      union all
-      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
-    )
+    with recursive ${descendantsOf(sql.fragment`t.id`)}
     select 1 from descendant where status <> 'completed') else false end`;
 
 /**
@@ -429,19 +433,10 @@ export async function completeIfNoOpenSubtasks(
   audit: { action: 'status_changed' | 'approved'; details: Record<string, unknown> },
 ): Promise<Completion> {
   const row = await db.one(sql.type(CompletionRow)`
-    with recursive descendant(id, status) as (
-      select id, status from task where parent_task_id = ${taskId}
-      union all
-      select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
-    ),
+    with recursive ${descendantsOf(taskId)},
     open as (select count(*)::int as n from descendant where status <> 'completed'),
     t as (
-      update task set
-        status = ${effects.status},
-        started_at = ${effects.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`started_at`},
-        completed_at = ${effects.completedAt === 'now' ? sql.fragment`now()` : effects.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`completed_at`},
-        progress_percent = ${effects.progress === 'keep' ? sql.fragment`progress_percent` : sql.fragment`${effects.progress}`},
-        version = version + 1, updated_at = now()
+      update task set ${effectColumns((column) => column(effects))}, version = version + 1, updated_at = now()
       where id = ${taskId} and (select n from open) = 0
       returning *),
     audit as (${taskAuditFrom(actor, audit.action, sql.fragment`${sql.jsonb(audit.details as never)}`)})
@@ -452,19 +447,24 @@ export async function completeIfNoOpenSubtasks(
   return { task };
 }
 
+/** Each column a status change sets, and its value for a change's effects (`task`: the row being updated). */
+const EFFECT_COLUMNS: [string, (e: StatusEffects) => FragmentSqlToken][] = [
+  ['status', (e) => sql.fragment`${e.status}`],
+  ['started_at', (e) => (e.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`task.started_at`)],
+  ['completed_at', (e) => (e.completedAt === 'now' ? sql.fragment`now()` : e.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`task.completed_at`)],
+  ['progress_percent', (e) => (e.progress === 'keep' ? sql.fragment`task.progress_percent` : sql.fragment`${e.progress}::int`)],
+];
+
+/** `update task set` assignments of EFFECT_COLUMNS, each value chosen by `value` from the column's function. */
+const effectColumns = (value: (column: (e: StatusEffects) => FragmentSqlToken) => FragmentSqlToken) =>
+  sql.join(EFFECT_COLUMNS.map(([name, column]) => sql.fragment`${sql.identifier([name])} = ${value(column)}`), sql.fragment`, `);
+
 /**
  * The columns a move sets, for whichever of `moves`' states the row `ok` (the task as locked: its `status` and
  * `started`) is in: the effects the workflow computed for that state. For `update task set … from ok`.
  */
-const effectsOfState = (moves: readonly EffectsFrom[]) => {
-  const pick = (value: (e: StatusEffects) => FragmentSqlToken) => sql.fragment`case ${sql.join(
-    moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${value(m.effects)}`), sql.fragment` `)} end`;
-  return sql.fragment`
-    status = ${pick((e) => sql.fragment`${e.status}`)},
-    started_at = ${pick((e) => (e.startedAt === 'now' ? sql.fragment`now()` : sql.fragment`task.started_at`))},
-    completed_at = ${pick((e) => (e.completedAt === 'now' ? sql.fragment`now()` : e.completedAt === 'clear' ? sql.fragment`null` : sql.fragment`task.completed_at`))},
-    progress_percent = ${pick((e) => (e.progress === 'keep' ? sql.fragment`task.progress_percent` : sql.fragment`${e.progress}::int`))}`;
-};
+const effectsOfState = (moves: readonly EffectsFrom[]) => effectColumns((column) => sql.fragment`case ${sql.join(
+  moves.map((m) => sql.fragment`when ok.status = ${m.from} and ok.started = ${m.started} then ${column(m.effects)}`), sql.fragment` `)} end`);
 
 /** A move's effects for one state the task may be in: its status, and whether it was started before. */
 export interface EffectsFrom {
@@ -736,11 +736,7 @@ export async function assignIfAllowed(
  */
 export const deleteTaskWithAudit = (db: Db, taskId: number, actor: Actor, facts: Record<string, unknown>) =>
   db.query(sql.unsafe`
-    with recursive descendant(id) as (
-      select id from task where parent_task_id = ${taskId}
-      union all
-      select c.id from task c join descendant d on c.parent_task_id = d.id
-    ),
+    with recursive ${descendantsOf(taskId)},
     t as (delete from task where id = ${taskId} returning id, project_id),
     audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)})
     select 1`);

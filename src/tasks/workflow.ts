@@ -24,7 +24,7 @@ import {
 
 /*
  * The task workflow. Every change of a task's status goes through this module: updateTaskStatus, approveTask,
- * rejectTask, claimTask and claimNextTask call one function each (moveStatus, changeStatus, reject, claim,
+ * rejectTask, claimTask and claimNextTask call one function each (moveStatus, complete, reject, claim,
  * claimNext), which locks, checks the table and the guards, applies the effects, records the audit entry and
  * returns the task as stored. Reading top-down: the table, the guards, the effects (pure), then the moves
  * (one statement each where nothing else must be locked or read first, a transaction otherwise).
@@ -51,7 +51,6 @@ export const MOVES = {
   rejected: { from: 'review', to: 'in_progress' },
   claimed: { from: 'pending', to: 'in_progress' },
 } as const satisfies Record<string, { from: TaskStatus | null; to: TaskStatus | null }>;
-export type Move = keyof typeof MOVES;
 
 // ── The guards ───────────────────────────────────────────────────────────────────────────────────────────
 
@@ -130,16 +129,16 @@ export function effectsOf(from: TaskStatus, to: TaskStatus, alreadyStarted: bool
 type IfMatch = string | string[] | undefined;
 
 /** A status change that completes a task: updateTaskStatus to `completed`, or an approval. */
-export type StatusRequest = { move: 'status_changed'; to: 'completed' } | { move: 'approved' };
+export type Completing = 'status_changed' | 'approved';
 
 /**
  * updateTaskStatus: a move to any status but `completed` is one statement (moveIfAllowed) that applies this
  * module's table and effects, computed here for every state the task may be in; completing waits for the
- * subtasks and may spawn, so it takes changeStatus's transaction. Refusals are the same either way, in the same
+ * subtasks and may spawn, so it takes complete's transaction. Refusals are the same either way, in the same
  * order: 404, 412, then the table's 409 (assertTransition, from the state the statement found).
  */
 export async function moveStatus(db: Db, who: Principal, taskId: number, ifMatch: IfMatch, to: TaskStatus): Promise<TaskWithSubtasksRow> {
-  if (to === 'completed') return db.transaction((tx) => changeStatus(tx, who, taskId, ifMatch, { move: 'status_changed', to }));
+  if (to === 'completed') return db.transaction((tx) => complete(tx, who, taskId, ifMatch, 'status_changed'));
   const result = await moveIfAllowed(db, who, taskId, MOVES_TO[to], ifMatchVersions(ifMatch), actorOf(who));
   if (!result) throw taskNotFound(taskId);
   if (result.task) return result.task;
@@ -180,14 +179,14 @@ const CLAIMED_FROM = movesOf('claimed');
  * audit entry only if no subtask is open (else 409 open-subtasks, nothing written); completing a recurring task
  * spawns the series' next occurrence. Returns the task as stored, with its embedded subtasks.
  */
-export async function changeStatus(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch, request: StatusRequest): Promise<TaskWithSubtasksRow> {
-  const to = MOVES.approved.to; // every move here completes
+export async function complete(tx: Db, who: Principal, taskId: number, ifMatch: IfMatch, move: Completing): Promise<TaskWithSubtasksRow> {
+  const to = MOVES.approved.to; // `completed`, whichever move
   // Completing may spawn: the series' root is locked before the task, in the order a delete of the root takes them.
   const task = await lockTask(tx, who, taskId, ifMatch, { seriesRootFirst: true });
-  if (request.move === 'status_changed') assertTransition(task.status, to, task.hasOpenSubtasks);
-  else assertInReview(task, request.move);
+  if (move === 'status_changed') assertTransition(task.status, to, task.hasOpenSubtasks);
+  else assertInReview(task, move);
   const completion = await completeIfNoOpenSubtasks(tx, task.id, effectsOf(task.status, to, task.startedAt !== null), actorOf(who), {
-    action: request.move,
+    action: move,
     details: { status: { before: task.status, after: to } },
   });
   if (!completion.task) throw openSubtasks(task.id, completion.openSubtasks);

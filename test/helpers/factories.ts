@@ -124,6 +124,22 @@ export async function whileChangeHeld<T>(t: TestApp, change: { text: string; val
   }
 }
 
+/**
+ * A membership removed while a request waits for its project: a project of `owner` with `member` in it and one
+ * pending task; `send` runs while a change like the owner's removal holds the project for update and deletes the
+ * membership, and must wait for that lock. Returns its answer, with the project and the task.
+ */
+export async function whileMembershipRemoved<T>(
+  t: TestApp, owner: SignedIn, member: SignedIn, send: (at: { projectId: number; taskId: number }) => Promise<T>,
+): Promise<{ answer: T; projectId: number; taskId: number }> {
+  const { projectId, memberId } = await projectWithMember(t, owner, member.workerId);
+  const taskId = (await createTask(owner, projectId)).id;
+  const [answer] = await whileChangeHeld(t, {
+    text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
+  }, 1, () => [send({ projectId, taskId })]);
+  return { answer: answer!, projectId, taskId };
+}
+
 /** Creates a task through the API and expects a 201. */
 export async function createTask(user: ApiUser, projectId: number, body: Record<string, unknown> = {}): Promise<Task> {
   const res = await user.request<Task>('POST', `/api/projects/${projectId}/tasks`, { body: { title: 'A task', ...body } });

@@ -15,7 +15,7 @@ import {
   type Task,
   deadlockCount,
   projectWithMember,
-  whileChangeHeld,
+  whileMembershipRemoved,
 } from '../helpers/factories.js';
 
 const assign = (user: SignedIn, id: number, assigneeId: number | null) =>
@@ -107,24 +107,16 @@ describe('assignTask racing removeProjectMember', () => {
 describe('assignTask waiting for the project', () => {
   it('an assignee removed while it waited is a 422, nothing written', async () => {
     const helper = await signIn(t, 'assign-held-helper');
-    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
-    const task = await createTask(alice, projectId);
-    const [answer] = await whileChangeHeld(t, {
-      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
-    }, 1, () => [assign(alice, task.id, helper.workerId)]);
-    expect(expectProblem(answer!, 422, 'validation-failed').errors).toEqual([{ pointer: '/body/assignee_id', message: expect.stringContaining(String(helper.workerId)) }]);
-    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, version: 1 });
-    expect((await taskAudit(t, task.id)).map((a) => a.action)).toEqual(['task_created']);
+    const { answer, taskId } = await whileMembershipRemoved(t, alice, helper, ({ taskId }) => assign(alice, taskId, helper.workerId));
+    expect(expectProblem(answer, 422, 'validation-failed').errors).toEqual([{ pointer: '/body/assignee_id', message: expect.stringContaining(String(helper.workerId)) }]);
+    expect(await taskRow(t, taskId)).toMatchObject({ assignee_id: null, version: 1 });
+    expect((await taskAudit(t, taskId)).map((a) => a.action)).toEqual(['task_created']);
   });
 
   it('a caller removed while it waited is a 404, nothing written', async () => {
     const helper = await signIn(t, 'assign-held-caller');
-    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
-    const task = await createTask(alice, projectId);
-    const [answer] = await whileChangeHeld(t, {
-      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
-    }, 1, () => [assign(helper, task.id, alice.workerId)]);
-    expectProblem(answer!, 404, 'task-not-found');
-    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, version: 1 });
+    const { answer, taskId } = await whileMembershipRemoved(t, alice, helper, ({ taskId }) => assign(helper, taskId, alice.workerId));
+    expectProblem(answer, 404, 'task-not-found');
+    expect(await taskRow(t, taskId)).toMatchObject({ assignee_id: null, version: 1 });
   });
 });

@@ -17,6 +17,7 @@ import {
   deadlockCount,
   projectWithMember,
   whileChangeHeld,
+  whileMembershipRemoved,
 } from '../helpers/factories.js';
 
 const claimNext = (user: { request: SignedIn['request'] }, projectId: number, query: Record<string, any> = {}) =>
@@ -115,13 +116,9 @@ describe('claimNextTask waiting for the project', () => {
 
   it('a membership removed while it waited is a 404, nothing claimed', async () => {
     const helper = await signIn(t, 'claim-next-held-helper');
-    const { projectId, memberId } = await projectWithMember(t, alice, helper.workerId);
-    const task = await createTask(alice, projectId);
-    const [claimed] = await whileChangeHeld(t, {
-      text: `select id from project where id = ${projectId} for update; delete from member where id = ${memberId}`, values: [],
-    }, 1, () => [claimNext(helper, projectId)]);
-    expectProblem(claimed!, 404, 'project-not-found');
-    expect(await taskRow(t, task.id)).toMatchObject({ assignee_id: null, status: 'pending' });
+    const { answer, taskId } = await whileMembershipRemoved(t, alice, helper, ({ projectId }) => claimNext(helper, projectId));
+    expectProblem(answer, 404, 'project-not-found');
+    expect(await taskRow(t, taskId)).toMatchObject({ assignee_id: null, status: 'pending' });
   });
 });
 
