@@ -112,6 +112,9 @@ export async function whileChangeHeld<T>(t: TestApp, change: { text: string; val
     let n = 0;
     for (let tries = 0; n < waiting && tries < 750; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
+      // Inside a transaction PostgreSQL caches pg_stat_activity's list of sessions at the first look: a connection
+      // the server opens for these requests afterwards would never be seen waiting unless the cache is cleared.
+      await holder.query('select pg_stat_clear_snapshot()');
       const { rows } = await holder.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`);
       n = rows[0].n;
     }
