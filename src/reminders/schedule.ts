@@ -24,13 +24,21 @@ export function changesReminders(row: EventRow): boolean {
   }
 }
 
-/** The tasks of a batch of events whose reminders must be brought up to date, each with its latest change. */
+/**
+ * The tasks of a batch of events whose reminders must be brought up to date, each with its latest change, and
+ * whether the batch holds the task's creation: then no earlier batch saw the task, so it has no reminders yet.
+ */
 export function tasksToSchedule(rows: readonly EventRow[]): TaskToSchedule[] {
-  const latest = new Map<number, string>();
+  const latest = new Map<number, TaskToSchedule>();
   for (const row of rows) {
     if (!changesReminders(row)) continue;
+    const created = row.action === 'task_created';
     const seen = latest.get(row.entityId);
-    if (seen === undefined || Date.parse(row.createdAt) > Date.parse(seen)) latest.set(row.entityId, row.createdAt);
+    if (seen === undefined) latest.set(row.entityId, { taskId: row.entityId, changedAt: row.createdAt, created });
+    else {
+      if (Date.parse(row.createdAt) > Date.parse(seen.changedAt)) seen.changedAt = row.createdAt;
+      if (created) seen.created = true;
+    }
   }
-  return [...latest].map(([taskId, changedAt]) => ({ taskId, changedAt }));
+  return [...latest.values()];
 }
