@@ -103,20 +103,6 @@ it('re-dating reschedules: the old date never fires, the new one does', async ()
   expect(await pendingReminders(task.id)).toEqual([]); // the reminders of the old date are gone
 });
 
-it('created and re-dated at once (one batch of the scheduler, most likely): only the new date is scheduled', async () => {
-  const task = await createTask(alice, project, { title: 'Re-dated at once', assignee_id: bob.workerId, due_date: dueIn(60_000) });
-  const newDue = dueIn(120_000);
-  expect((await alice.request('PATCH', `/api/tasks/${task.id}`, { body: { due_date: newDue } })).status).toBe(200);
-  const dueDates = () =>
-    t.pool.anyFirst(sql.type(z.object({ due: z.string() }))`
-      select due_date::text as due from reminder where task_id = ${task.id} and fired_at is null`);
-  await eventually(async () => ((await dueDates()).length === 2 ? true : undefined));
-  await sleep(1_200); // two more scheduler intervals: nothing else appears
-  const dates = await dueDates();
-  expect(dates).toHaveLength(2);
-  for (const due of dates) expect(Date.parse(due)).toBe(Date.parse(newDue));
-});
-
 it('completing, deleting or unassigning cancels; reassigning moves the reminder to the new assignee', async () => {
   const due = dueIn(6_000); // the first tier falls due 3 s from now: after the changes below
   const completed = await createTask(alice, project, { title: 'Done early', assignee_id: bob.workerId, due_date: due });
