@@ -1,6 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { Id, JsonObject, Timestamp, limitRows, type Db } from '../db/index.js';
+import { Id, JsonObject, Timestamp, limitRows, type AuditAction, type Db } from '../db/index.js';
 import type { Position } from './cursor.js';
 
 /** An audit row read as an event. Actor type and action are kept as stored, whatever new values appear. */
@@ -66,11 +66,17 @@ export function listVisibleEvents(db: Db, scope: EventScope, after: Position, ho
     ${limitRows(limit + 1)}`);
 }
 
-/** Every tenant's events after `after` and below `horizon`, in feed order (the stream hub and the webhook dispatcher). */
-export const listAllEvents = (db: Db, after: Position, horizon: string, limit: number) =>
+/**
+ * Every tenant's events after `after` and below `horizon`, in feed order (the stream hub, the webhook dispatcher
+ * and the event log's consumers); only those with one of `actions` when given, so that a consumer is not sent the
+ * events it ignores. The filter is on `action` alone, which no index leads with: the scan stays on
+ * audit_log_position_idx in feed order (test/events/consumer-selection.test.ts checks the plan).
+ */
+export const listAllEvents = (db: Db, after: Position, horizon: string, limit: number, actions?: readonly AuditAction[]) =>
   db.any(sql.type(EventRow)`
     select ${EVENT_COLUMNS} from audit_log a
     where (a.xid, a.id) > (${after.xid}::xid8, ${after.id}) and a.xid < ${horizon}::xid8
+      ${actions ? sql.fragment`and a.action = any(${sql.array([...actions], 'text')})` : sql.fragment``}
     order by a.xid, a.id
     ${limitRows(limit)}`);
 

@@ -1,4 +1,4 @@
-import type { Db, DatabasePool } from '../db/index.js';
+import type { AuditAction, Db, DatabasePool } from '../db/index.js';
 import type { Logger } from '../observability/logger.js';
 import { comparePositions, type Position } from './cursor.js';
 import { listAllEvents, lockConsumerPosition, readHorizon, setConsumerPosition, type EventRow } from './events.sql.js';
@@ -22,12 +22,18 @@ export interface LogFollower {
  * Follows the event log for one consumer, in feed order, never skipping an event. Each batch is handled in
  * one transaction that holds the consumer's position row: whatever `handle` writes commits together with the
  * new position, so every event is handled exactly once, by one instance at a time, whatever crashes.
+ *
+ * `actions`: the only events the consumer can act on. The others are left in the database: a batch is the next
+ * BATCH of these, and when there are fewer, the position still moves to the horizon past all the events in
+ * between, as it does without a filter. Under an agent fleet's progress reports, which no consumer acts on, the
+ * consumer reads nothing.
  */
 export function followEventLog(
   pool: DatabasePool,
   consumer: string,
   handle: (tx: Db, rows: readonly EventRow[]) => Promise<void>,
   logger: Logger,
+  actions?: readonly AuditAction[],
 ): LogFollower {
   let running: Promise<void> | undefined;
   let again = false;
@@ -41,7 +47,7 @@ export function followEventLog(
       const from = await lockConsumerPosition(tx, consumer);
       if (!from) return false; // another instance is on it; the next wake-up looks again
       const { horizon } = await readHorizon(tx);
-      const rows = await listAllEvents(tx, from, horizon, BATCH);
+      const rows = await listAllEvents(tx, from, horizon, BATCH, actions);
       const last = rows[rows.length - 1];
       const atHorizon: Position = { xid: horizon, id: 0 };
       const to = rows.length === BATCH && last ? positionOf(last) : comparePositions(from, atHorizon) >= 0 ? from : atHorizon;

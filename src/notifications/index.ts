@@ -4,7 +4,7 @@ import { followEventLog, type EventHub } from '../events/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../observability/logger.js';
 import { insertNotifications, listTaskParties, purgeOldNotifications } from './notifications.sql.js';
-import { notificationsFor } from './produce.js';
+import { NOTIFYING_ACTIONS, notificationsFor } from './produce.js';
 
 export { notificationHandlers } from './notifications.handlers.js';
 
@@ -32,6 +32,7 @@ export function startNotifications(pool: DatabasePool, jobs: JobQueue, hub: Even
       await insertNotifications(tx, taskRows.flatMap((row) => notificationsFor(row, parties.get(row.entityId))));
     },
     logger,
+    NOTIFYING_ACTIONS,
   );
   hub.onWake(producer.wake);
   producer.wake();

@@ -1,4 +1,5 @@
 import type { components } from '../../generated/api.js';
+import type { AuditAction } from '../db/index.js';
 import type { EventRow } from '../events/index.js';
 
 export type NotificationType = components['schemas']['NotificationType'];
@@ -28,11 +29,16 @@ export interface NotificationDraft {
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 const after = (v: unknown): unknown => (v && typeof v === 'object' && 'after' in v ? (v as { after: unknown }).after : undefined);
 
+/** The actions that can notify anyone: the inbox producer reads only these from the event log. */
+export const NOTIFYING_ACTIONS = [
+  'task_created', 'assigned', 'status_changed', 'approved', 'rejected', 'task_deleted', 'recurrence_spawned', 'reminder_due',
+] as const satisfies readonly AuditAction[];
+
 /** Who gets which notification for one event: [type, recipients, data], before removing the actor. */
 function route(row: EventRow, task: TaskParties | undefined): [NotificationType, (number | null)[], Record<string, unknown>] | undefined {
   const d = row.details;
   const concerned = [task?.createdById ?? null, task?.assigneeId ?? null];
-  switch (row.action) {
+  switch (row.action as (typeof NOTIFYING_ACTIONS)[number]) {
     case 'task_created':
       return ['task_assigned', [num(d.assignee_id)], {}];
     case 'assigned':

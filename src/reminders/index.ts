@@ -5,7 +5,7 @@ import { followEventLog, type EventHub } from '../events/index.js';
 import type { JobQueue } from '../jobs/index.js';
 import type { Logger } from '../observability/logger.js';
 import { claimDueReminders, deleteReminder, markReminderFired, rescheduleReminders } from './reminders.sql.js';
-import { tasksToSchedule } from './schedule.js';
+import { REMINDER_ACTIONS, tasksToSchedule } from './schedule.js';
 import { formatTier } from './tiers.js';
 
 export { formatTier } from './tiers.js';
@@ -59,7 +59,7 @@ export async function fireDueReminders(pool: DatabasePool): Promise<number> {
  */
 export function startReminders(pool: DatabasePool, jobs: JobQueue, hub: EventHub, config: Config, logger: Logger) {
   const tiers = config.reminders.tiersSeconds;
-  const scheduler = followEventLog(pool, 'reminders', (tx, rows) => rescheduleReminders(tx, tasksToSchedule(rows), tiers), logger);
+  const scheduler = followEventLog(pool, 'reminders', (tx, rows) => rescheduleReminders(tx, tasksToSchedule(rows), tiers), logger, REMINDER_ACTIONS);
   hub.onWake(scheduler.wake);
   scheduler.wake();
   jobs.every('reminders-fire', config.jobs.pollIntervalSeconds * 1_000, async () => {

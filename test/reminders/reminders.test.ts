@@ -144,3 +144,23 @@ it('re-opening a completed task before its due date schedules its reminders agai
     return p.length === 2 ? p : undefined;
   }, 15_000)).toEqual([3, 1]);
 }, 60_000);
+
+it('claiming an unassigned task with a due date schedules its reminders for the one who claimed it', async () => {
+  const byId = await createTask(alice, project, { title: 'Up for grabs', due_date: dueIn(60_000) });
+  const next = await createTask(alice, project, { title: 'Next in line', priority: 'critical', tags: ['claim-me'], due_date: dueIn(60_000) });
+  // Nobody is assigned yet: nothing to remind anyone of.
+  const sentinel = await createTask(alice, project, { title: 'Scheduler went past', assignee_id: bob.workerId, due_date: dueIn(60_000) });
+  await eventually(async () => ((await pendingReminders(sentinel.id)).length === 2 ? true : undefined));
+  expect(await pendingReminders(byId.id)).toEqual([]);
+  expect(await pendingReminders(next.id)).toEqual([]);
+
+  expect((await carol.request('POST', `/api/tasks/${byId.id}/claim`)).status).toBe(200);
+  const claimed = await carol.request<{ id: number }>('POST', `/api/projects/${project}/tasks/claim-next`, { query: { tags: 'claim-me' } });
+  expect([claimed.status, claimed.body.id]).toEqual([200, next.id]);
+  for (const task of [byId, next]) {
+    expect(await eventually(async () => {
+      const p = await pendingReminders(task.id);
+      return p.length === 2 ? p : undefined;
+    })).toEqual([3, 1]);
+  }
+}, 60_000);
