@@ -12,6 +12,14 @@ const RENAMED: Record<string, string> = {
   webhook_disabled: 'webhook.disabled',
 };
 
+/**
+ * Whether an audit entry is history written now at its original time — the Phase I import keeps each entry's
+ * timestamp and marks it with `details.phase1_id` — rather than a change made when it was written. Streams and
+ * webhooks deliver it like any other event (it is new to the log); the inbox and reminders, which act on what
+ * happens now, do not take it for news.
+ */
+export const isImportedHistory = (details: Record<string, unknown>): boolean => details.phase1_id !== undefined;
+
 /** The event type of an audit entry: `task_created` → `task.created`, `status_changed` → `task.status_changed`. */
 export function eventTypeOf(entityType: string, action: string): string {
   const renamed = RENAMED[action];

@@ -1,6 +1,6 @@
 import type { components } from '../../generated/api.js';
 import type { AuditAction } from '../db/index.js';
-import type { EventRow } from '../events/index.js';
+import { isImportedHistory, type EventRow } from '../events/index.js';
 
 export type NotificationType = components['schemas']['NotificationType'];
 
@@ -66,10 +66,10 @@ function route(row: EventRow, task: TaskParties | undefined): [NotificationType,
 
 /**
  * The notifications one event produces: for the people it concerns (the assignee, the task's creator),
- * never for whoever made the change.
+ * never for whoever made the change, and none for imported history (a 2025 assignment is not news).
  */
 export function notificationsFor(row: EventRow, task: TaskParties | undefined): NotificationDraft[] {
-  if (row.entityType !== 'task') return [];
+  if (row.entityType !== 'task' || isImportedHistory(row.details)) return [];
   const routed = route(row, task);
   if (!routed) return [];
   const [type, candidates, data] = routed;

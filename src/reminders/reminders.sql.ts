@@ -4,8 +4,11 @@ import { Id, Timestamp, limitRows, type Db } from '../db/index.js';
 
 export interface TaskToSchedule {
   taskId: number;
-  /** When the change that calls for (re)scheduling was made: tiers due before it are skipped, not fired late. */
-  changedAt: string;
+  /**
+   * When the change that calls for (re)scheduling was made: tiers due before it are skipped, not fired late.
+   * Null: now, when it is scheduled (imported history, whose entries keep their original times).
+   */
+  changedAt: string | null;
   /** The batch holds the task's creation, so it has no reminders to delete yet. */
   created: boolean;
 }
@@ -36,7 +39,7 @@ export async function rescheduleReminders(tx: Db, tasks: readonly TaskToSchedule
     join task t on t.id = changed.task_id
     cross join unnest(${sql.array([...tiersSeconds], 'int4')}) as tier(seconds)
     where t.due_date is not null and t.assignee_id is not null and t.status <> 'completed'
-      and t.due_date - make_interval(secs => tier.seconds) > changed.at
+      and t.due_date - make_interval(secs => tier.seconds) > coalesce(changed.at, now())
     on conflict (task_id, tier_seconds, due_date) do nothing`);
 }
 

@@ -48,4 +48,20 @@ describe('tasksToSchedule', () => {
     ];
     expect(tasksToSchedule(rows)).toEqual([{ taskId: 30, changedAt: '2026-12-03T08:00:00.100Z', created: false }]);
   });
+
+  it('imported history is scheduled from the task as it is now, timed when it is scheduled (changedAt null)', () => {
+    const imported = (details: Record<string, unknown>) => ({ ...details, phase1_id: 17 });
+    const rows = [
+      // Phase I logged the creation without assignee or due date: any of the task's history schedules it.
+      event(40, 'task_created', '2025-09-01T08:00:00.000Z', imported({ title: 'Old' })),
+      event(41, 'status_changed', '2025-09-02T08:00:00.000Z', imported({ status: { before: 'pending', after: 'in_progress' } })),
+      event(42, 'progress_updated', '2025-09-03T08:00:00.000Z', imported({ progress_percent: { before: 0, after: 50 } })),
+      // A live change of an imported task in the same batch: the import's "now" is still the later one.
+      event(40, 'assigned', '2026-12-03T08:00:00.000Z', { assignee_id: { before: null, after: 3 } }),
+    ];
+    expect(tasksToSchedule(rows)).toEqual([
+      { taskId: 40, changedAt: null, created: true },
+      { taskId: 41, changedAt: null, created: false },
+    ]);
+  });
 });
