@@ -8,6 +8,7 @@ import type { Principal } from '../http/principal.js';
 import { requireProjectRole } from './access.js';
 import {
   deleteMember,
+  unassignMemberTasks,
   findAgentWorker,
   findHumanWorker,
   insertMember,
@@ -85,6 +86,8 @@ export const memberHandlers = () =>
         if (member.role === 'owner') {
           throw new ProblemError('owner-membership', { detail: `${member.handle} owns project ${projectId} and cannot be removed from it` });
         }
+        // Each of the worker's tasks here becomes unassigned as a change of its own (a version, an event).
+        await unassignMemberTasks(tx, projectId, member.workerId, actorOf(who));
         await deleteMember(tx, memberId);
         await recordAudit(tx, actorOf(who), {
           projectId, entityType: 'member', entityId: memberId, action: 'member_removed',

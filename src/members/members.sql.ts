@@ -1,5 +1,6 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
+import { auditInsertFrom, type Actor } from '../audit/index.js';
 import { Id, Role, Timestamp, WorkerType, limitRows, type Db } from '../db/index.js';
 
 const MemberRow = z.object({
@@ -71,7 +72,25 @@ export const lockMember = (db: Db, projectId: number, memberId: number) =>
     where m.id = ${memberId} and m.project_id = ${projectId}
     for update of m`);
 
-/** Removes a membership; task_assignee_member_fkey unassigns the worker's tasks in that project. */
+/**
+ * Unassigns the worker's tasks in the project, each as a change of its own: a new version (its ETag), `updated_at`,
+ * and an `assigned` entry from the worker to nobody by `actor` — what a conditional GET, a sync by
+ * `updated_since`, the event streams, webhooks and reminders see. Before the membership goes: removing it would
+ * unassign them too (task_assignee_member_fkey, on delete set null), but silently. Returns how many.
+ */
+export const unassignMemberTasks = (db: Db, projectId: number, workerId: number, actor: Actor) =>
+  db.oneFirst(sql.type(z.object({ count: z.number().int() }))`
+    with t as (
+      update task set assignee_id = null, version = version + 1, updated_at = now()
+      where project_id = ${projectId} and assignee_id = ${workerId}
+      returning id, project_id),
+    audit as (${auditInsertFrom(actor, sql.identifier(['t']), {
+      entityType: 'task', action: 'assigned', projectId: sql.fragment`t.project_id`, entityId: sql.fragment`t.id`,
+      details: sql.fragment`jsonb_build_object('assignee_id', jsonb_build_object('before', ${workerId}::int8, 'after', null))`,
+    })})
+    select count(*)::int as count from t`);
+
+/** Removes a membership (after unassignMemberTasks). */
 export const deleteMember = (db: Db, memberId: number) =>
   db.query(sql.unsafe`delete from member where id = ${memberId}`);
 

@@ -45,6 +45,46 @@ describe('removeProjectMember', () => {
     expect((await bob.request('GET', `/api/projects/${project.id}`)).status).toBe(404);
   });
 
+  it("unassigns each of the worker's tasks as a change: a new version and ETag, updated_at, an `assigned` entry by the remover", async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const project = await createProject(alice);
+    const other = await createProject(alice);
+    const member = await addMember(alice, project.id, bob);
+    await addMember(alice, other.id, bob);
+    const [mine, theirs] = await insertTasks(t, project.id, 2, { assigneeId: bob.me.worker.id });
+    const [unassigned] = await insertTasks(t, project.id, 1, { assigneeId: null });
+    const [elsewhere] = await insertTasks(t, other.id, 1, { assigneeId: bob.me.worker.id });
+    const before = new Map<number, { etag: string; updated_at: string; version: number }>();
+    for (const id of [mine!, theirs!, unassigned!, elsewhere!]) {
+      const res = await alice.request<{ updated_at: string; version: number }>('GET', `/api/tasks/${id}`);
+      before.set(id, { etag: res.headers.get('etag')!, updated_at: res.body.updated_at, version: res.body.version });
+    }
+
+    expect((await alice.request('DELETE', `/api/projects/${project.id}/members/${member.id}`)).status).toBe(204);
+
+    for (const id of [mine!, theirs!]) {
+      // A client revalidating its copy learns of the change: 200 with the new state, not 304.
+      const res = await alice.request<{ assignee_id: unknown; updated_at: string; version: number }>('GET', `/api/tasks/${id}`, {
+        headers: { 'If-None-Match': before.get(id)!.etag },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.assignee_id).toBeNull();
+      expect(res.body.version).toBe(before.get(id)!.version + 1);
+      expect(Date.parse(res.body.updated_at)).toBeGreaterThan(Date.parse(before.get(id)!.updated_at));
+      expect((await auditOf(t, 'task', id)).at(-1)).toEqual(expect.objectContaining({
+        action: 'assigned', project_id: project.id, actor_id: alice.me.worker.id,
+        details: { assignee_id: { before: bob.me.worker.id, after: null } },
+      }));
+    }
+    // Tasks that were not the removed worker's, and the worker's tasks in another project, are untouched.
+    for (const id of [unassigned!, elsewhere!]) {
+      const res = await alice.request('GET', `/api/tasks/${id}`, { headers: { 'If-None-Match': before.get(id)!.etag } });
+      expect(res.status).toBe(304);
+      expect((await auditOf(t, 'task', id)).filter((a) => a.action === 'assigned')).toEqual([]);
+    }
+  });
+
   it('removes an agent', async () => {
     const alice = await signIn(t, 'alice');
     const agent = await createAgent(alice);
