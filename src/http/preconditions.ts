@@ -1,7 +1,16 @@
 import { ProblemError } from './problem.js';
 
-/** A row's version as a strong ETag: `"7"`. */
-export const etagOf = (version: number): string => `"${version}"`;
+/**
+ * A row's version as a strong ETag: `"7"`; with `digest`, `"7.3f9a0c"`: for a representation that also embeds
+ * what the row's version does not cover (a task's subtasks), so that the tag changes whenever the body does.
+ */
+export const etagOf = (version: number, digest?: string): string => (digest ? `"${version}.${digest}"` : `"${version}"`);
+
+/** The version one of our entity tags names (`"7"` and `"7.<digest>"` both name 7); undefined for any other tag. */
+const versionOfTag = (tag: string): number | undefined => {
+  const match = /^"(0|[1-9]\d{0,14})(?:\.[0-9a-f]{1,32})?"$/.exec(tag);
+  return match ? Number(match[1]) : undefined;
+};
 
 /** The entity tags an If-Match header lists (repeated headers joined), `*` included. */
 const ifMatchTags = (ifMatch: string | string[]): string[] =>
@@ -10,13 +19,14 @@ const ifMatchTags = (ifMatch: string | string[]): string[] =>
 /**
  * The versions an If-Match header accepts, for a statement that checks the precondition itself: 'any' without
  * the header or with `*`; otherwise the versions of the strong ETags it names (a tag that is not one of ours
- * matches no version). The same comparison as assertIfMatch, which then words the 412.
+ * matches no version). A write is conditional on the row it changes: a task's tag matches while the task's own
+ * version does, whatever its subtasks did since. The same comparison as assertIfMatch, which then words the 412.
  */
 export function ifMatchVersions(ifMatch: string | string[] | undefined): 'any' | number[] {
   if (ifMatch === undefined) return 'any';
   const tags = ifMatchTags(ifMatch);
   if (tags.includes('*')) return 'any';
-  return tags.flatMap((t) => (/^"(0|[1-9]\d{0,14})"$/.test(t) ? [Number(t.slice(1, -1))] : []));
+  return tags.flatMap((t) => versionOfTag(t) ?? []);
 }
 
 /**
@@ -26,7 +36,7 @@ export function ifMatchVersions(ifMatch: string | string[] | undefined): 'any' |
 export function assertIfMatch(ifMatch: string | string[] | undefined, currentVersion: number): void {
   if (ifMatch === undefined) return;
   const tags = ifMatchTags(ifMatch);
-  if (tags.includes('*') || tags.includes(etagOf(currentVersion))) return;
+  if (tags.some((t) => t === '*' || versionOfTag(t) === currentVersion)) return;
   const value = Array.isArray(ifMatch) ? ifMatch.join(',') : ifMatch;
   throw new ProblemError('precondition-failed', {
     detail: `If-Match ${value} does not match the current ETag ${etagOf(currentVersion)}; read the resource again and retry`,
@@ -34,19 +44,18 @@ export function assertIfMatch(ifMatch: string | string[] | undefined, currentVer
 }
 
 /**
- * Whether an If-None-Match header names the current version (RFC 9110 §13.1.2: weak comparison, `*` matches
+ * Whether an If-None-Match header names the current ETag (RFC 9110 §13.1.2: weak comparison, `*` matches
  * any current representation), so a GET answers 304 Not Modified. No header: false.
  */
-export function isNotModified(ifNoneMatch: string | string[] | undefined, currentVersion: number): boolean {
+export function isNotModified(ifNoneMatch: string | string[] | undefined, currentEtag: string): boolean {
   if (ifNoneMatch === undefined) return false;
   const value = Array.isArray(ifNoneMatch) ? ifNoneMatch.join(',') : ifNoneMatch;
-  const current = etagOf(currentVersion);
   return value
     .split(',')
     .map((t) => t.trim().replace(/^W\//, ''))
-    .some((t) => t === '*' || t === current);
+    .some((t) => t === '*' || t === currentEtag);
 }
 
 /** The reply of a conditional GET: 304 with the current ETag when the client's copy is current, else undefined. */
-export const notModifiedReply = (ifNoneMatch: string | string[] | undefined, currentVersion: number) =>
-  isNotModified(ifNoneMatch, currentVersion) ? { status: 304 as const, body: undefined, headers: { ETag: etagOf(currentVersion) } } : undefined;
+export const notModifiedReply = (ifNoneMatch: string | string[] | undefined, currentEtag: string) =>
+  isNotModified(ifNoneMatch, currentEtag) ? { status: 304 as const, body: undefined, headers: { ETag: currentEtag } } : undefined;

@@ -63,7 +63,7 @@ export const projectHandlers = () =>
     getProject: async ({ db, principal: who, params, headers }) => {
       const project = await findVisibleProject(db, who, params.project_id);
       if (!project) throw notFound(params.project_id);
-      return notModifiedReply(headers['if-none-match'], project.version) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
+      return notModifiedReply(headers['if-none-match'], etagOf(project.version)) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
     },
 
     updateProject: async ({ db, principal: who, params, headers, body }) => {

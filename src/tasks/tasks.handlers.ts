@@ -2,7 +2,7 @@ import type { components } from '../../generated/api.js';
 import { actorOf } from '../audit/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf, ifMatchVersions, notModifiedReply } from '../http/preconditions.js';
+import { assertIfMatch, ifMatchVersions, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError, type FieldError } from '../http/problem.js';
 import type { Principal } from '../http/principal.js';
 import { projectNotFound, requireProjectRole } from '../members/index.js';
@@ -22,7 +22,7 @@ import {
   type TaskRow,
   type TaskWithSubtasksRow,
 } from './tasks.sql.js';
-import { toTask, toTaskSummary } from './to-task.js';
+import { taskEtag, toTask, toTaskSummary } from './to-task.js';
 import { claim, claimNext, complete, moveStatus, reject } from './workflow.js';
 
 type TaskOps =
@@ -33,8 +33,10 @@ type TaskCreate = components['schemas']['TaskCreate'];
 type RecurrenceInput = components['schemas']['RecurrenceInput'] | null | undefined;
 
 /** A task row with its embedded subtasks as a single-task reply with its ETag. */
-const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, headers: Record<string, string> = {}) =>
-  ({ status, body: toTask(row, row.subtasks), headers: { ...headers, ETag: etagOf(row.version) } });
+const rowReply = <S extends 200 | 201>(row: TaskWithSubtasksRow, status: S, headers: Record<string, string> = {}) => {
+  const body = toTask(row, row.subtasks);
+  return { status, body, headers: { ...headers, ETag: taskEtag(body) } };
+};
 
 const toRecurrence = (r: RecurrenceInput) => (r ? { pattern: r.pattern, maxOccurrences: r.max_occurrences ?? null } : null);
 
@@ -79,8 +81,10 @@ function refusedFields(task: NewTask, assigneeOk: boolean, parentOk: boolean): P
 }
 
 /** A task just created (it has no subtasks yet) as the 201 reply. */
-const createdReply = (row: TaskRow) =>
-  ({ status: 201 as const, body: toTask(row, []), headers: { Location: `/api/tasks/${row.id}`, ETag: etagOf(row.version) } });
+const createdReply = (row: TaskRow) => {
+  const body = toTask(row, []);
+  return { status: 201 as const, body, headers: { Location: `/api/tasks/${row.id}`, ETag: taskEtag(body) } };
+};
 
 /**
  * Thin: each handler opens its transaction on `db`, checks access, calls the SQL or the workflow (every status
@@ -139,7 +143,9 @@ export const taskHandlers = () =>
       const taskId = params.task_id;
       const task = await findVisibleTaskWithSubtasks(db, who, taskId);
       if (!task) throw taskNotFound(taskId);
-      return notModifiedReply(headers['if-none-match'], task.version) ?? { status: 200, body: toTask(task, task.subtasks), headers: { ETag: etagOf(task.version) } };
+      const body = toTask(task, task.subtasks);
+      const etag = taskEtag(body);
+      return notModifiedReply(headers['if-none-match'], etag) ?? { status: 200, body, headers: { ETag: etag } };
     },
 
     // One statement: the visibility and If-Match checks, the edit (if it changes anything) with its entry, and

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { components } from '../../generated/api.js';
+import { etagOf } from '../http/preconditions.js';
 import type { TaskRow, TaskSummaryRow } from './tasks.sql.js';
 import { allowedTransitions } from './workflow.js';
 
@@ -43,3 +45,15 @@ export const toTask = (row: TaskRow, subtasks: readonly TaskSummaryRow[]): Task 
   last_progress_note: row.lastProgressNoteAt === null ? null : { note: row.lastProgressNote ?? '', noted_at: row.lastProgressNoteAt },
   subtasks: subtasks.map(toTaskSummary),
 });
+
+/**
+ * A task's ETag: its version, and for a task with subtasks also a digest of what the task embeds of them — the
+ * first 50 as they are now, `subtask_count`, and `allowed_transitions` (which open subtasks restrict). A subtask's
+ * change does not change its parent's row, yet it changes the parent's representation: without the digest a
+ * revalidating client got 304 and kept a stale list of subtasks. If-Match compares only the version: a write to
+ * the task is conditional on the task itself (see ifMatchVersions).
+ */
+export const taskEtag = (task: Task): string =>
+  task.subtask_count === 0
+    ? etagOf(task.version)
+    : etagOf(task.version, createHash('sha1').update(JSON.stringify([task.subtask_count, task.allowed_transitions, task.subtasks])).digest('hex').slice(0, 16));

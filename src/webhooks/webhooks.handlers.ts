@@ -105,7 +105,7 @@ export const webhookHandlers = ({ config, jobs }: WebhookDeps) => {
 
     getWebhook: async ({ db, principal: who, params, headers }) => {
       const hook = await ownedWebhook(db, who, params.project_id, params.webhook_id);
-      return notModifiedReply(headers['if-none-match'], hook.version) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+      return notModifiedReply(headers['if-none-match'], etagOf(hook.version)) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
     },
 
     updateWebhook: async ({ db, principal: who, params, body, headers }) => {

@@ -31,7 +31,7 @@ describe('getTask', () => {
     await createSubtask(alice, first.id, { title: 'Grandchild' });
     const res = await bob.request<Task>('GET', `/api/tasks/${parent.id}`);
     expect(res.status).toBe(200);
-    expect(res.headers.get('etag')).toBe('"1"');
+    expect(res.headers.get('etag')).toMatch(/^"1\.[0-9a-f]{16}"$/); // version 1, and a digest of its subtasks
     expect(res.body).toMatchObject({ id: parent.id, subtask_count: 2, assignee_handle: '@alice' });
     expect(res.body.subtasks.map((s) => [s.id, s.title, s.subtask_count, s.assignee_handle])).toEqual([
       [first.id, 'First', 1, '@bob'],
@@ -76,6 +76,33 @@ describe('getTask', () => {
     expect(changed.headers.get('etag')).toBe('"2"');
     expect(changed.body.title).toBe('Changed');
     expectProblem(await carol.request('GET', `/api/tasks/${task.id}`, { headers: { 'if-none-match': '*' } }), 404, 'task-not-found');
+  });
+
+  it("a subtask's change changes its parent's ETag: revalidating the parent gets 200 with the subtask as it is now", async () => {
+    const parent = await createTask(alice, project, { title: 'Epic' });
+    const sub = await createSubtask(alice, parent.id, { title: 'Step one' });
+    const first = await alice.request<Task>('GET', `/api/tasks/${parent.id}`);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(new RegExp(`^"${first.body.version}\\.[0-9a-f]{16}"$`)); // the version, and a digest of the subtasks
+    expect((await alice.request('GET', `/api/tasks/${parent.id}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+
+    // The subtask moves: the parent's row (and version) stays, its representation does not.
+    expect((await setStatus(alice, sub.id, 'in_progress')).status).toBe(200);
+    const after = await alice.request<Task>('GET', `/api/tasks/${parent.id}`, { headers: { 'if-none-match': etag } });
+    expect(after.status).toBe(200);
+    expect(after.body.version).toBe(first.body.version);
+    expect(after.body.subtasks.map((s) => s.status)).toEqual(['in_progress']);
+    expect(after.headers.get('etag')).not.toBe(etag);
+    // A new subtask changes it too (subtask_count, the embedded list).
+    const etag2 = after.headers.get('etag')!;
+    await createSubtask(alice, parent.id, { title: 'Step two' });
+    expect((await alice.request('GET', `/api/tasks/${parent.id}`, { headers: { 'if-none-match': etag2 } })).status).toBe(200);
+
+    // A write to the parent is conditional on the parent itself: its old tag still matches while its version does.
+    const updated = await alice.request<Task>('PATCH', `/api/tasks/${parent.id}`, { body: { title: 'Epic, renamed' }, headers: { 'if-match': etag } });
+    expect(updated.status).toBe(200);
+    expect(updated.headers.get('etag')).toBe((await alice.request('GET', `/api/tasks/${parent.id}`)).headers.get('etag'));
+    expectProblem(await alice.request('PATCH', `/api/tasks/${parent.id}`, { body: { title: 'Again' }, headers: { 'if-match': etag } }), 412, 'precondition-failed');
   });
 
   it('404 task-not-found for a non-member and for a missing task', async () => {

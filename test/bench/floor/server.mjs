@@ -9,6 +9,7 @@
  *
  * Env: PORT, DATABASE_URL, AUTH_JWKS_URL, AUTH_ISSUER, AUTH_AUDIENCE, DB_POOL_SIZE (10, as the server's default).
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { createCaller, HttpError, serve } from '../bare-http.mjs';
 
@@ -110,8 +111,13 @@ async function getTask(who, taskId) {
     values: [taskId, who.workerId, who.tenantId],
   });
   if (!rows[0]) throw new HttpError(404, 'Task not found');
-  return [200, detail(rows[0], rows[0].subtasks), { etag: `"${rows[0].version}"` }];
+  const body = detail(rows[0], rows[0].subtasks);
+  return [200, body, { etag: taskEtag(body) }];
 }
+
+// The contract's task ETag: the version, and for a task with subtasks a digest of what it embeds of them.
+const taskEtag = (task) => (task.subtask_count === 0 ? `"${task.version}"`
+  : `"${task.version}.${createHash('sha1').update(JSON.stringify([task.subtask_count, task.allowed_transitions, task.subtasks])).digest('hex').slice(0, 16)}"`);
 
 // W3: membership, assignee check, insert and audit entry in one statement (atomic without BEGIN/COMMIT).
 async function createTask(who, projectId, body) {
