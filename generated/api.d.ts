@@ -437,7 +437,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a task and its subtasks
-         * @description Deletes the task together with all its subtasks (at any depth). Occurrences of a recurring series that were already spawned stay. The audit trail keeps a `task_deleted` entry.
+         * @description Deletes the task together with all its subtasks (at any depth). The audit trail keeps a `task_deleted` entry for the task, whose `subtasks_deleted` counts them, and one for each subtask (its `deleted_with` is this task's id): each is a `task.deleted` event, and the subtask's creator and assignee are notified. Occurrences of a recurring series that were already spawned stay; an occurrence of a deleted series root loses its `recurring_root_id` as a change of its own (a new `version`, `updated_at` and a `task.updated` event).
          */
         delete: operations["deleteTask"];
         options?: never;

@@ -733,12 +733,36 @@ export async function assignIfAllowed(
  * task_parent_same_project_fkey (on delete cascade), and the entry's `subtasks_deleted` counts them at every depth
  * as the statement found them. `facts` are the rest of the entry's details. One round trip where counting,
  * deleting and recording took three.
+ *
+ * What the cascades change is recorded too, as the statement found it, so that streams, webhooks and the inbox
+ * hear of it: each subtask deleted with the task gets its own `task_deleted` entry (`deleted_with` the task; its
+ * creator and assignee are told), and each spawned occurrence of a deleted series root loses its
+ * `recurring_root_id` as a change of its own (a new version and `updated_at`, a `task_updated` entry), which
+ * task_recurring_root's `on delete set null` would otherwise make silently.
  */
 export const deleteTaskWithAudit = (db: Db, taskId: number, actor: Actor, facts: Record<string, unknown>) =>
   db.query(sql.unsafe`
-    with recursive ${descendantsOf(taskId)},
+    with recursive descendant(id, project_id, title, parent_task_id, created_by_id, assignee_id) as (
+      select c.id, c.project_id, c.title, c.parent_task_id, c.created_by_id, c.assignee_id from task c where c.parent_task_id = ${taskId}
+      union all
+      select c.id, c.project_id, c.title, c.parent_task_id, c.created_by_id, c.assignee_id from task c join descendant d on c.parent_task_id = d.id
+    ),
     t as (delete from task where id = ${taskId} returning id, project_id),
-    audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)})
+    audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)}),
+    subtask_audit as (${auditInsertFrom(actor, sql.identifier(['descendant']), {
+      entityType: 'task', action: 'task_deleted', projectId: sql.fragment`descendant.project_id`, entityId: sql.fragment`descendant.id`,
+      details: sql.fragment`jsonb_build_object('title', descendant.title, 'parent_task_id', descendant.parent_task_id,
+        'created_by_id', descendant.created_by_id, 'assignee_id', descendant.assignee_id, 'deleted_with', ${taskId}::int8)`,
+    })}),
+    series as (
+      update task o set recurring_root_id = null, version = o.version + 1, updated_at = now()
+      from (select id from descendant union all select ${taskId}::int8) gone(id)
+      where o.recurring_root_id = gone.id and o.id <> ${taskId} and o.id not in (select id from descendant)
+      returning o.id, o.project_id, gone.id as root_before),
+    series_audit as (${auditInsertFrom(actor, sql.identifier(['series']), {
+      entityType: 'task', action: 'task_updated', projectId: sql.fragment`series.project_id`, entityId: sql.fragment`series.id`,
+      details: sql.fragment`jsonb_build_object('recurring_root_id', jsonb_build_object('before', series.root_before, 'after', null))`,
+    })})
     select 1`);
 
 const SeriesRootRow = z.object({ id: Id, spawnCount: z.number().int() });

@@ -12,6 +12,7 @@ import {
   type SignedIn,
   type Task,
 } from '../helpers/factories.js';
+import { inbox, waitForNotification } from '../notifications/support.js';
 
 let t: TestApp;
 let alice: SignedIn;
@@ -42,6 +43,24 @@ describe('deleteTask', () => {
     expectProblem(await alice.request('DELETE', `/api/tasks/${root.id}`), 404, 'task-not-found');
   });
 
+  it('each subtask deleted with its parent gets a task_deleted entry of its own (an event), and its assignee is told', async () => {
+    const root = await createTask(alice, project, { title: 'Epic' });
+    const child = await createSubtask(alice, root.id, { title: 'Child', assignee_id: alice.workerId });
+    const grandchild = await createSubtask(alice, child.id, { title: 'Grandchild', assignee_id: bob.workerId });
+    expect((await alice.request('DELETE', `/api/tasks/${root.id}`)).status).toBe(204);
+    expect((await taskAudit(t, child.id)).at(-1)).toMatchObject({
+      action: 'task_deleted', actor_id: alice.workerId, project_id: project,
+      details: { title: 'Child', parent_task_id: root.id, created_by_id: alice.workerId, assignee_id: alice.workerId, deleted_with: root.id },
+    });
+    expect((await taskAudit(t, grandchild.id)).at(-1)).toMatchObject({
+      action: 'task_deleted', actor_id: alice.workerId,
+      details: { title: 'Grandchild', parent_task_id: child.id, assignee_id: bob.workerId, deleted_with: root.id },
+    });
+    // Bob worked on the grandchild: his inbox says it is gone (alice deleted it, so she is not told of her own change).
+    await waitForNotification(bob, (n) => n.type === 'task_deleted' && n.task_id === grandchild.id && n.task_title === 'Grandchild');
+    expect((await inbox(alice)).filter((n) => [root.id, child.id, grandchild.id].includes(n.task_id!))).toEqual([]);
+  });
+
   it('deleting a subtask leaves its parent, whose subtask count drops', async () => {
     const parent = await createTask(alice, project);
     const sub = await createSubtask(alice, parent.id);
@@ -54,9 +73,19 @@ describe('deleteTask', () => {
     const done = await alice.request<Task>('PATCH', `/api/tasks/${root.id}/status`, { body: { status: 'completed' } });
     expect(done.status).toBe(200);
     const [next] = (await spawnedFrom(t, root.id)).map((r) => r.id);
+    const before = await alice.request<Task>('GET', `/api/tasks/${next!}`);
+    expect(before.body.recurring_root_id).toBe(root.id);
     expect((await alice.request('DELETE', `/api/tasks/${root.id}`)).status).toBe(204);
     expect(next).toBeDefined();
     expect(await taskRow(t, next!)).toMatchObject({ recurring_root_id: null, spawned_from_id: null, status: 'pending' });
+    // Losing its series root is a change of the occurrence: a new version (ETag) and updated_at, and an entry.
+    const after = await alice.request<Task>('GET', `/api/tasks/${next!}`, { headers: { 'if-none-match': before.headers.get('etag')! } });
+    expect(after.status).toBe(200);
+    expect(after.body).toMatchObject({ recurring_root_id: null, version: before.body.version + 1 });
+    expect(Date.parse(after.body.updated_at)).toBeGreaterThan(Date.parse(before.body.updated_at));
+    expect((await taskAudit(t, next!)).at(-1)).toMatchObject({
+      action: 'task_updated', actor_id: alice.workerId, details: { recurring_root_id: { before: root.id, after: null } },
+    });
   });
 
   it('412 with a stale If-Match, 404 for a non-member and a missing task, 422 for a bad id, 401 without a token; nothing deleted', async () => {
