@@ -105,13 +105,20 @@ export const markWebhookHealthy = (db: Db, webhookId: number) =>
 
 const FailingRow = z.object({ active: z.boolean(), disabledNow: z.boolean() });
 
-/** A failed attempt: remembers since when it fails, and disables the webhook once that is `disableAfterMs` ago. */
+/**
+ * A failed attempt: remembers since when it fails, and disables the webhook once that is `disableAfterMs` ago.
+ * Disabling is a change of the webhook as the API shows it: a new version (its ETag) and `updated_at`.
+ */
 export const markWebhookFailing = (db: Db, webhookId: number, disableAfterMs: number, reason: string) =>
   db.maybeOne(sql.type(FailingRow)`
     with failing as (
-      select id, active, coalesce(failing_since, now()) as since from webhook where id = ${webhookId} for update
+      select id, active, coalesce(failing_since, now()) as since,
+             active and coalesce(failing_since, now()) <= now() - make_interval(secs => ${disableAfterMs / 1000}) as disabling
+      from webhook where id = ${webhookId} for update
     )
     update webhook w set
+      version = case when f.disabling then w.version + 1 else w.version end,
+      updated_at = case when f.disabling then now() else w.updated_at end,
       failing_since = f.since,
       active = w.active and f.since > now() - make_interval(secs => ${disableAfterMs / 1000}),
       disabled_at = case when w.active and f.since <= now() - make_interval(secs => ${disableAfterMs / 1000}) then now() else w.disabled_at end,

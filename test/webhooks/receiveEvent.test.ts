@@ -119,13 +119,22 @@ describe('disabling', () => {
   it('disables a webhook whose endpoint keeps failing past WEBHOOK_DISABLE_AFTER_MS, with the reason visible', async () => {
     const r = await receiver(() => 500);
     const owner = await signIn(t, 'dora');
-    const hook = (await owner.request<Webhook>('POST', `/api/projects/${owner.projectId}/webhooks`, { body: { url: r.url } })).body;
+    const created = await owner.request<Webhook>('POST', `/api/projects/${owner.projectId}/webhooks`, { body: { url: r.url } });
+    const hook = created.body;
     await createTask(owner, owner.projectId, { title: 'Nobody listens' });
     const disabled = await until(
       async () => (await owner.request<Webhook>('GET', `/api/projects/${owner.projectId}/webhooks/${hook.id}`)).body,
       (w) => !w.active,
     );
     expect(disabled).toMatchObject({ active: false, disabled_reason: expect.stringContaining('HTTP 500') });
+    // Being disabled is a change of the webhook: a new version and updated_at, so a copy revalidated with the
+    // creation's ETag is answered in full (it said `active: true`), not 304.
+    expect(disabled.version).toBe(hook.version + 1);
+    expect(Date.parse(disabled.updated_at)).toBeGreaterThan(Date.parse(hook.updated_at));
+    const revalidated = await owner.request<Webhook>('GET', `/api/projects/${owner.projectId}/webhooks/${hook.id}`, {
+      headers: { 'if-none-match': created.headers.get('etag')! },
+    });
+    expect([revalidated.status, revalidated.body?.active]).toEqual([200, false]);
     expect(disabled.disabled_at).not.toBeNull();
     const deliveries = (await owner.request<DeliveryList>('GET', `/api/projects/${owner.projectId}/webhooks/${hook.id}/deliveries`)).body.items;
     expect(deliveries[0]!.status).toBe('failed');
