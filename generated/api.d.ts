@@ -3818,7 +3818,7 @@ export interface components {
         UpdatedSince: components["schemas"]["Instant"];
         /** @description Order of the list; a leading `-` means descending. `due_date` puts tasks without a due date last in both directions; `priority` ranks low < medium < high < critical. Ties are broken by id. */
         TaskSort: "created_at" | "-created_at" | "updated_at" | "-updated_at" | "due_date" | "-due_date" | "priority" | "-priority" | "title" | "-title";
-        /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+        /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
         IfMatch: string;
         /** @description ETags of the copies you hold, such as `"3"` (several separated by commas; `*` matches any). When one of them is the resource's current ETag the answer is **304 Not Modified** without a body: your copy is current. The comparison is weak (RFC 9110 §13.1.2), so `W/"3"` matches too. */
         IfNoneMatch: string;
@@ -3863,7 +3863,7 @@ export interface components {
         IdempotentReplayed: "true";
         /** @description Id of this request in the server logs. Quote it when reporting a problem. */
         XRequestId: string;
-        /** @description Strong entity tag of the returned resource: its version number in quotes (`"3"`). A task with subtasks adds a digest of what it embeds of them (`"3.5f0c2e91a7d4b6c8"`): its `subtasks`, `subtask_count` and `allowed_transitions` change with its subtasks while its own `version` does not, and the tag changes with them. Send it back in `If-None-Match` to revalidate a copy, or in `If-Match` to make your next write conditional. */
+        /** @description Strong entity tag of the returned resource: its version number in quotes (`"3"`). Where a representation shows more than its own row, a digest of that part follows the version (`"3.5f0c2e91a7d4b6c8"`): a task with subtasks (its `subtasks`, `subtask_count` and `allowed_transitions` change with its subtasks) and a project (its `member_count` and `task_count`). Their `version` does not change with those parts; the tag does. Send it back in `If-None-Match` to revalidate a copy, or in `If-Match` to make your next write conditional. */
         ETag: string;
         /** @description Authentication challenge (RFC 6750) saying why the token was refused: no `error` when it was missing, `invalid_token` with a description when it was malformed, expired or signed by an unknown key. */
         WWWAuthenticate: string;
@@ -4254,7 +4254,7 @@ export interface operations {
                 force?: boolean;
             };
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -4304,7 +4304,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -4880,7 +4880,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -4930,7 +4930,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -5484,7 +5484,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -5521,7 +5521,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -5661,7 +5661,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -5761,7 +5761,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -5866,7 +5866,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -6103,7 +6103,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6195,7 +6195,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -6306,7 +6306,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
                 /** @description Unique key for this request, such as a UUID. A retry with the same key and same body within 24 h returns the original response (status, headers, body) without applying anything again; same key with a different body → 422 idempotency-key-reused; while the first is still running → 409 idempotency-in-flight. Every `POST` that changes state takes it, except `createAgentKey` (its secret is never stored, so its answer cannot be replayed). */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
@@ -7083,7 +7083,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
@@ -7126,7 +7126,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a task's tag with a digest of its subtasks (`"3.5f0c2e91a7d4b6c8"`) matches while the task is at version 3, whatever its subtasks did since, so `"<version>"` built from a list item's `version` works as well. */
+                /** @description Strong ETag from a previous response for this resource, such as `"3"`; 412 precondition-failed when the resource has changed since. Omit it to write unconditionally (last write wins). The write is conditional on the resource's own `version`: a tag with a digest (`"3.5f0c2e91a7d4b6c8"`, see the `ETag` header) matches while the resource is at version 3, whatever its subtasks or counts did since, so `"<version>"` built from a list item's `version` works as well. */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {

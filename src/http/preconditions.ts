@@ -1,10 +1,18 @@
+import { createHash } from 'node:crypto';
 import { ProblemError } from './problem.js';
 
 /**
- * A row's version as a strong ETag: `"7"`; with `digest`, `"7.3f9a0c"`: for a representation that also embeds
- * what the row's version does not cover (a task's subtasks), so that the tag changes whenever the body does.
+ * A row's version as a strong ETag: `"7"`; with `digest`, `"7.3f9a0c"`: for a representation that also shows what
+ * the row's version does not cover (a task's subtasks, a project's counts), so that the tag changes whenever the
+ * body does.
  */
 export const etagOf = (version: number, digest?: string): string => (digest ? `"${version}.${digest}"` : `"${version}"`);
+
+/**
+ * The digest part of an ETag (see etagOf): 16 hex digits of a SHA-1 of `parts` as JSON, for what a representation
+ * shows beyond its row's version — a task's embedded subtasks, a project's counts.
+ */
+export const digestOf = (parts: unknown): string => createHash('sha1').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
 
 /** The version one of our entity tags names (`"7"` and `"7.<digest>"` both name 7); undefined for any other tag. */
 const versionOfTag = (tag: string): number | undefined => {

@@ -3,7 +3,7 @@ import { actorOf, changedFields, recordAudit } from '../audit/index.js';
 import { Id } from '../db/index.js';
 import type { HandlersFor } from '../http/handler.js';
 import { decodeCursor, toPage } from '../http/paging.js';
-import { assertIfMatch, etagOf, notModifiedReply } from '../http/preconditions.js';
+import { assertIfMatch, digestOf, etagOf, notModifiedReply } from '../http/preconditions.js';
 import { ProblemError } from '../http/problem.js';
 import { requireProjectRole } from '../members/index.js';
 import {
@@ -32,6 +32,12 @@ const toProject = (row: ProjectRow) => ({
   version: row.version,
 });
 
+/**
+ * A project's ETag: its version, and a digest of its counts, which change with its tasks and members while its
+ * own version does not (a revalidated copy would otherwise keep stale counts). If-Match compares the version.
+ */
+const projectEtag = (project: ReturnType<typeof toProject>) => etagOf(project.version, digestOf([project.member_count, project.task_count]));
+
 const notFound = (projectId: number) =>
   new ProblemError('project-not-found', { detail: `Project ${projectId} does not exist or you are not a member of it` });
 
@@ -53,17 +59,16 @@ export const projectHandlers = () =>
         });
         return (await findVisibleProject(tx, who, id))!;
       });
-      return {
-        status: 201,
-        headers: { Location: `/api/projects/${project.id}`, ETag: etagOf(project.version) },
-        body: toProject(project),
-      };
+      const created = toProject(project);
+      return { status: 201, headers: { Location: `/api/projects/${project.id}`, ETag: projectEtag(created) }, body: created };
     },
 
     getProject: async ({ db, principal: who, params, headers }) => {
       const project = await findVisibleProject(db, who, params.project_id);
       if (!project) throw notFound(params.project_id);
-      return notModifiedReply(headers['if-none-match'], etagOf(project.version)) ?? { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
+      const body = toProject(project);
+      const etag = projectEtag(body);
+      return notModifiedReply(headers['if-none-match'], etag) ?? { status: 200, headers: { ETag: etag }, body };
     },
 
     updateProject: async ({ db, principal: who, params, headers, body }) => {
@@ -79,7 +84,8 @@ export const projectHandlers = () =>
         });
         return after;
       });
-      return { status: 200, headers: { ETag: etagOf(project.version) }, body: toProject(project) };
+      const updated = toProject(project);
+      return { status: 200, headers: { ETag: projectEtag(updated) }, body: updated };
     },
 
     deleteProject: async ({ db, principal: who, params, headers, query }) => {

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { components } from '../../generated/api.js';
-import { etagOf } from '../http/preconditions.js';
+import { digestOf, etagOf } from '../http/preconditions.js';
 import type { TaskRow, TaskSummaryRow } from './tasks.sql.js';
 import { allowedTransitions } from './workflow.js';
 
@@ -56,4 +55,4 @@ export const toTask = (row: TaskRow, subtasks: readonly TaskSummaryRow[]): Task 
 export const taskEtag = (task: Task): string =>
   task.subtask_count === 0
     ? etagOf(task.version)
-    : etagOf(task.version, createHash('sha1').update(JSON.stringify([task.subtask_count, task.allowed_transitions, task.subtasks])).digest('hex').slice(0, 16));
+    : etagOf(task.version, digestOf([task.subtask_count, task.allowed_transitions, task.subtasks]));

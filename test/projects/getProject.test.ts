@@ -15,28 +15,50 @@ describe('getProject', () => {
     await addMember(alice, project.id, bob);
     await insertTasks(t, project.id, 2);
 
+    const etags = new Set<string | null>();
     for (const user of [alice, bob]) {
       const res = await user.api.GET('/api/projects/{project_id}', { params: { path: { project_id: project.id } } });
       expect(res.response.status).toBe(200);
-      expect(res.response.headers.get('etag')).toBe('"1"');
+      expect(res.response.headers.get('etag')).toMatch(/^"1\.[0-9a-f]{16}"$/); // version 1 and a digest of its counts
+      etags.add(res.response.headers.get('etag'));
       expect(res.data).toEqual({ ...project, member_count: 2, task_count: 2 });
     }
+    expect(etags.size).toBe(1); // the same representation, the same tag, whoever asks
   });
 
   it('If-None-Match with the current ETag: 304 without a body; after a change, 200 with the new version', async () => {
     const alice = await signIn(t, 'alice');
     const project = await createProject(alice);
     const path = `/api/projects/${project.id}`;
-    const cached = await alice.request('GET', path, { headers: { 'if-none-match': '"1"' } });
+    const etag = (await alice.request('GET', path)).headers.get('etag')!;
+    expect(etag).toMatch(/^"1\.[0-9a-f]{16}"$/);
+    const cached = await alice.request('GET', path, { headers: { 'if-none-match': etag } });
     expect(cached.status).toBe(304);
-    expect(cached.headers.get('etag')).toBe('"1"');
+    expect(cached.headers.get('etag')).toBe(etag);
     expect(cached.body).toBeUndefined();
-    for (const header of ['W/"1"', '"7", "1"', '*']) expect((await alice.request('GET', path, { headers: { 'if-none-match': header } })).status).toBe(304);
+    for (const header of [`W/${etag}`, `"7", ${etag}`, '*']) expect((await alice.request('GET', path, { headers: { 'if-none-match': header } })).status).toBe(304);
+    expect((await alice.request('GET', path, { headers: { 'if-none-match': '"1"' } })).status).toBe(200); // the version alone: the counts may have moved
     expect((await alice.request('PATCH', path, { body: { name: 'Renamed' } })).status).toBe(200);
-    const changed = await alice.request<Project>('GET', path, { headers: { 'if-none-match': '"1"' } });
+    const changed = await alice.request<Project>('GET', path, { headers: { 'if-none-match': etag } });
     expect(changed.status).toBe(200);
-    expect(changed.headers.get('etag')).toBe('"2"');
+    expect(changed.headers.get('etag')).toMatch(/^"2\.[0-9a-f]{16}"$/);
     expect(changed.body).toMatchObject({ name: 'Renamed', version: 2 });
+  });
+
+  it("a new task or member changes the project's ETag (its counts), not its version", async () => {
+    const alice = await signIn(t, 'alice');
+    const bob = await signIn(t, 'bob');
+    const project = await createProject(alice);
+    const path = `/api/projects/${project.id}`;
+    const first = await alice.request<Project>('GET', path);
+    await insertTasks(t, project.id, 1);
+    const afterTask = await alice.request<Project>('GET', path, { headers: { 'if-none-match': first.headers.get('etag')! } });
+    expect([afterTask.status, afterTask.body.task_count, afterTask.body.version]).toEqual([200, 1, first.body.version]);
+    await addMember(alice, project.id, bob);
+    const afterMember = await alice.request<Project>('GET', path, { headers: { 'if-none-match': afterTask.headers.get('etag')! } });
+    expect([afterMember.status, afterMember.body.member_count]).toEqual([200, 2]);
+    // A write is conditional on the project's own version: the first tag still matches.
+    expect((await alice.request('PATCH', path, { body: { name: 'Renamed' }, headers: { 'if-match': first.headers.get('etag')! } })).status).toBe(200);
   });
 
   it('If-None-Match does not reveal a project the caller may not see: 404 as without it', async () => {
