@@ -76,10 +76,10 @@ export const lockMember = (db: Db, projectId: number, memberId: number) =>
  * Unassigns the worker's tasks in the project, each as a change of its own: a new version (its ETag), `updated_at`,
  * and an `assigned` entry from the worker to nobody by `actor` — what a conditional GET, a sync by
  * `updated_since`, the event streams, webhooks and reminders see. Before the membership goes: removing it would
- * unassign them too (task_assignee_member_fkey, on delete set null), but silently. Returns how many.
+ * unassign them too (task_assignee_member_fkey, on delete set null), but silently.
  */
 export const unassignMemberTasks = (db: Db, projectId: number, workerId: number, actor: Actor) =>
-  db.oneFirst(sql.type(z.object({ count: z.number().int() }))`
+  db.query(sql.unsafe`
     with t as (
       update task set assignee_id = null, version = version + 1, updated_at = now()
       where project_id = ${projectId} and assignee_id = ${workerId}
@@ -88,7 +88,7 @@ export const unassignMemberTasks = (db: Db, projectId: number, workerId: number,
       entityType: 'task', action: 'assigned', projectId: sql.fragment`t.project_id`, entityId: sql.fragment`t.id`,
       details: sql.fragment`jsonb_build_object('assignee_id', jsonb_build_object('before', ${workerId}::int8, 'after', null))`,
     })})
-    select count(*)::int as count from t`);
+    select 1`);
 
 /** Removes a membership (after unassignMemberTasks). */
 export const deleteMember = (db: Db, memberId: number) =>

@@ -55,13 +55,20 @@ export type TaskRow = z.infer<typeof TaskRow>;
  * Whether `t` has a subtask at any depth that is not completed: what keeps `completed` out of its
  * allowed_transitions. Only asked for the statuses that could go to completed; a leaf costs one index probe.
  */
-/** `descendant(id, status)`: every subtask at any depth below `parent`, as the first CTE of a `with recursive`. */
-const descendantsOf = (parent: number | FragmentSqlToken) => sql.fragment`
-  descendant(id, status) as (
-    select c.id, c.status from task c where c.parent_task_id = ${parent}
+/**
+ * `descendant(id, status)`, or `descendant(id, <columns>)`: every subtask at any depth below `parent`, as the first
+ * CTE of a `with recursive`.
+ */
+const descendantsOf = (parent: number | FragmentSqlToken, columns: readonly string[] = ['status']) => {
+  const names = sql.join(columns.map((c) => sql.identifier([c])), sql.fragment`, `);
+  const values = sql.join(columns.map((c) => sql.identifier(['c', c])), sql.fragment`, `);
+  return sql.fragment`
+  descendant(id, ${names}) as (
+    select c.id, ${values} from task c where c.parent_task_id = ${parent}
     union all
-    select c.id, c.status from task c join descendant d on c.parent_task_id = d.id
+    select c.id, ${values} from task c join descendant d on c.parent_task_id = d.id
   )`;
+};
 
 const OPEN_SUBTASKS = sql.fragment`
   case when t.status in ('pending', 'in_progress', 'review') then exists (
@@ -123,9 +130,11 @@ const visibleTask = (who: Principal, taskId: number) => sql.fragment`
 export const recordTaskAudit = (db: Db, actor: Actor, task: { id: number; projectId: number }, action: AuditAction, details: Record<string, unknown>) =>
   recordAudit(db, actor, { projectId: task.projectId, entityType: 'task', entityId: task.id, action, details });
 
-/** recordTaskAudit as a data-modifying CTE over `t`, the task row the same statement writes. */
-const taskAuditFrom = (actor: Actor, action: AuditAction, details: FragmentSqlToken) =>
-  auditInsertFrom(actor, sql.identifier(['t']), { entityType: 'task', action, projectId: sql.fragment`t.project_id`, entityId: sql.fragment`t.id`, details });
+/** recordTaskAudit as a data-modifying CTE over `source` (`t` unless named), the task rows the same statement writes. */
+const taskAuditFrom = (actor: Actor, action: AuditAction, details: FragmentSqlToken, source = 't') =>
+  auditInsertFrom(actor, sql.identifier([source]), {
+    entityType: 'task', action, projectId: sql.fragment`${sql.identifier([source, 'project_id'])}`, entityId: sql.fragment`${sql.identifier([source, 'id'])}`, details,
+  });
 
 /** A task the caller may see, or null if it doesn't exist or is in another project or tenant. */
 export const findVisibleTask = async (db: Db, who: Principal, taskId: number): Promise<TaskRow | null> =>
@@ -742,27 +751,19 @@ export async function assignIfAllowed(
  */
 export const deleteTaskWithAudit = (db: Db, taskId: number, actor: Actor, facts: Record<string, unknown>) =>
   db.query(sql.unsafe`
-    with recursive descendant(id, project_id, title, parent_task_id, created_by_id, assignee_id) as (
-      select c.id, c.project_id, c.title, c.parent_task_id, c.created_by_id, c.assignee_id from task c where c.parent_task_id = ${taskId}
-      union all
-      select c.id, c.project_id, c.title, c.parent_task_id, c.created_by_id, c.assignee_id from task c join descendant d on c.parent_task_id = d.id
-    ),
+    with recursive ${descendantsOf(taskId, ['project_id', 'title', 'parent_task_id', 'created_by_id', 'assignee_id'])},
     t as (delete from task where id = ${taskId} returning id, project_id),
     audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`${sql.jsonb(facts as never)} || jsonb_build_object('subtasks_deleted', (select count(*) from descendant))`)}),
-    subtask_audit as (${auditInsertFrom(actor, sql.identifier(['descendant']), {
-      entityType: 'task', action: 'task_deleted', projectId: sql.fragment`descendant.project_id`, entityId: sql.fragment`descendant.id`,
-      details: sql.fragment`jsonb_build_object('title', descendant.title, 'parent_task_id', descendant.parent_task_id,
-        'created_by_id', descendant.created_by_id, 'assignee_id', descendant.assignee_id, 'deleted_with', ${taskId}::int8)`,
-    })}),
+    subtask_audit as (${taskAuditFrom(actor, 'task_deleted', sql.fragment`jsonb_build_object('title', descendant.title,
+      'parent_task_id', descendant.parent_task_id, 'created_by_id', descendant.created_by_id, 'assignee_id', descendant.assignee_id,
+      'deleted_with', ${taskId}::int8)`, 'descendant')}),
     series as (
       update task o set recurring_root_id = null, version = o.version + 1, updated_at = now()
       from (select id from descendant union all select ${taskId}::int8) gone(id)
       where o.recurring_root_id = gone.id and o.id <> ${taskId} and o.id not in (select id from descendant)
       returning o.id, o.project_id, gone.id as root_before),
-    series_audit as (${auditInsertFrom(actor, sql.identifier(['series']), {
-      entityType: 'task', action: 'task_updated', projectId: sql.fragment`series.project_id`, entityId: sql.fragment`series.id`,
-      details: sql.fragment`jsonb_build_object('recurring_root_id', jsonb_build_object('before', series.root_before, 'after', null))`,
-    })})
+    series_audit as (${taskAuditFrom(actor, 'task_updated',
+      sql.fragment`jsonb_build_object('recurring_root_id', jsonb_build_object('before', series.root_before, 'after', null))`, 'series')})
     select 1`);
 
 const SeriesRootRow = z.object({ id: Id, spawnCount: z.number().int() });

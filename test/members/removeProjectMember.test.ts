@@ -18,13 +18,19 @@ describe('removeProjectMember', () => {
     t.pool.anyFirst(sql.type(z.object({ assignee_id: z.number().nullable() }))`
       select assignee_id from task where id = any(${sql.array(taskIds, 'int8')}) order by id`);
 
-  it("removes the membership, unassigns the worker's tasks in that project only, and audits member_removed", async () => {
+  /** Alice owns two projects and bob is a member of both; `member` is his membership of `project`. */
+  async function bobInTwoProjects() {
     const alice = await signIn(t, 'alice');
     const bob = await signIn(t, 'bob');
     const project = await createProject(alice);
     const other = await createProject(alice);
     const member = await addMember(alice, project.id, bob);
     await addMember(alice, other.id, bob);
+    return { alice, bob, project, other, member };
+  }
+
+  it("removes the membership, unassigns the worker's tasks in that project only, and audits member_removed", async () => {
+    const { alice, bob, project, other, member } = await bobInTwoProjects();
     const here = await insertTasks(t, project.id, 2, { assigneeId: bob.me.worker.id });
     const there = await insertTasks(t, other.id, 1, { assigneeId: bob.me.worker.id });
 
@@ -46,12 +52,7 @@ describe('removeProjectMember', () => {
   });
 
   it("unassigns each of the worker's tasks as a change: a new version and ETag, updated_at, an `assigned` entry by the remover", async () => {
-    const alice = await signIn(t, 'alice');
-    const bob = await signIn(t, 'bob');
-    const project = await createProject(alice);
-    const other = await createProject(alice);
-    const member = await addMember(alice, project.id, bob);
-    await addMember(alice, other.id, bob);
+    const { alice, bob, project, other, member } = await bobInTwoProjects();
     const [mine, theirs] = await insertTasks(t, project.id, 2, { assigneeId: bob.me.worker.id });
     const [unassigned] = await insertTasks(t, project.id, 1, { assigneeId: null });
     const [elsewhere] = await insertTasks(t, other.id, 1, { assigneeId: bob.me.worker.id });
