@@ -3,10 +3,12 @@
  * presented key by that hash through a unique index, so no stored secret is ever compared in JavaScript and a
  * response time says nothing about how much of a guess was right. Verified keys are remembered for at most
  * `ttlMs` (5 s by default, never past their expiry): a revoked or expired key stops working on every instance
- * within that window, while a busy agent costs one lookup per 5 s instead of one per request.
+ * within that window, while a busy agent costs one lookup per 5 s instead of one per request. The requests that
+ * present a key while it is being looked up share that lookup (coalesce.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Principal } from '../http/principal.js';
+import { coalescing } from './coalesce.js';
 import { invalidToken } from './problems.js';
 
 export const AGENT_KEY_PREFIX = 'tfa_';
@@ -74,35 +76,41 @@ export function createAgentKeyVerifier(
     store.touch(key.keyId).catch((err: unknown) => options.onTouchError?.(err));
   }
 
+  /** The database's answer for a key not remembered, shared by every request that presents it meanwhile. */
+  const lookUp = coalescing<Principal>();
+  const load = async (hash: Buffer, cacheKey: string): Promise<Principal> => {
+    const now = clock(); // before asking: a key revoked meanwhile is remembered no longer than the TTL from here
+    const key = await store.findActive(hash);
+    if (!key) throw invalidToken(INVALID_KEY);
+    touch(key, now);
+    const principal: Principal = {
+      userId: `agent:${key.agentId}`,
+      email: null,
+      name: key.name,
+      tenantId: key.tenantId,
+      workerId: key.agentId,
+      handle: key.handle,
+      workerName: key.name,
+      defaultProjectId: null,
+      actorType: 'agent',
+      client: null,
+    };
+    const until = Math.min(now + ttlMs, key.expiresAt ? Date.parse(key.expiresAt) : Infinity);
+    if (ttlMs > 0 && until > now) {
+      if (verified.size >= MAX_ENTRIES) verified.delete(verified.keys().next().value!);
+      verified.set(cacheKey, { principal, until });
+    }
+    return principal;
+  };
+
   return {
     async verify(token) {
-      const now = clock();
       const hash = hashAgentKey(token);
       const cacheKey = hash.toString('base64url');
       const hit = verified.get(cacheKey);
-      if (hit && hit.until > now) return hit.principal;
+      if (hit && hit.until > clock()) return hit.principal;
       if (hit) verified.delete(cacheKey);
-      const key = await store.findActive(hash);
-      if (!key) throw invalidToken(INVALID_KEY);
-      touch(key, now);
-      const principal: Principal = {
-        userId: `agent:${key.agentId}`,
-        email: null,
-        name: key.name,
-        tenantId: key.tenantId,
-        workerId: key.agentId,
-        handle: key.handle,
-        workerName: key.name,
-        defaultProjectId: null,
-        actorType: 'agent',
-        client: null,
-      };
-      const until = Math.min(now + ttlMs, key.expiresAt ? Date.parse(key.expiresAt) : Infinity);
-      if (ttlMs > 0 && until > now) {
-        if (verified.size >= MAX_ENTRIES) verified.delete(verified.keys().next().value!);
-        verified.set(cacheKey, { principal, until });
-      }
-      return principal;
+      return lookUp(cacheKey, () => load(hash, cacheKey));
     },
   };
 }

@@ -1,4 +1,4 @@
-/** The agent key verifier on its own: key format, the ≤ 5 s verified-key cache, and last_used_at throttling. */
+/** The agent key verifier on its own: key format, the ≤ 5 s verified-key cache, shared lookups, and last_used_at throttling. */
 import { createAgentKeyVerifier, generateAgentKey, hashAgentKey, isAgentKey, type ActiveAgentKey } from '../../src/auth/agent-key.js';
 import { ProblemError } from '../../src/http/problem.js';
 
@@ -86,5 +86,42 @@ describe('agent keys', () => {
     }
     expect(calls.find).toBe(20);
     expect(calls.touch).toEqual([7, 7]); // at 0 s and 60 s
+  });
+
+  it('looks a key up once however many requests present it while the lookup runs, a refused key included', async () => {
+    const { secret } = generateAgentKey();
+    const keys = new Map([active(secret)]);
+    let lookups = 0;
+    let answer!: () => void;
+    const store = {
+      findActive: (hash: Buffer) => {
+        lookups += 1;
+        return new Promise<ActiveAgentKey | null>((resolve) => {
+          answer = () => resolve(keys.get(hash.toString('hex')) ?? null);
+        });
+      },
+      touch: async () => {},
+    };
+    let now = T0;
+    const verifier = createAgentKeyVerifier(store, { now: () => now });
+    const burst = Array.from({ length: 50 }, () => verifier.verify(secret));
+    expect(lookups).toBe(1);
+    answer();
+    const principals = await Promise.all(burst);
+    expect(principals.every((p) => p.workerId === 12 && p.actorType === 'agent')).toBe(true);
+
+    // Past the 5 s the key was revoked: the next burst shares one lookup again, and every request is refused.
+    now = T0 + 5_000;
+    keys.clear();
+    const refused = Array.from({ length: 50 }, () => verifier.verify(secret).catch((e: unknown) => e));
+    expect(lookups).toBe(2);
+    answer();
+    const outcomes = await Promise.all(refused);
+    expect(outcomes.every((e) => e instanceof ProblemError && e.problem.status === 401)).toBe(true);
+    // A refusal is not remembered: the next request asks the database again.
+    const again = verifier.verify(secret).catch((e: unknown) => e);
+    expect(lookups).toBe(3);
+    answer();
+    expect(await again).toBeInstanceOf(ProblemError);
   });
 });

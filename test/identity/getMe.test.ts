@@ -1,6 +1,26 @@
 import { sql } from 'slonik';
 import { z } from 'zod';
+import type { DatabasePool } from '../../src/db/index.js';
+import { createPrincipalResolver } from '../../src/identity/index.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
+
+/** The pool, counting the lookups (maybeOne) and the transactions (provisioning) that go through it. */
+function countingPool(pool: DatabasePool) {
+  const calls = { maybeOne: 0, transaction: 0 };
+  const counted = new Proxy(pool, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if ((property === 'maybeOne' || property === 'transaction') && typeof value === 'function') {
+        return (...args: unknown[]) => {
+          calls[property] += 1;
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      }
+      return value;
+    },
+  });
+  return { pool: counted, calls };
+}
 
 describe('getMe', () => {
   let t: TestApp;
@@ -46,6 +66,22 @@ describe('getMe', () => {
       select (select count(*)::int from worker where user_id = 'carol-sub') as workers,
              (select count(*)::int from project p join worker w on w.id = p.owner_id where w.user_id = 'carol-sub') as projects`);
     expect(counts).toEqual({ workers: 1, projects: 1 });
+  });
+
+  it('resolves a burst of first requests with one lookup and one provisioning, not one per request', async () => {
+    const { pool, calls } = countingPool(t.pool);
+    const resolve = createPrincipalResolver(pool);
+    const identity = { tenantId: 'default', userId: 'dave-sub', email: 'dave@example.test', name: 'Dave' };
+    const principals = await Promise.all(Array.from({ length: 30 }, (_, i) => resolve({ ...identity, client: i % 2 ? 'cli' : null })));
+    expect(calls).toEqual({ maybeOne: 1, transaction: 1 });
+    expect(new Set(principals.map((p) => p.workerId)).size).toBe(1);
+    expect(principals.map((p) => p.client)).toEqual(Array.from({ length: 30 }, (_, i) => (i % 2 ? 'cli' : null)));
+    // Remembered now; a token with another name is its own lookup (the provisioned worker is found, not made again).
+    await resolve(identity);
+    expect(calls).toEqual({ maybeOne: 1, transaction: 1 });
+    const renamed = await Promise.all(Array.from({ length: 10 }, () => resolve({ ...identity, name: 'David' })));
+    expect(calls).toEqual({ maybeOne: 2, transaction: 1 });
+    expect(renamed.every((p) => p.name === 'David' && p.workerId === principals[0]!.workerId)).toBe(true);
   });
 
   it('takes the tenant from tenant_id, organization_id or organization_ids', async () => {
