@@ -53,7 +53,8 @@ export const agentHandlers = () =>
     getAgent: async ({ db, principal: who, params, headers }) => {
       const agent = await findAgent(db, who.tenantId, params.agent_id);
       if (!agent) throw notFound(params.agent_id);
-      return notModifiedReply(headers['if-none-match'], etagOf(agent.version)) ?? { status: 200, headers: { ETag: etagOf(agent.version) }, body: toAgent(agent) };
+      const etag = etagOf(agent.version);
+      return notModifiedReply(headers['if-none-match'], etag) ?? { status: 200, headers: { ETag: etag }, body: toAgent(agent) };
     },
 
     updateAgent: async ({ db, principal: who, params, headers, body }) => {

@@ -105,7 +105,8 @@ export const webhookHandlers = ({ config, jobs }: WebhookDeps) => {
 
     getWebhook: async ({ db, principal: who, params, headers }) => {
       const hook = await ownedWebhook(db, who, params.project_id, params.webhook_id);
-      return notModifiedReply(headers['if-none-match'], etagOf(hook.version)) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etagOf(hook.version) } };
+      const etag = etagOf(hook.version);
+      return notModifiedReply(headers['if-none-match'], etag) ?? { status: 200, body: toWebhook(hook), headers: { ETag: etag } };
     },
 
     updateWebhook: async ({ db, principal: who, params, body, headers }) => {

@@ -112,7 +112,7 @@ const FailingRow = z.object({ active: z.boolean(), disabledNow: z.boolean() });
 export const markWebhookFailing = (db: Db, webhookId: number, disableAfterMs: number, reason: string) =>
   db.maybeOne(sql.type(FailingRow)`
     with failing as (
-      select id, active, coalesce(failing_since, now()) as since,
+      select id, coalesce(failing_since, now()) as since,
              active and coalesce(failing_since, now()) <= now() - make_interval(secs => ${disableAfterMs / 1000}) as disabling
       from webhook where id = ${webhookId} for update
     )
@@ -120,12 +120,11 @@ export const markWebhookFailing = (db: Db, webhookId: number, disableAfterMs: nu
       version = case when f.disabling then w.version + 1 else w.version end,
       updated_at = case when f.disabling then now() else w.updated_at end,
       failing_since = f.since,
-      active = w.active and f.since > now() - make_interval(secs => ${disableAfterMs / 1000}),
-      disabled_at = case when w.active and f.since <= now() - make_interval(secs => ${disableAfterMs / 1000}) then now() else w.disabled_at end,
-      disabled_reason = case when w.active and f.since <= now() - make_interval(secs => ${disableAfterMs / 1000})
-        then ${reason} else w.disabled_reason end
+      active = w.active and not f.disabling,
+      disabled_at = case when f.disabling then now() else w.disabled_at end,
+      disabled_reason = case when f.disabling then ${reason} else w.disabled_reason end
     from failing f where w.id = f.id
-    returning w.active, (f.active and not w.active) as "disabledNow"`);
+    returning w.active, f.disabling as "disabledNow"`);
 
 export interface DeliveryAttempt {
   webhookId: number;
