@@ -837,6 +837,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       rssBeforeMb: round(rss[0], 0), rssThirdMb: round(third, 0), rssBurstEndMb: round(rssBurstEnd, 0), rssAfterMb: round(rssAfter, 0),
       rssGrowthLaterMb: round(Math.max(...rss.slice(Math.round(opts.overloadSec / 3)), rssBurstEnd) - third, 0),
       recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
+      // 2xx answers in each second of the recovery: whether the server is back after a second, a few, or not at all.
+      recoveryPerSecond: Array.from({ length: Math.ceil((r.okPerQuarter ?? []).length / 4) }, (_, i) => r.okPerQuarter.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0)),
       // 2xx answers in each second of the burst: whether a shortfall is its first seconds or all of it.
       okPerSecond: Array.from({ length: Math.ceil((b.okPerQuarter ?? []).length / 4) }, (_, i) => b.okPerQuarter.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0)),
       recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
@@ -977,7 +979,8 @@ async function main() {
         overload.push(o);
         log(`2xx ${o.okRps} req/s (${o.beforeRps} before)  admitted p99 ${o.admittedP99} ms  shed ${o.shed} (p99 ${o.shedP99} ms)  other errors ${o.otherErrors}` +
           `  rss ${o.peakRssMb} MB  after: ${o.recoveryFirstSecondRps} in 1st s, ${o.recoveryRps} req/s, p99 ${o.recoveryP99} ms  generator ${o.generatorCpuPct} %` +
-          `\n  2xx per second of the burst: ${o.okPerSecond.join(' ')}`);
+          `\n  2xx per second of the burst: ${o.okPerSecond.join(' ')}` +
+          `\n  2xx per second after it: ${o.recoveryPerSecond.join(' ')}`);
         if (WORKLOADS[w].writes) await resetWrites(dbUrl);
       }
     }
