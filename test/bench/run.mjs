@@ -765,6 +765,10 @@ const RECOVERY_SEC = 5;
  */
 const PRE_BURST_SEC = 5;
 
+/** 2xx answers per second from the generator's counts per 250 ms. */
+const perSecond = (quarters = []) =>
+  Array.from({ length: Math.ceil(quarters.length / 4) }, (_, i) => quarters.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0));
+
 /** One sample of a server's own /metrics (0 when absent). */
 async function scrapeMetric(url, name) {
   const text = await fetch(`${url}/metrics`).then((r) => r.text(), () => '');
@@ -838,9 +842,9 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       rssGrowthLaterMb: round(Math.max(...rss.slice(Math.round(opts.overloadSec / 3)), rssBurstEnd) - third, 0),
       recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
       // 2xx answers in each second of the recovery: whether the server is back after a second, a few, or not at all.
-      recoveryPerSecond: Array.from({ length: Math.ceil((r.okPerQuarter ?? []).length / 4) }, (_, i) => r.okPerQuarter.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0)),
+      recoveryPerSecond: perSecond(r.okPerQuarter),
       // 2xx answers in each second of the burst: whether a shortfall is its first seconds or all of it.
-      okPerSecond: Array.from({ length: Math.ceil((b.okPerQuarter ?? []).length / 4) }, (_, i) => b.okPerQuarter.slice(4 * i, 4 * i + 4).reduce((n, x) => n + x, 0)),
+      okPerSecond: perSecond(b.okPerQuarter),
       recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
       recoveryNon2xx: Object.entries(r.statusCodes).filter(([c]) => c < 200 || c > 299).reduce((n, [, v]) => n + v, 0) + r.errors + r.timeouts,
       generatorCpuPct: round((b.cpuMs / b.elapsedMs) * 100, 0),
