@@ -152,8 +152,8 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
      * allocation-site pretenuring; off unless V8_PRETENURING is true). A request's objects live as long as its
      * database round trip, a good part of a young-generation cycle at 100 requests in flight, so V8 took the sites
      * of result rows, their parsed values and the reply for long-lived ones and promoted 41 KB a request, all of
-     * it garbage a few hundred ms later, for full collections every ~3 s (README, Performance). Applied by the
-     * server's entry point (server.ts, main).
+     * it garbage a few hundred ms later, for full collections every ~3 s (docs/performance-log.md, seventh pass).
+     * Applied by the server's entry point (server.ts, main).
      */
     pretenuring: env.V8_PRETENURING,
     logLevel: env.LOG_LEVEL,

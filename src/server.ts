@@ -160,7 +160,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   // A bounded heap growth keeps memory flat under a burst: with V8's own factor the heap grew to about three times
   // what survived each full collection (RSS +12 % through a 30 s burst of 1,000 connections); with 50 % it stays
-  // within 1.5 times (README, Overload in numbers). Set here, not in startServer: it is the process's setting.
+  // within 1.5 times (docs/performance-log.md, Overload in numbers). Set here, not in startServer: it is the
+  // process's setting.
   if (config.heapGrowthPercent > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
   // Request data is short-lived, however many requests are in flight: none of it is allocated in the old generation.
   if (!config.pretenuring) v8.setFlagsFromString('--no-allocation-site-pretenuring');

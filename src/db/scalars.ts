@@ -10,7 +10,8 @@ export const Timestamp = z.string(); // RFC 3339, produced by the timestamptz pa
  * A jsonb column holding an object (audit details, notification data). node-postgres has parsed it, so its keys
  * are strings and its values JSON: the row check asks that it is an object and passes it on as it is. As
  * `z.record(z.string(), z.unknown())` it ran two schemas per key and copied the object on every row, 4 % of the
- * server's CPU on W3, where three event-log consumers read each created task's audit row (README, Performance).
+ * server's CPU on W3, where three event-log consumers read each created task's audit row (docs/performance-log.md,
+ * seventh pass).
  */
 export const JsonObject = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), {
   message: 'Expected a JSON object',
