@@ -798,7 +798,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
     const base = { tokens, requests: plan.requests, fallback: plan.fallback ?? [] };
     await burst.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.overloadConnections }], unique: plan.unique ?? [] } });
     await steady.ask({ type: 'plan', plan: { ...base, targets: [{ url: server.url, connections: opts.connections }], unique: [] } });
-    await steady.ask({ type: 'run', phase: 'measure', seconds: PRE_BURST_SEC, warmupSeconds: opts.warmupSec }); // 'measuring'
+    // Answered 'measuring' when the warm-up ends; the result of the last PRE_BURST_SEC follows.
+    await steady.ask({ type: 'run', phase: 'measure', seconds: PRE_BURST_SEC, warmupSeconds: opts.warmupSec });
     const pre = (await steady.expect()).result;
 
     const cpu0 = cpuMs(server.pid);
@@ -826,6 +827,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
     const shed = sorted(b.shed);
     const shedLater = sorted(b.shedAfterFirstSecond ?? []);
     const recovered = sorted(r.admitted);
+    // 2xx answers in each second of the recovery: whether the server is back after a second, a few, or not at all.
+    const recoveryPerSecond = perSecond(r.okPerQuarter);
     const elapsed = b.elapsedMs / 1000;
     const other = (res) => Object.entries(res.statusCodes).filter(([c]) => (c < 200 || c > 299) && c !== '503').reduce((n, [, v]) => n + v, 0) + res.errors + res.timeouts;
     const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -840,9 +843,8 @@ async function measureOverload(ctx, workloadId, targetId, polite = false) {
       serverCpuCores: round(burstCpuMs / 1000 / elapsed, 2), peakRssMb: round(peakRssMb(server.pid), 0),
       rssBeforeMb: round(rss[0], 0), rssThirdMb: round(third, 0), rssBurstEndMb: round(rssBurstEnd, 0), rssAfterMb: round(rssAfter, 0),
       rssGrowthLaterMb: round(Math.max(...rss.slice(Math.round(opts.overloadSec / 3)), rssBurstEnd) - third, 0),
-      recoveryFirstSecondRps: (r.okPerQuarter ?? []).slice(0, 4).reduce((n, x) => n + x, 0),
-      // 2xx answers in each second of the recovery: whether the server is back after a second, a few, or not at all.
-      recoveryPerSecond: perSecond(r.okPerQuarter),
+      recoveryFirstSecondRps: recoveryPerSecond[0] ?? 0,
+      recoveryPerSecond,
       // 2xx answers in each second of the burst: whether a shortfall is its first seconds or all of it.
       okPerSecond: perSecond(b.okPerQuarter),
       recoveryRps: round(recovered.length / (r.elapsedMs / 1000), 0), recoveryP99: round(percentile(recovered, 99)),
